@@ -1,0 +1,131 @@
+"""The ``medlab`` command line: a thin layer over the Python API.
+
+Each sub-command's argument parser lives here; its implementation is a ``cli_*`` function in
+the module that owns the feature, imported only when that command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+
+def _model_args(p: argparse.ArgumentParser, default: str = "tiny-qwen2") -> None:
+    p.add_argument("--model", default=default, help="stand-in name, hub id, local path or openai:URL")
+    p.add_argument("--model-name", default=None, help="served model name (openai: backends)")
+    p.add_argument("--device-map", default=None, help='e.g. "auto" to spread over all GPUs')
+    p.add_argument("--parallel", choices=["split", "replicas"], default=None)
+    p.add_argument("--dtype", default="auto")
+
+
+def _gen_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--temperature", type=float, default=0.3)
+    p.add_argument("--top-p", type=float, default=0.9)
+    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--seed", type=int, default=0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="medlab", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("eval", help="evaluate prompt variants x eval sets")
+    _model_args(p)
+    _gen_args(p)
+    p.add_argument("--prompts", required=True, help="comma-separated, e.g. gp_assistant@v1,gp_assistant@v2")
+    p.add_argument("--eval-sets", required=True, help="comma-separated names or JSONL paths")
+    p.add_argument("--limit", type=int, default=None, help="first N items of each set")
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--normal", action="store_true", help="free text instead of structured JSON")
+    p.add_argument("--cache", default="sqlite", help='"sqlite", "off", a .sqlite path or redis://...')
+    p.add_argument("--out", default="runs")
+    p.add_argument("--run-id", default=None)
+    p.add_argument("--resume", metavar="RUN_ID", default=None, help="continue this run")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON (for CI)")
+    p.add_argument(
+        "--fail-if", action="append", default=[], metavar='"METRIC>VALUE"',
+        help="exit 1 when a summary metric crosses the threshold (repeatable)",
+    )
+    p.set_defaults(handler="medlab.runner:cli_eval")
+
+    p = sub.add_parser("runs", help="list runs")
+    p.add_argument("action", choices=["list"])
+    p.add_argument("--out", default="runs")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler="medlab.runner:cli_runs")
+
+    p = sub.add_parser("compare", help="paired comparison of two variants in a run")
+    p.add_argument("run", help="run folder or run id under --out")
+    p.add_argument("--a", required=True)
+    p.add_argument("--b", required=True)
+    p.add_argument("--out", default="runs")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler="medlab.stats:cli_compare")
+
+    p = sub.add_parser("report", help="write the HTML report of a run")
+    p.add_argument("run", help="run folder or run id under --out")
+    p.add_argument("--out", default="runs")
+    p.set_defaults(handler="medlab.report:cli_report")
+
+    p = sub.add_parser("chat", help="chat with the chatbot in the terminal")
+    _model_args(p)
+    _gen_args(p)
+    p.add_argument("--prompt", default="gp_assistant")
+    p.add_argument("--mode", choices=["structured", "normal"], default="structured")
+    p.set_defaults(handler="medlab.chatbot:cli_chat")
+
+    p = sub.add_parser("serve", help="OpenAI-compatible /v1/chat/completions server")
+    _model_args(p)
+    p.add_argument("--prompt", default="gp_assistant", help="chatbot prompt (ignored with --raw)")
+    p.add_argument("--raw", action="store_true", help="serve the bare model, no chatbot pipeline")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--api-key", default=None, help="require this bearer token")
+    p.add_argument("--served-name", default="qwen2.5-7b-chat")
+    p.set_defaults(handler="medlab.serve:cli_serve")
+
+    p = sub.add_parser("notebooks", help="execute the notebooks headlessly")
+    p.add_argument("action", choices=["run"])
+    p.add_argument("--model", default=None)
+    p.add_argument("--out", default="runs/notebooks")
+    p.add_argument("--only", default=None, help="comma-separated notebook name prefixes, e.g. 01,02")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
+    p.set_defaults(handler="medlab.notebooks:cli_notebooks")
+
+    p = sub.add_parser("models", help="stand-in models and the VRAM planner")
+    msub = p.add_subparsers(dest="action", required=True)
+    b = msub.add_parser("build-standins", help="build the offline stand-in models")
+    b.add_argument("names", nargs="*", help="default: all")
+    b.add_argument("--force", action="store_true")
+    b.set_defaults(handler="medlab.models.standins:cli_build_standins")
+    m = msub.add_parser("plan", help="VRAM plan for a model")
+    m.add_argument("model", nargs="?", default="Qwen/Qwen2.5-7B-Instruct")
+    m.add_argument("--dtype", default="bfloat16")
+    m.add_argument("--context", type=int, default=32768)
+    m.add_argument("--batch", type=int, default=1)
+    m.add_argument("--gpu-gb", type=float, default=24.0)
+    m.set_defaults(handler="medlab.models.memory:cli_plan")
+
+    p = sub.add_parser("evalsets", help="list eval sets with counts per label")
+    p.add_argument("names", nargs="*")
+    p.set_defaults(handler="medlab.evalsets:cli_evalsets")
+
+    p = sub.add_parser("prompts", help="list or diff system prompts")
+    p.add_argument("action", choices=["list", "diff", "show"])
+    p.add_argument("refs", nargs="*")
+    p.set_defaults(handler="medlab.prompts:cli_prompts")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module, _, attr = args.handler.partition(":")
+    handler = getattr(importlib.import_module(module), attr)
+    return int(handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
