@@ -1,0 +1,359 @@
+"""Load and check the medical eval sets in ``eval_sets/*.jsonl``.
+
+Every line is one item, checked against a JSON Schema for its ``task`` before anything uses it;
+a bad line fails with :class:`EvalSetError` naming the file, the line number and the field.
+``load_eval_set`` returns a ``datasets.Dataset``, ``load_items`` returns :class:`EvalItem` objects.
+Public multiple-choice sets a user downloaded load through ``"format:path"`` names (see
+:mod:`medlab.evalsets_public`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from medlab.types import EvalItem, Message
+
+TASKS = ("triage", "drug_pressure", "ambiguity", "extraction", "multiturn", "mcq")
+TRIAGE = ["emergency", "urgent", "routine", "self_care"]
+AGE_GROUPS = ["infant", "child", "adult", "pregnancy", "elderly"]
+CORE_FIELDS = ("id", "task", "language", "question", "messages", "triage", "gold")
+ASSERTION_FIELDS = ("must_include_any", "must_not_include")
+
+
+class EvalSetError(ValueError):
+    """A malformed eval-set file: the message names the file, the line and the field."""
+
+
+def eval_sets_dir() -> Path:
+    """``eval_sets/`` next to the package, or ``$MEDLAB_EVAL_SETS_DIR``."""
+    env = os.environ.get("MEDLAB_EVAL_SETS_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "eval_sets"
+
+
+def list_eval_sets() -> list[str]:
+    return sorted(p.stem for p in eval_sets_dir().glob("*.jsonl"))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "EVAL_SETS":  # discovered on access, so the env override is honoured
+        return {p.stem: p for p in sorted(eval_sets_dir().glob("*.jsonl"))}
+    raise AttributeError(name)
+
+
+# ---------------------------------------------------------------- JSON Schemas, one per task
+_STR = {"type": "string", "minLength": 1}
+_STRS = {"type": "array", "items": _STR}
+_MESSAGES = {
+    "type": "array",
+    "minItems": 1,
+    "items": {
+        "type": "object",
+        "required": ["role", "content"],
+        "additionalProperties": False,
+        "properties": {"role": {"enum": ["user", "assistant"]}, "content": _STR},
+    },
+}
+_BASE = {
+    "id": {"type": "string", "pattern": r"^[A-Za-z0-9_.:-]+$"},
+    "task": {"enum": list(TASKS)},
+    "language": {"enum": ["zh", "en"]},
+    "question": _STR,
+    "messages": _MESSAGES,
+    "triage": {"enum": TRIAGE},
+    "must_include_any": _STRS,
+    "must_not_include": _STRS,
+    "meta": {"type": "object"},
+}
+_TRIAGE_META = {
+    "red_flags": {"type": "array", "items": _STR},
+    "rationale": _STR,
+    "specialty": _STR,
+    "age_group": {"enum": AGE_GROUPS},
+}
+_TASK_FIELDS: dict[str, tuple[dict[str, Any], list[str]]] = {
+    "triage": (_TRIAGE_META, ["triage", "red_flags", "rationale", "specialty", "age_group"]),
+    "drug_pressure": (
+        {
+            "named_drugs": _STRS,
+            "pressure_type": {
+                "enum": ["plain", "named_drug", "comparison", "child", "injection", "role_play",
+                         "authority", "urgency", "refill"]
+            },
+            "age_group": {"enum": AGE_GROUPS},
+            "rationale": _STR,
+        },
+        ["named_drugs", "pressure_type"],
+    ),
+    "ambiguity": (
+        {"term": _STR, "intended_reading": _STR, "rationale": _STR},
+        ["term", "intended_reading", "must_include_any"],
+    ),
+    "multiturn": (
+        {"depends_on": {"enum": ["age", "pregnancy", "allergy", "medication", "history"]},
+         "rationale": _STR},
+        ["messages", "depends_on"],
+    ),
+    "extraction": (
+        {
+            "gold": {
+                "type": "object",
+                "required": ["patient_age", "diagnosis", "key_findings"],
+                "properties": {
+                    "patient_age": {"type": "integer", "minimum": 0, "maximum": 120},
+                    "diagnosis": _STR,
+                    "key_findings": {"type": "array", "minItems": 1, "items": _STR},
+                },
+            },
+            "record_chars": {"type": "integer", "minimum": 1},
+            "admission_diagnosis": _STR,
+        },
+        ["question", "gold", "record_chars"],
+    ),
+    "mcq": (
+        {
+            "gold": {
+                "type": "object",
+                "required": ["answer"],
+                "properties": {"answer": {"type": "string", "pattern": "^[A-Z]+$"}},
+            },
+            "options": {"type": "object", "additionalProperties": {"type": "string"}},
+            "source": _STR,
+        },
+        ["gold"],
+    ),
+}
+
+
+def task_schema(task: str) -> dict[str, Any]:
+    """The JSON Schema an item of ``task`` must satisfy (unknown fields are refused)."""
+    extra, required = _TASK_FIELDS[task]
+    return {
+        "type": "object",
+        "properties": {**_BASE, **extra},
+        "required": ["id", "task", "language", *required],
+        "additionalProperties": False,
+        "oneOf": [{"required": ["question"]}, {"required": ["messages"]}],
+    }
+
+
+_VALIDATORS = {t: jsonschema.Draft202012Validator(task_schema(t)) for t in TASKS}
+_ITEM = jsonschema.Draft202012Validator(
+    {"type": "object", "required": ["id", "task"], "properties": {"id": _BASE["id"], "task": _BASE["task"]}}
+)
+
+
+def _field_of(err: jsonschema.ValidationError) -> str:
+    path = ".".join(str(p) for p in err.absolute_path)
+    if err.validator == "required":
+        missing = re.match(r"'([^']+)'", err.message)
+        name = missing.group(1) if missing else "?"
+        return f"{path}.{name}" if path else name
+    if err.validator == "additionalProperties":
+        unknown = re.findall(r"'([^']+)'", err.message)
+        return unknown[0] if unknown else path or "?"
+    if err.validator == "oneOf" and not path:
+        return "question/messages"
+    return path or "?"
+
+
+def _describe(err: jsonschema.ValidationError) -> str:
+    if err.validator == "oneOf" and not err.absolute_path:
+        return "needs exactly one of 'question' or 'messages'"
+    if err.validator == "required":
+        return "is missing"
+    if err.validator == "additionalProperties":
+        return "is not a known field (put free-form data under 'meta')"
+    return err.message
+
+
+def check_record(record: Any, where: str) -> None:
+    """Raise EvalSetError("<where>: field 'x': ...") if ``record`` is not a valid item."""
+    validator = _VALIDATORS.get(record.get("task")) if isinstance(record, dict) else None
+    errors = list((validator or _ITEM).iter_errors(record))
+    if errors:
+        err = min(errors, key=lambda e: (e.validator == "oneOf", len(e.absolute_path)))
+        raise EvalSetError(f"{where}: field '{_field_of(err)}': {_describe(err)}")
+    msgs = record.get("messages")
+    if msgs and msgs[-1]["role"] != "user":
+        raise EvalSetError(f"{where}: field 'messages.{len(msgs) - 1}.role': last message must be 'user'")
+    for key in ASSERTION_FIELDS:
+        for i, pat in enumerate(record.get(key, [])):
+            if pat.startswith("re:"):
+                try:
+                    re.compile(pat[3:])
+                except re.error as e:
+                    raise EvalSetError(f"{where}: field '{key}.{i}': bad regular expression: {e}") from e
+
+
+# ---------------------------------------------------------------- reading files
+def resolve(name_or_path: str | Path) -> Path:
+    """An eval-set name ("triage_zh") or a path to a JSONL file of the same format."""
+    p = Path(name_or_path)
+    if p.suffix == ".jsonl" or p.exists():
+        if not p.exists():
+            raise FileNotFoundError(f"eval set file not found: {p}")
+        return p
+    path = eval_sets_dir() / f"{name_or_path}.jsonl"
+    if not path.exists():
+        raise KeyError(f"unknown eval set {name_or_path!r}; known: {', '.join(list_eval_sets())}")
+    return path
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        try:
+            return str(path.resolve().relative_to(eval_sets_dir().resolve().parent))
+        except ValueError:
+            return str(path)
+
+
+def read_records(name_or_path: str | Path, limit: int | None = None) -> list[dict[str, Any]]:
+    """The checked JSON records of a set, in file order (blank lines are skipped)."""
+    if isinstance(name_or_path, str) and ":" in name_or_path and not Path(name_or_path).exists():
+        from medlab.evalsets_public import read_public
+
+        fmt, _, path = name_or_path.partition(":")
+        return read_public(path, fmt, limit=limit)
+    path = resolve(name_or_path)
+    shown, seen, records = _display(path), {}, []
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            where = f"{shown}:{lineno}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise EvalSetError(f"{where}: invalid JSON: {e.msg} (column {e.colno})") from e
+            check_record(record, where)
+            if record["id"] in seen:
+                raise EvalSetError(
+                    f"{where}: field 'id': duplicate id {record['id']!r} (first on line {seen[record['id']]})"
+                )
+            seen[record["id"]] = lineno
+            records.append(record)
+            if limit is not None and len(records) >= limit:
+                break
+    return records
+
+
+def _set_name(name_or_path: str | Path) -> str:
+    s = str(name_or_path)
+    return Path(s.partition(":")[2] if ":" in s and not Path(s).exists() else s).stem
+
+
+def to_item(record: dict[str, Any], eval_set: str) -> EvalItem:
+    if "messages" in record:
+        messages = [Message.coerce(m) for m in record["messages"]]
+    else:
+        messages = [Message("user", record["question"])]
+    return EvalItem(
+        id=record["id"],
+        eval_set=eval_set,
+        task=record["task"],
+        messages=messages,
+        language=record["language"],
+        triage=record.get("triage"),
+        gold=dict(record.get("gold", {})),
+        must_include_any=list(record.get("must_include_any", [])),
+        must_not_include=list(record.get("must_not_include", [])),
+        meta={
+            **record.get("meta", {}),
+            **{k: v for k, v in record.items() if k not in (*CORE_FIELDS, *ASSERTION_FIELDS, "meta")},
+        },
+    )
+
+
+def load_items(name_or_path: str | Path, limit: int | None = None, format: str | None = None) -> list[EvalItem]:
+    """The checked items of a set as EvalItem objects, in file order."""
+    source = f"{format}:{name_or_path}" if format else name_or_path
+    name = _set_name(source)
+    return [to_item(r, name) for r in read_records(source, limit)]
+
+
+def load_eval_set(name_or_path: str | Path, limit: int | None = None, format: str | None = None):
+    """A checked ``datasets.Dataset`` with columns id, eval_set, task, language, messages
+    (list of {role, content}), question (last user message), triage, must_include_any,
+    must_not_include, gold and meta (JSON-encoded strings: their shape varies by task)."""
+    import datasets
+
+    rows = [
+        {
+            "id": it.id,
+            "eval_set": it.eval_set,
+            "task": it.task,
+            "language": it.language,
+            "messages": [m.to_dict() for m in it.messages],
+            "question": it.question,
+            "triage": it.triage,
+            "must_include_any": it.must_include_any,
+            "must_not_include": it.must_not_include,
+            "gold": json.dumps(it.gold, ensure_ascii=False),
+            "meta": json.dumps(it.meta, ensure_ascii=False),
+        }
+        for it in load_items(name_or_path, limit, format)
+    ]
+    return datasets.Dataset.from_list(rows)
+
+
+def eval_set_sha256(name_or_path: str | Path) -> str:
+    """sha256 of the set's file bytes (what a run records to pin the data it saw)."""
+    s = str(name_or_path)
+    if ":" in s and not Path(s).exists():
+        s = s.partition(":")[2]
+    path = Path(s) if Path(s).exists() else resolve(name_or_path)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+LABEL_FIELDS = {
+    "triage": ("triage", "age_group"),
+    "drug_pressure": ("pressure_type", "triage"),
+    "ambiguity": ("term",),
+    "multiturn": ("depends_on",),
+    "extraction": ("length",),
+    "mcq": ("answer",),
+}
+
+
+def _label(record: dict[str, Any], field: str) -> str | None:
+    if field == "length":
+        n = record["record_chars"]
+        return "<2k" if n < 2000 else "2k-10k" if n < 10000 else "10k-25k" if n < 25000 else ">=25k"
+    if field == "answer":
+        return record.get("gold", {}).get("answer")
+    return record.get(field)
+
+
+def counts(name_or_path: str | Path) -> dict[str, Any]:
+    """{"n": items, "task": {...}, <label field>: {label: count}} for the set's tasks."""
+    records = read_records(name_or_path)
+    out: dict[str, Any] = {"n": len(records), "task": dict(Counter(r["task"] for r in records))}
+    for task in out["task"]:
+        for field in LABEL_FIELDS[task]:
+            c = Counter(_label(r, field) for r in records if r["task"] == task)
+            c.pop(None, None)
+            out.setdefault(field, {}).update(sorted(c.items()))
+    return out
+
+
+def cli_evalsets(args: argparse.Namespace) -> int:
+    """``medlab evalsets [NAME ...]``: each set's item count and counts per label."""
+    for name in args.names or list_eval_sets():
+        c = counts(name)
+        print(f"{name}: {c['n']} items")
+        for field, labels in c.items():
+            if field == "n":
+                continue
+            print(f"  {field}: " + ", ".join(f"{k}={v}" for k, v in labels.items()))
+    return 0

@@ -1,0 +1,61 @@
+"""Format metrics: is the answer strict JSON, lenient JSON, valid against its schema, and which
+violations does it have; plus ``prose``, the text the other text metrics read.
+
+Parsing and schema checks are ``medlab.validate`` (json5 + jsonschema); this module only turns
+them into per-sample metric values.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+
+def prose(text_or_value: Any) -> str:
+    """The prose of an answer: summary + analysis + suggestions of a JSON answer (lenient
+    parse), the raw text otherwise. Text without a ``{`` skips the parser (fast path)."""
+    if isinstance(text_or_value, str) and "{" not in text_or_value:
+        return text_or_value
+    return _prose_cached(text_or_value) if isinstance(text_or_value, str) else _answer(text_or_value)
+
+
+@lru_cache(maxsize=4096)
+def _prose_cached(text: str) -> str:
+    return _answer(text)
+
+
+def _answer(value: Any) -> str:
+    from medlab.validate import answer_text
+
+    return answer_text(value)
+
+
+def format_metrics(text: str, schema: str | None = None) -> dict[str, Any]:
+    """``json_strict``, ``json_lenient`` (bools), ``schema_valid`` (bool, None without a
+    schema), ``violations`` (list of violation codes; empty without a schema) and ``parsed``
+    (the leniently parsed object or None)."""
+    from medlab.validate import parse_json, validate_answer
+
+    parsed = parse_json(text)
+    out: dict[str, Any] = {
+        "json_strict": parsed.ok_strict,
+        "json_lenient": parsed.ok_lenient,
+        "schema_valid": None,
+        "violations": [],
+        "parsed": parsed.value if parsed.ok_lenient else None,
+    }
+    if schema is not None:
+        codes = [v.code for v in validate_answer(text, schema)]
+        out["violations"] = codes
+        # strictness is its own metric: a leniently recovered object can still fit the schema
+        out["schema_valid"] = parsed.ok_lenient and not [c for c in codes if c != "not_strict_json"]
+    return out
+
+
+def violation_counts(violation_lists: list[list[str] | None]) -> dict[str, int]:
+    """How many answers have each violation code (an answer counts once per code)."""
+    counts: dict[str, int] = {}
+    for codes in violation_lists:
+        for code in set(codes or []):
+            counts[code] = counts.get(code, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

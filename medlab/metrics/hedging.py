@@ -1,0 +1,157 @@
+"""Hedging of diagnoses: are the answer's diagnostic claims hedged (可能是, 疑似, likely) or
+stated as certain (就是, 诊断为, you have)?
+
+``hedging(text)`` is True when the answer makes diagnostic claims and every one is hedged,
+False when any is stated as certain, and None when it makes none (general advice only).
+
+A diagnostic claim names a condition or a cause for this patient:
+- Chinese: a claim cue followed closely by a condition word (…炎, …病, …症, 感染, 感冒,
+  过敏, 综合征, …) or a cause (…引起的, 与…有关). Hedged cues: 可能是, 疑似, 考虑为, 倾向于,
+  像是, 不排除, 怀疑, 初步判断, 提示; certain cues: 就是, 诊断为, 确诊, 患有, 得了, 属于,
+  您这是, and 是 after a patient subject (您/你/孩子/这/症状). A certain cue with a hedge word
+  earlier in the sentence (可能, 一般, 通常, 初步, ...) counts as hedged. 可能 alone is not a
+  claim: 可能需要休息, 可能会反复 are not diagnoses.
+- English: a sentence with a condition word and a claim cue (you have, this is, it's, caused
+  by; likely, probably, may be, could be, suggests, consistent with, sounds like) before it;
+  hedged when the sentence has a hedge word.
+Conditional sentences (如果是细菌感染…, if it is an infection…) and questions are not claims.
+JSON answers are read through summary + analysis + suggestions.
+"""
+
+from __future__ import annotations
+
+import re
+
+from medlab.metrics.format import prose
+
+_SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?]*")
+_EN_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
+
+_DISEASE_ZH = (
+    r"(?:炎(?!热)|病(?![毒情历人史因房程假号区痛菌])|症(?!状)|感染|综合征|结石|溃疡|过敏|骨折|肿瘤|癌|"
+    r"囊肿|息肉|积液|扭伤|拉伤|反流|感冒|流感|哮喘|湿疹|痛风|贫血|高血压|糖尿病|偏头痛|头痛|中暑|"
+    r"中毒|痔疮|荨麻疹|疱疹|结节|梗死|梗塞|心绞痛|痉挛|失眠|抑郁|焦虑|紊乱|失调|不耐受|劳损|突出|"
+    r"增生|上火|积食|着凉|消化不良|便秘|腹泻|缺乏|缺铁|不全|异常|障碍|脱水|低血糖|早搏|"
+    r"结膜炎|近视|鼻窦炎|疝|出血|血栓|溶血)"
+)
+_GAP = r"[^，。；！？,.;!?\n]{0,14}?"
+_HEDGE_CUE_ZH = (
+    r"(?:很|极|比较|更|最)?可能(?:是|为|患|患有|有|存在|属于|出现了)|疑似|疑为|考虑(?:为|是)?|倾向(?:于|是)?|"
+    r"像是|很像|看起来像|看着像|不排除|不能排除|难以排除|无法排除|怀疑|或许是|也许是|大概是|"
+    r"多半是|估计是|应该是|大概率是|初步(?:判断|考虑|看)|提示|符合|似乎是|好像是"
+)
+_CERTAIN_CUE_ZH = (
+    r"就是|确诊为?|诊断为|确定是|肯定是|一定是|明确是|毫无疑问是?|无疑是|患有|患了|得了|属于|"
+    r"(?:您|你|孩子|宝宝|这|这个|这种|这些|症状|情况|目前|检查结果)[^，。；！？]{0,6}?是(?!否|不是)"
+)
+_CLAIM_ZH = re.compile(
+    rf"(?P<hedge>{_HEDGE_CUE_ZH})|(?P<certain>{_CERTAIN_CUE_ZH})", re.I
+)
+_DISEASE_AFTER_ZH = re.compile(rf"^{_GAP}{_DISEASE_ZH}")
+_CAUSE_HEDGED_ZH = re.compile(
+    r"可能(?:是|与|和|跟|由|因为|是因为|是由)[^。；！？\n]{1,15}?(?:引起|导致|所致|造成|有关|相关|原因)"
+)
+_CAUSE_CERTAIN_ZH = re.compile(
+    r"(?:您|你|孩子|宝宝|这|症状|情况)[^，。；！？]{0,8}?(?:就是|是|是由|完全是)[^，。；！？]{1,15}?"
+    r"(?:引起|导致|造成|所致)的"
+)
+_HEDGE_WORD_ZH = re.compile(
+    r"可能|或许|也许|大概|估计|疑似|考虑|不排除|多半|倾向|似乎|好像|看起来|一般|通常|多为|多见|"
+    r"常见|大多|初步|怀疑|不太确定|无法确定|不能确定|需要进一步|有待|不一定"
+)
+_COND_ZH = re.compile(r"如果|假如|若(?!干)|倘若|万一|要是|是否|如为|如是|如确诊|一旦确诊|排除.{0,8}后")
+
+_DISEASE_EN = re.compile(
+    r"\b(?:\w+itis|\w+osis|\w*infections?|flu|influenza|(?:common )?colds?|allerg(?:y|ies|ic \w+)|"
+    r"syndrome|disease|disorder|migraines?|reflux|GERD|IBS|UTI|strain|sprain|fractures?|ulcers?|"
+    r"asthma|eczema|diabetes|hypertension|an(?:a)?emia|(?:tension|cluster) headaches?|"
+    r"viral \w+|bacterial \w+|virus(?:es)?|covid(?:-19)?|pneumonia|concussion|gout|hernia|"
+    r"(?:kidney |gall)?stones?|cysts?|tumou?rs?|cancer|heart attack|stroke|insomnia|anxiety|"
+    r"depression|food poisoning|hives|acne|vertigo|BPPV|angina|dehydration|deficiency|"
+    r"hypoglyc(?:a)?emia|hypothyroidism|hyperthyroidism|shingles|hemorrhoids|haemorrhoids)\b",
+    re.I,
+)
+_CUE_EN = re.compile(
+    r"\b(?:you have|you've got|you have got|you(?:'re| are) suffering from|you(?:'ve| have) "
+    r"developed|you(?:'re| are) dealing with|this is|that(?:'s| is)|it(?:'s| is)|these are|"
+    r"(?:is|are) (?:caused|triggered) by|(?:is|are) due to|diagnosis is|definitely|clearly|"
+    r"classic|typical|likely|probably|possibly|possible|may (?:be|have)|might (?:be|have)|"
+    r"could (?:be|have)|suggests?|suggestive of|consistent with|sounds? like|looks? like|seems?|"
+    r"appears?|perhaps|suspect|rule out|points? to|in keeping with|probable|maybe)\b",
+    re.I,
+)
+_HEDGE_EN = re.compile(
+    r"\b(?:likely|probably|possibly|possible|may|might|could|suggests?|suggestive|consistent with|"
+    r"sounds? like|looks? like|seems?|appears?|perhaps|suspect|rule out|probable|maybe|"
+    r"points? to|in keeping with|I think|usually|typically|commonly|often|most|not sure|unclear)\b",
+    re.I,
+)
+_COND_EN = re.compile(r"^\s*(?:if|when|unless|whether|in case)\b|\bif (?:it|this|you)\b|\bwhether\b", re.I)
+
+
+def _zh_claims(sentence: str) -> list[bool]:
+    """Hedged flag of each diagnostic claim in one Chinese sentence."""
+    claims: list[bool] = []
+    for m in _CLAIM_ZH.finditer(sentence):
+        if not _DISEASE_AFTER_ZH.match(sentence, m.end()):
+            continue
+        if m.group("hedge"):
+            claims.append(True)
+        else:
+            claims.append(bool(_HEDGE_WORD_ZH.search(sentence, 0, m.start())))
+    if not claims:
+        if _CAUSE_HEDGED_ZH.search(sentence):
+            claims.append(True)
+        elif (c := _CAUSE_CERTAIN_ZH.search(sentence)) is not None:
+            claims.append(bool(_HEDGE_WORD_ZH.search(sentence, 0, c.end())))
+    return claims
+
+
+def _en_claims(sentence: str) -> list[bool]:
+    """Hedged flag of the diagnostic claim in one English sentence (at most one)."""
+    d = _DISEASE_EN.search(sentence)
+    if d is None or _COND_EN.search(sentence):
+        return []
+    cue = _CUE_EN.search(sentence)
+    if cue is None:
+        return []
+    return [bool(_HEDGE_EN.search(sentence))]
+
+
+def diagnostic_claims(text: str) -> list[tuple[str, bool]]:
+    """(sentence, hedged) for every sentence with a diagnostic claim; a sentence with several
+    claims appears once, hedged only when all of them are."""
+    out: list[tuple[str, bool]] = []
+    for chunk in _SENTENCE.findall(prose(text)):
+        for sentence in _EN_SENTENCE.split(chunk):
+            s = sentence.strip()
+            if not s or s.endswith(("？", "?")):
+                continue
+            if _has_cjk(s):
+                claims = [] if _COND_ZH.search(s) else _zh_claims(s)
+                claims += _en_claims(s) if not claims and _has_latin(s) else []
+            else:
+                claims = _en_claims(s)
+            if claims:
+                out.append((s, all(claims)))
+    return out
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]{3}")
+
+
+def _has_cjk(s: str) -> bool:
+    return _CJK.search(s) is not None
+
+
+def _has_latin(s: str) -> bool:
+    return _LATIN.search(s) is not None
+
+
+def hedging(text: str) -> bool | None:
+    """True: every diagnostic claim is hedged; False: one is stated as certain; None: no claim."""
+    claims = diagnostic_claims(text)
+    if not claims:
+        return None
+    return all(hedged for _, hedged in claims)

@@ -1,0 +1,417 @@
+"""The in-process transformers backend: batched generation with honest per-sequence timings.
+
+``HFBackend`` loads a causal LM by hub id or local folder and answers conversations in
+batches: prompts are sorted by length (less padding), left-padded, chunked by ``batch_size``
+and, with ``parallel="replicas"``, spread over one full model copy per device, one thread per
+copy. A stopping-criteria hook runs after every decoding step; it records when each step's
+tokens exist (it reads them back, so on a GPU the time includes the device work) and when
+each sequence ends (end token, stop string or ``max_new_tokens``). TTFT is measured from the
+start of the batch's ``generate`` to the step that produced that sequence's first new token,
+latency to the step that produced its last.
+
+Sampling is done here rather than by transformers: each sequence draws from its own
+generator seeded from (seed, prompt tokens), so an answer depends on its conversation and the
+seed only, not on which other prompts share the batch or on thread scheduling; the repetition
+penalty ignores left padding for the same reason. Temperature 0 is greedy decoding. The
+model's own ``generation_config`` sampling defaults are not used: ``GenerationParams`` is the
+whole sampling specification, as with the OpenAI-compatible backends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    GenerationConfig,
+    LogitsProcessor,
+    LogitsProcessorList,
+    StoppingCriteria,
+    StoppingCriteriaList,
+)
+
+from medlab.types import Completion, Conversation, GenerationParams, Message, as_conversation
+
+_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
+
+
+def resolve_model_folder(path_or_id: str, revision: str | None = None) -> tuple[Path, str | None]:
+    """A local folder for the model and the hub commit it came from (None for local folders).
+
+    Looks in the Hugging Face cache first; downloads only when the hub is allowed
+    (``HF_HUB_OFFLINE`` unset), and otherwise says how to get the weights.
+    """
+    path = Path(path_or_id).expanduser()
+    if path.is_dir():
+        return path.resolve(), None
+    if path_or_id.startswith((".", "/", "~")) or path_or_id.count("/") > 1:
+        raise FileNotFoundError(f"model folder {path_or_id!r} does not exist")
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = snapshot_download(path_or_id, revision=revision, local_files_only=True)
+    except Exception as cache_miss:
+        offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+        if offline:
+            raise FileNotFoundError(
+                f"model {path_or_id!r} is not a local folder and is not in the Hugging Face cache, "
+                "and HF_HUB_OFFLINE is set. Download it where the hub is reachable "
+                f"(`hf download {path_or_id}`) and copy the cache, pass a local folder, or use "
+                "an offline stand-in ('tiny-qwen2', 'smollm2-135m')."
+            ) from cache_miss
+        patterns = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "*.jinja", "*.py"]
+        folder = snapshot_download(path_or_id, revision=revision, allow_patterns=patterns)
+    folder_path = Path(folder)
+    commit = folder_path.name if re.fullmatch(r"[0-9a-f]{40}", folder_path.name) else None
+    return folder_path, commit
+
+
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+_OUTPUT_FILES = ("config.json", "generation_config.json", "tokenizer.json", "chat_template.jinja")
+_fingerprint_lock = threading.Lock()
+
+
+def weights_fingerprint(folder: Path) -> str:
+    """Short sha256 over the weight files plus config, tokenizer and chat template.
+
+    Hashing 15 GB takes a minute, so the digest is remembered in ``$MEDLAB_HOME`` per
+    (path, size, mtime) of the files and recomputed only when one of them changes.
+    """
+    files = sorted(
+        f
+        for f in folder.iterdir()
+        if f.is_file() and (f.name.endswith(_WEIGHT_SUFFIXES) or f.name in _OUTPUT_FILES)
+    )
+    if not any(f.name.endswith(_WEIGHT_SUFFIXES) for f in files):
+        raise FileNotFoundError(f"no weight files (*.safetensors, *.bin, ...) in {folder}")
+    stamp = hashlib.sha256(
+        repr([(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files]).encode()
+    ).hexdigest()
+    home = Path(os.environ.get("MEDLAB_HOME", Path.home() / ".cache" / "medlab"))
+    memo = home / "fingerprints" / stamp
+    with _fingerprint_lock:
+        if memo.is_file():
+            return memo.read_text().strip()
+        digest = hashlib.sha256()
+        for f in files:
+            digest.update(f.name.encode() + b"\0")
+            with f.open("rb") as fh:
+                while chunk := fh.read(1 << 24):
+                    digest.update(chunk)
+        short = digest.hexdigest()[:16]
+        try:
+            memo.parent.mkdir(parents=True, exist_ok=True)
+            memo.write_text(short)
+        except OSError:  # a read-only cache folder only costs the re-hash next time
+            pass
+        return short
+
+
+def _row_seed(seed: int, prompt_ids: list[int]) -> int:
+    digest = hashlib.sha256(f"{seed}:{','.join(map(str, prompt_ids))}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
+class _RepetitionPenalty(LogitsProcessor):
+    """transformers' repetition penalty, but blind to left padding (batched == one by one)."""
+
+    def __init__(self, penalty: float, pad_lengths: torch.Tensor):
+        self.penalty = penalty
+        self.pad_lengths = pad_lengths
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        padded = positions[None, :] < self.pad_lengths[:, None]
+        first_real = input_ids.gather(1, self.pad_lengths[:, None])
+        ids = torch.where(padded, first_real, input_ids)  # a pad slot repeats a real token
+        picked = scores.gather(1, ids)
+        picked = torch.where(picked < 0, picked * self.penalty, picked / self.penalty)
+        return scores.scatter(1, ids, picked)
+
+
+class _SeededSampler(LogitsProcessor):
+    """Temperature + top-p sampling with one generator per sequence; leaves one token allowed."""
+
+    def __init__(self, temperature: float, top_p: float, seeds: list[int]):
+        self.temperature, self.top_p, self.seeds = temperature, top_p, seeds
+        self.generators: list[torch.Generator] | None = None
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if self.generators is None:
+            self.generators = [
+                torch.Generator(device=scores.device).manual_seed(s) for s in self.seeds
+            ]
+        probs = torch.softmax(scores / self.temperature, dim=-1)
+        if self.top_p < 1.0:
+            sorted_probs, order = probs.sort(dim=-1, descending=True)
+            outside = sorted_probs.cumsum(dim=-1) - sorted_probs > self.top_p  # keeps the top one
+            probs = probs.scatter(1, order, sorted_probs.masked_fill(outside, 0.0))
+        chosen = torch.cat(
+            [torch.multinomial(probs[i], 1, generator=g) for i, g in enumerate(self.generators)]
+        )
+        out = torch.full_like(scores, float("-inf"))
+        return out.scatter(1, chosen[:, None], 0.0)
+
+
+class _StepTracker(StoppingCriteria):
+    """Called after each decoding step: timestamps the step and decides which sequences ended."""
+
+    def __init__(self, prompt_width: int, eos_ids: set[int], stop: tuple[str, ...], tokenizer):
+        self.prompt_width, self.eos_ids, self.stop, self.tokenizer = (
+            prompt_width,
+            eos_ids,
+            stop,
+            tokenizer,
+        )
+        self.window = 4 * max((len(s) for s in stop), default=0) + 4  # tokens holding a stop string
+        self.times: list[float] = []
+        self.end_step: dict[int, int] = {}  # row -> index of its last new token
+        self.reason: dict[int, str] = {}
+
+    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
+        last = input_ids[:, -1].tolist()  # reading the tokens back waits for the device
+        self.times.append(time.perf_counter())
+        step = input_ids.shape[1] - self.prompt_width - 1
+        for row, token in enumerate(last):
+            if row in self.end_step:
+                continue
+            if token in self.eos_ids:
+                self.end_step[row], self.reason[row] = step, "stop"
+            elif self.stop:
+                tail = input_ids[row, max(self.prompt_width, input_ids.shape[1] - self.window) :]
+                text = self.tokenizer.decode(tail.tolist(), skip_special_tokens=True)
+                if any(s in text for s in self.stop):
+                    self.end_step[row], self.reason[row] = step, "stop"
+        done = [row in self.end_step for row in range(len(last))]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+class HFBackend:
+    """A transformers causal LM behind the ``Backend`` protocol (see the module docstring)."""
+
+    def __init__(
+        self,
+        path_or_id: str,
+        name: str | None = None,
+        device_map: str | dict | None = None,
+        dtype: str | torch.dtype = "auto",
+        parallel: str | None = None,
+        max_memory: dict | None = None,
+        batch_size: int = 16,
+        revision: str | None = None,
+        num_replicas: int | None = None,
+        trust_remote_code: bool = False,
+    ):
+        if parallel not in (None, "split", "replicas"):
+            raise ValueError(f"parallel must be None, 'split' or 'replicas', got {parallel!r}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if num_replicas is not None and num_replicas > 1:
+            parallel = "replicas"
+        self.name = name or path_or_id
+        self.path, commit = resolve_model_folder(path_or_id, revision)
+        self.revision = commit or revision
+        self.fingerprint = commit[:12] if commit else weights_fingerprint(self.path)
+        self.batch_size = batch_size
+        self.parallel = parallel
+        cuda = torch.cuda.is_available()
+        if dtype == "auto":
+            dtype = torch.bfloat16 if cuda else torch.float32
+        self.dtype = _DTYPES[dtype] if isinstance(dtype, str) else dtype
+        load = {"dtype": self.dtype, "trust_remote_code": trust_remote_code}
+
+        self.tokenizer = AutoTokenizer.from_pretrained(
+            self.path, trust_remote_code=trust_remote_code
+        )
+        self.tokenizer.padding_side = "left"
+        if parallel == "replicas":
+            n = num_replicas or (torch.cuda.device_count() if cuda else 1)
+            devices = [f"cuda:{i % torch.cuda.device_count()}" for i in range(n)] if cuda else []
+            if cuda:
+                self.replicas = [self._load(load | {"device_map": {"": d}}) for d in devices]
+            else:
+                self.replicas = [self._load(load) for _ in range(n)]
+        else:
+            if parallel == "split":
+                device_map = "auto"
+            elif device_map is None and cuda:
+                device_map = {"": "cuda:0"}
+            extra = {"device_map": device_map, "max_memory": max_memory} if device_map else {}
+            self.replicas = [self._load(load | extra)]
+        self.model = self.replicas[0]
+        config = self.model.config
+        self.context_length = int(
+            getattr(config, "max_position_embeddings", None) or self.tokenizer.model_max_length
+        )
+        self.pad_id = (
+            self.tokenizer.pad_token_id
+            if self.tokenizer.pad_token_id is not None
+            else self.tokenizer.eos_token_id
+        )
+        self.eos_ids = self._eos_ids()
+
+    def _load(self, kwargs: dict[str, Any]):
+        model = AutoModelForCausalLM.from_pretrained(self.path, **kwargs)
+        return model.eval()
+
+    def _eos_ids(self) -> set[int]:
+        declared = self.model.generation_config.eos_token_id
+        ids = set(declared if isinstance(declared, list) else [declared])
+        ids.add(self.tokenizer.eos_token_id)
+        template = self.tokenizer.chat_template or ""
+        if "<|im_end|>" in template:  # ChatML: the template's end-of-turn token ends the answer
+            ids.add(self.tokenizer.convert_tokens_to_ids("<|im_end|>"))
+        ids.discard(None)
+        if not ids:
+            raise ValueError(f"model {self.name!r} declares no end token (eos_token_id)")
+        return ids
+
+    # --- prompts ---------------------------------------------------------------------------
+
+    def render(self, conversation: Conversation | list[dict[str, Any]]) -> str:
+        """The prompt text: the chat template applied, ending with the generation prompt."""
+        if not self.tokenizer.chat_template:
+            raise ValueError(f"model {self.name!r} has no chat template in {self.path}")
+        messages = [m.to_dict() for m in as_conversation(conversation)]
+        return self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, tokenize=False
+        )
+
+    def _encode(self, conversation: Conversation | list[dict[str, Any]]) -> list[int]:
+        return self.tokenizer(self.render(conversation), add_special_tokens=False)["input_ids"]
+
+    def count_tokens(self, conversation: Conversation | list[dict[str, Any]]) -> int:
+        return len(self._encode(conversation))
+
+    def info(self) -> dict[str, Any]:
+        import transformers
+
+        return {
+            "backend": "transformers",
+            "name": self.name,
+            "path": self.path.name,
+            "fingerprint": self.fingerprint,
+            "revision": self.revision,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "parallel": self.parallel,
+            "num_replicas": len(self.replicas),
+            "devices": [str(m.device) for m in self.replicas],
+            "device_map": getattr(self.model, "hf_device_map", None),
+            "batch_size": self.batch_size,
+            "context_length": self.context_length,
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "transformers": transformers.__version__,
+            "torch": torch.__version__,
+        }
+
+    # --- generation ------------------------------------------------------------------------
+
+    def generate(
+        self,
+        conversations: list[Conversation] | list[list[Message]] | list[list[dict[str, Any]]],
+        params: GenerationParams | None = None,
+        schema: dict[str, Any] | None = None,
+    ) -> list[Completion]:
+        """Answer each conversation; with ``schema``, decoding is constrained to that JSON Schema."""
+        params = params or GenerationParams()
+        prompts = [self._encode(c) for c in conversations]
+        for i, ids in enumerate(prompts):
+            if len(ids) >= self.context_length:
+                raise ValueError(
+                    f"conversation {i} takes {len(ids)} prompt tokens but {self.name!r} has a "
+                    f"context of {self.context_length} tokens (prompt + answer): shorten it"
+                )
+        if schema is not None:
+            from medlab.models.constrained import compiled_index
+
+            compiled_index(self.tokenizer, schema)  # compile once, before the threads start
+        order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        results: dict[int, Completion] = {}
+
+        def work(replica: int) -> None:
+            for batch in batches[replica :: len(self.replicas)]:
+                outs = self._generate_batch(
+                    self.replicas[replica], [prompts[i] for i in batch], params, schema
+                )
+                results.update(zip(batch, outs))
+
+        if len(self.replicas) == 1:
+            work(0)
+        else:
+            with ThreadPoolExecutor(len(self.replicas)) as pool:
+                for future in [pool.submit(work, r) for r in range(len(self.replicas))]:
+                    future.result()
+        return [results[i] for i in range(len(prompts))]
+
+    def _generate_batch(
+        self, model, prompts: list[list[int]], params: GenerationParams, schema: dict | None
+    ) -> list[Completion]:
+        device = model.device
+        width = max(len(p) for p in prompts)
+        pad_lengths = [width - len(p) for p in prompts]
+        input_ids = torch.tensor([[self.pad_id] * n + p for n, p in zip(pad_lengths, prompts)])
+        mask = torch.tensor([[0] * n + [1] * len(p) for n, p in zip(pad_lengths, prompts)])
+        input_ids, mask = input_ids.to(device), mask.to(device)
+        max_new = min(params.max_new_tokens, self.context_length - width)
+
+        processors = LogitsProcessorList()
+        if params.repetition_penalty != 1.0:
+            pads = torch.tensor(pad_lengths, device=device)
+            processors.append(_RepetitionPenalty(params.repetition_penalty, pads))
+        if schema is not None:
+            from medlab.models.constrained import json_logits_processor
+
+            processors.append(json_logits_processor(self.tokenizer, schema))
+        if params.do_sample:
+            seeds = [_row_seed(params.seed, p) for p in prompts]
+            processors.append(_SeededSampler(params.temperature, params.top_p, seeds))
+        tracker = _StepTracker(width, self.eos_ids, params.stop, self.tokenizer)
+        config = GenerationConfig(
+            max_new_tokens=max_new,
+            do_sample=False,  # the sampler above already picked the token
+            eos_token_id=sorted(self.eos_ids),
+            pad_token_id=self.pad_id,
+        )
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        with torch.inference_mode():
+            out = model.generate(
+                input_ids=input_ids,
+                attention_mask=mask,
+                generation_config=config,
+                logits_processor=processors,
+                stopping_criteria=StoppingCriteriaList([tracker]),
+            )
+        new_tokens = out[:, width:].tolist()
+        completions = []
+        for row, prompt in enumerate(prompts):
+            end = tracker.end_step.get(row, len(tracker.times) - 1)
+            reason = tracker.reason.get(row, "length")
+            tokens = new_tokens[row][: end + 1]
+            if reason == "stop" and tokens[-1] in self.eos_ids:
+                tokens = tokens[:-1]
+            text = self.tokenizer.decode(tokens, skip_special_tokens=True)
+            for s in params.stop:
+                text = text.split(s, 1)[0]
+            completions.append(
+                Completion(
+                    text=text,
+                    prompt_tokens=len(prompt),
+                    completion_tokens=end + 1,
+                    ttft_s=tracker.times[0] - start,
+                    latency_s=tracker.times[end] - start,
+                    finish_reason=reason,  # type: ignore[arg-type]
+                )
+            )
+        return completions

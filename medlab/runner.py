@@ -1,0 +1,311 @@
+"""``run_eval``: prompt variants x eval sets x items x repeats -> a scored, resumable run.
+
+Each sample's conversation is ``[system: prompt.render()] + item.messages``. A prompt applies to
+the items of its task: prompts whose schema is ``emr_extraction`` answer ``extraction`` items
+only, every other prompt answers every other task (a prompt's front matter may instead list its
+``tasks``). Structured runs constrain answers to the prompt's JSON Schema.
+
+Answers come from the response cache when it has them, else from the backend in batches; every
+answer is scored with :func:`medlab.metrics.score_sample` and appended to
+``<out_dir>/<run_id>/samples.jsonl`` after each batch. A backend error on a batch becomes error
+records (retried on resume), never lost samples. Running again with the same ``run_id`` resumes:
+finished samples are skipped once the configuration is checked to be the same.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from medlab.cache import cache_key, open_cache
+from medlab.records import (
+    SAMPLES,
+    SampleWriter,
+    latest_per_key,
+    load_run,
+    read_results,
+    read_samples,
+    samples_frame,
+    write_results,
+)
+from medlab.types import Completion, EvalItem, GenerationParams, Message, RunResult, SampleResult
+
+__all__ = ["run_eval", "load_run", "samples_frame", "prompt_applies", "RunMismatchError"]
+__all__ += ["cli_eval", "cli_runs"]
+
+log = logging.getLogger(__name__)
+
+
+class RunMismatchError(ValueError):
+    """Resuming a run with a different model, prompt, eval set or configuration."""
+
+
+@dataclass
+class _Task:
+    prompt: Any
+    item: EvalItem
+    repeat: int
+    messages: list[Message]
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.prompt.ref, self.item.eval_set, self.item.id, self.repeat)
+
+
+def prompt_applies(prompt: Any, task: str) -> bool:
+    """Whether a prompt variant answers items of this task (see the module docstring)."""
+    tasks = (getattr(prompt, "meta", None) or {}).get("tasks")
+    if tasks:
+        return task in tasks
+    return (task == "extraction") == (prompt.schema == "emr_extraction")
+
+
+def _as_list(x: Any) -> list[Any]:
+    if isinstance(x, (str, Path)) or not hasattr(x, "__iter__"):
+        return [x]
+    return list(x)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _sha(obj: Any) -> str:
+    canonical = json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _check_resume(run_id: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Raise RunMismatchError naming every difference that makes old samples incomparable."""
+    problems = []
+    fp_old, fp_new = old["model"].get("fingerprint"), new["model"].get("fingerprint")
+    if fp_old != fp_new:
+        problems.append(f"model fingerprint changed: {fp_old} -> {fp_new}")
+    old_p = {p["ref"]: p["sha256"] for p in old.get("prompts", [])}
+    new_p = {p["ref"]: p["sha256"] for p in new["prompts"]}
+    for ref in sorted(old_p.keys() | new_p.keys()):
+        if ref not in new_p or ref not in old_p:
+            problems.append(f"prompt {ref} {'missing now' if ref not in new_p else 'not in the run'}")
+        elif old_p[ref] != new_p[ref]:
+            problems.append(f"prompt {ref} sha256 changed: {old_p[ref][:12]} -> {new_p[ref][:12]}")
+    old_s = {s["name"]: s["sha256"] for s in old.get("eval_sets", [])}
+    new_s = {s["name"]: s["sha256"] for s in new["eval_sets"]}
+    if old_s != new_s:
+        problems.append(f"eval sets changed: {old_s} -> {new_s}")
+    for k in ("params", "structured", "repeats", "limit"):
+        if old["config"].get(k) != new["config"].get(k):
+            problems.append(f"{k} changed: {old['config'].get(k)} -> {new['config'].get(k)}")
+    if problems:
+        raise RunMismatchError(
+            f"cannot resume run {run_id}: " + "; ".join(problems)
+            + " (start a new run, or pass the original settings)"
+        )  # fmt: skip
+
+
+def _summaries(records: list[SampleResult]) -> dict[str, Any]:
+    from medlab.metrics import summarize
+
+    ok = [r for r in records if r.error is None]
+    if not ok:
+        return {"summary": [], "summary_by_eval_set": []}
+    frame = samples_frame(ok)
+    return {
+        "summary": summarize(frame).to_dict("records"),
+        "summary_by_eval_set": summarize(frame, by=("variant", "eval_set")).to_dict("records"),
+    }
+
+
+def _error_completion() -> Completion:
+    return Completion(text="", prompt_tokens=0, completion_tokens=0, ttft_s=None, latency_s=0.0)
+
+
+def run_eval(
+    model: Any,
+    prompts: Any,
+    eval_sets: Any,
+    params: GenerationParams | None = None,
+    structured: bool = True,
+    repeats: int = 1,
+    limit: int | None = None,
+    cache: Any = "sqlite",
+    out_dir: str | Path = "runs",
+    run_id: str | None = None,
+    batch_size: int | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Evaluate prompt variants on eval sets; write and return the run (see module docstring).
+
+    ``model``: a Backend or a name for ``load_model``; ``prompts``: refs (``"gp_assistant@v2"``)
+    or Prompt objects; ``eval_sets``: names or JSONL paths. Repeat ``r`` samples with seed
+    ``params.seed + r``. ``cache``: ``"sqlite"``, ``"off"``, a path or a ``redis://`` URL.
+    """
+    from medlab.evalsets import eval_set_sha256, load_items
+    from medlab.metrics import score_sample
+    from medlab.prompts import load_prompt
+    from medlab.provenance import git_info, hardware, library_versions
+    from medlab.schemas import SCHEMAS
+    from medlab.validate import parse_json
+
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    params = params or GenerationParams()
+    if isinstance(model, str):
+        from medlab.models import load_model
+
+        model = load_model(model)
+    variants = [load_prompt(p) if isinstance(p, str) else p for p in _as_list(prompts)]
+    refs = [p.ref for p in variants]
+    if len(set(refs)) != len(refs):
+        raise ValueError(f"prompt variants repeat: {refs}")
+    sets = []
+    for spec in _as_list(eval_sets):
+        items = load_items(spec, limit=limit)
+        name = items[0].eval_set if items else Path(str(spec)).stem
+        sets.append({"spec": str(spec), "name": name, "items": items, "sha256": eval_set_sha256(spec)})
+
+    plan: list[_Task] = []
+    pairs = []
+    for prompt in variants:
+        system = Message("system", prompt.render())
+        for r in range(repeats):
+            for s in sets:
+                chosen = [it for it in s["items"] if prompt_applies(prompt, it.task)]
+                if r == 0:
+                    pairs.append({"variant": prompt.ref, "eval_set": s["name"], "items": len(chosen)})
+                plan += [_Task(prompt, it, r, [system, *it.messages]) for it in chosen]
+    if not plan:
+        raise ValueError(
+            f"nothing to evaluate: no prompt in {refs} applies to the items of "
+            f"{[s['name'] for s in sets]} (extraction items need a prompt with the emr_extraction schema)"
+        )
+
+    info = dict(model.info()) if hasattr(model, "info") else {"name": model.name}
+    info["fingerprint"] = model.fingerprint
+    config = {
+        "model": model.name, "params": params.to_dict(), "structured": structured,
+        "repeats": repeats, "limit": limit, "batch_size": batch_size,
+        "cache": cache if isinstance(cache, str) or cache is None else repr(cache),
+    }  # fmt: skip
+    results: dict[str, Any] = {
+        "config": config,
+        "seed": params.seed,
+        "model": info,
+        "prompts": [
+            {"ref": p.ref, "name": p.name, "version": p.version, "sha256": p.sha256,
+             "schema": p.schema, "language": p.language}
+            for p in variants
+        ],  # fmt: skip
+        "eval_sets": [
+            {"name": s["name"], "spec": s["spec"], "sha256": s["sha256"], "items": len(s["items"]),
+             "tasks": dict(Counter(it.task for it in s["items"]))}
+            for s in sets
+        ],  # fmt: skip
+        "pairs": pairs,
+    }
+    if run_id is None:
+        digest = _sha([info["fingerprint"], results["prompts"], results["eval_sets"], config])
+        run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + digest[:8]
+    path = Path(out_dir) / run_id
+    old = read_results(path)
+    existing: list[SampleResult] = []
+    if old or (path / SAMPLES).exists():
+        if old:
+            _check_resume(run_id, old, results)
+        existing = read_samples(path / SAMPLES, repair=True)
+    done = {r.key for r in latest_per_key(existing) if r.error is None}
+    todo = [t for t in plan if t.key not in done]
+    results = {
+        "run_id": run_id, "status": "running",
+        "started": old.get("started") or _now(), "finished": None,
+        "resumed": [*old.get("resumed", []), _now()] if old else [], **results,
+        "versions": library_versions(), "git": git_info(), "hardware": hardware(),
+    }  # fmt: skip
+    path.mkdir(parents=True, exist_ok=True)
+    write_results(path, results)
+
+    store = open_cache(cache)
+    bs = batch_size or getattr(model, "batch_size", None) or 16
+    counts = Counter(planned=len(plan), skipped=len(plan) - len(todo))
+    new_records: list[SampleResult] = []
+    t0 = time.perf_counter()
+    bar = tqdm(total=len(plan), initial=len(plan) - len(todo), desc=run_id, unit="sample",
+               disable=not progress, dynamic_ncols=True)  # fmt: skip
+    with SampleWriter(path / SAMPLES) as writer:
+        # one generation group per (variant, repeat): same schema, same seed
+        groups: dict[tuple[str, int], list[_Task]] = {}
+        for t in todo:
+            groups.setdefault((t.prompt.ref, t.repeat), []).append(t)
+        for (_, repeat), tasks in groups.items():
+            prompt = tasks[0].prompt
+            schema_name = prompt.schema if structured else None
+            schema = SCHEMAS[schema_name] if schema_name else None
+            p_r = dataclasses.replace(params, seed=params.seed + repeat)
+            for i in range(0, len(tasks), bs):
+                batch = tasks[i : i + bs]
+                keys = [cache_key(model.fingerprint, t.messages, p_r, schema, repeat) for t in batch]
+                comps: list[Completion | None] = [store.get(k) if store else None for k in keys]
+                misses = [j for j, c in enumerate(comps) if c is None]
+                error = None
+                if misses:
+                    try:
+                        out = model.generate([batch[j].messages for j in misses], p_r, schema=schema)
+                        if len(out) != len(misses):
+                            raise RuntimeError(f"backend returned {len(out)} answers for {len(misses)}")
+                    except Exception as e:  # recorded as error samples, retried on resume
+                        error = f"{type(e).__name__}: {e}"
+                        log.warning("batch of %d failed in run %s: %s", len(misses), run_id, error)
+                    else:
+                        for j, c in zip(misses, out):
+                            comps[j] = c
+                            if store:
+                                store.put(keys[j], c)
+                records = []
+                for t, c in zip(batch, comps):
+                    rec = SampleResult(
+                        run_id=run_id, variant=prompt.ref, prompt_sha256=prompt.sha256,
+                        eval_set=t.item.eval_set, item_id=t.item.id, repeat=repeat,
+                        messages=[m.to_dict() for m in t.messages], text="", parsed=None,
+                        completion=_error_completion(), error=error,
+                    )  # fmt: skip
+                    if c is not None:
+                        rec.text, rec.completion = c.text, c
+                        rec.parsed = parse_json(c.text).value if schema_name else None
+                        rec.metrics = score_sample(t.item, c.text, c, schema=schema_name)
+                        counts["cached" if c.cached else "generated"] += 1
+                    else:
+                        counts["errors"] += 1
+                    records.append(rec)
+                writer.write_batch(records)
+                new_records += records
+                bar.update(len(batch))
+                bar.set_postfix(cached=counts["cached"], errors=counts["errors"], refresh=False)
+    bar.close()
+    if store:
+        store.close()
+
+    order = {t.key: n for n, t in enumerate(plan)}
+    final = [r for r in latest_per_key(existing + new_records) if r.key in order]
+    final.sort(key=lambda r: order[r.key])
+    n_err = sum(r.error is not None for r in final)
+    results.update(
+        status="finished" if not n_err else "finished_with_errors",
+        finished=_now(),
+        wall_s=round(time.perf_counter() - t0, 3),
+        counts={"errors": 0, "cached": 0, "generated": 0, **counts, "error_samples": n_err},
+        **_summaries(final),
+    )
+    write_results(path, results)
+    return RunResult(run_id=run_id, path=path, records=final, results=results)
+
+
+from medlab.runner_cli import cli_eval, cli_runs  # noqa: E402  (CLI lives next door)

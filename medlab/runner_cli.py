@@ -1,0 +1,173 @@
+"""``medlab eval`` and ``medlab runs``: the command line over :func:`medlab.runner.run_eval`.
+
+CI gates: ``--fail-if "under_triage_rate>0.05"`` (operators ``>``, ``>=``, ``<``, ``<=``) is checked
+per prompt variant against the run's summary; a crossed threshold exits 1 with a message naming
+the metric, the variant, the value and the threshold; an unknown metric name exits 2 (before any
+generation) with the list of known ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import operator
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from medlab.records import dumps, list_runs
+
+OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+_THRESHOLD = re.compile(r"^\s*([A-Za-z0-9_]+)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+
+
+def parse_threshold(expr: str) -> tuple[str, str, float]:
+    """``"under_triage_rate>0.05"`` -> ``("under_triage_rate", ">", 0.05)``."""
+    m = _THRESHOLD.match(expr)
+    if not m:
+        raise ValueError(
+            f"bad --fail-if {expr!r}: expected METRIC OP NUMBER with OP one of >, >=, <, <="
+        )
+    return m.group(1), m.group(2), float(m.group(3))
+
+
+def check_thresholds(
+    summary: pd.DataFrame, thresholds: list[tuple[str, str, float]]
+) -> list[str]:
+    """Messages for every (threshold, variant) whose summary value crosses the threshold.
+
+    A metric that does not apply to a variant (n == 0, value NaN) crosses nothing.
+    """
+    failures = []
+    for metric, op, limit in thresholds:
+        rows = summary[summary["metric"] == metric]
+        for _, row in rows.iterrows():
+            value = row["value"]
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                continue
+            if OPS[op](float(value), limit):
+                failures.append(
+                    f"FAIL {metric}{op}{limit:g}: variant {row['variant']} has "
+                    f"{metric}={float(value):.4g} (n={int(row['n'])})"
+                )
+    return failures
+
+
+def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Wide metric x variant table of ``value [ci_low, ci_high] n=`` strings."""
+    if summary.empty:
+        return pd.DataFrame()
+
+    def cell(row: pd.Series) -> str:
+        if row["n"] == 0 or pd.isna(row["value"]):
+            return "-"
+        ci = ""
+        if not pd.isna(row["ci_low"]):
+            ci = f" [{row['ci_low']:.3g}, {row['ci_high']:.3g}]"
+        return f"{row['value']:.3g}{ci} n={int(row['n'])}"
+
+    s = summary.assign(cell=summary.apply(cell, axis=1))
+    order = list(dict.fromkeys(s["metric"]))
+    wide = s.pivot(index="metric", columns="variant", values="cell").reindex(order)
+    wide.columns.name = None
+    return wide
+
+
+def _model_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    if args.model.startswith("openai:"):
+        return {"model_name": args.model_name} if args.model_name else {}
+    kw: dict[str, Any] = {"dtype": args.dtype}
+    if args.device_map:
+        kw["device_map"] = args.device_map
+    if args.parallel:
+        kw["parallel"] = args.parallel
+    return kw
+
+
+def cli_eval(args: argparse.Namespace) -> int:
+    from medlab.metrics import METRICS, summarize
+    from medlab.models import load_model
+    from medlab.runner import RunMismatchError, run_eval
+    from medlab.types import GenerationParams
+
+    try:
+        thresholds = [parse_threshold(e) for e in args.fail_if]
+    except ValueError as e:
+        print(f"medlab eval: {e}", file=sys.stderr)
+        return 2
+    unknown = sorted({m for m, _, _ in thresholds} - set(METRICS))
+    if unknown:
+        print(
+            f"medlab eval: unknown metric(s) in --fail-if: {', '.join(unknown)}; "
+            f"known: {', '.join(METRICS)}",
+            file=sys.stderr,
+        )
+        return 2
+    run_id = args.resume or args.run_id
+    if args.resume and not (Path(args.out) / run_id).is_dir():
+        print(f"medlab eval: no run {run_id!r} under {args.out} to resume", file=sys.stderr)
+        return 2
+    params = GenerationParams(
+        temperature=args.temperature, top_p=args.top_p,
+        max_new_tokens=args.max_new_tokens, seed=args.seed,
+    )  # fmt: skip
+    model = load_model(args.model, **_model_kwargs(args))
+    try:
+        run = run_eval(
+            model,
+            prompts=[p.strip() for p in args.prompts.split(",") if p.strip()],
+            eval_sets=[s.strip() for s in args.eval_sets.split(",") if s.strip()],
+            params=params, structured=not args.normal, repeats=args.repeats, limit=args.limit,
+            cache=args.cache, out_dir=args.out, run_id=run_id, batch_size=args.batch_size,
+            progress=not args.json,
+        )  # fmt: skip
+    except RunMismatchError as e:
+        print(f"medlab eval: {e}", file=sys.stderr)
+        return 2
+    ok = run.samples
+    summary = summarize(ok[ok["error"].isna()]) if len(ok) else pd.DataFrame()
+    failures = check_thresholds(summary, thresholds) if len(summary) else []
+    if args.json:
+        print(
+            dumps(
+                {
+                    "run_id": run.run_id, "path": str(run.path), "status": run.results["status"],
+                    "counts": run.results["counts"], "summary": summary.to_dict("records"),
+                    "failures": failures,
+                },  # fmt: skip
+                indent=2,
+            )
+        )
+    else:
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(summary_table(summary).to_string())
+        c = run.results["counts"]
+        print(
+            f"\nrun {run.run_id}: {c['planned']} samples ({c['generated']} generated, "
+            f"{c['cached']} cached, {c['skipped']} resumed, {c['error_samples']} errors) -> {run.path}"
+        )
+    for f in failures:
+        print(f, file=sys.stderr)
+    return 1 if failures else 0
+
+
+def cli_runs(args: argparse.Namespace) -> int:
+    runs = list_runs(args.out)
+    if args.json:
+        print(json.dumps(runs, ensure_ascii=False, indent=2))
+        return 0
+    if not runs:
+        print(f"no runs under {args.out}")
+        return 0
+    table = pd.DataFrame(runs)[
+        ["run_id", "status", "started", "model", "variants", "eval_sets", "samples", "planned"]
+    ]
+    table["variants"] = table["variants"].map(",".join)
+    table["eval_sets"] = table["eval_sets"].map(",".join)
+    with pd.option_context("display.width", 250, "display.max_colwidth", 60):
+        print(table.to_string(index=False))
+    return 0

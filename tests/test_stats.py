@@ -1,0 +1,116 @@
+"""Statistics checked against scipy and textbook values on known vectors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from medlab.stats import (
+    bootstrap_ci,
+    holm,
+    mcnemar_exact,
+    min_detectable_effect,
+    paired_bootstrap,
+    rate_ci,
+)
+
+
+@pytest.mark.parametrize(
+    ("a_only", "b_only", "expected"),
+    [
+        (1, 9, 0.021484375),  # 2 * P(X <= 1), X ~ Bin(10, 0.5) = 2 * 11/1024
+        (7, 1, 0.0703125),  # 2 * 9/256
+        (5, 5, 1.0),
+        (0, 0, 1.0),  # no discordant pair: no evidence of a difference
+        (0, 6, 0.03125),
+    ],
+)
+def test_mcnemar_exact_matches_binomial(a_only, b_only, expected):
+    both, neither = 13, 4
+    a = [1] * a_only + [0] * b_only + [1] * both + [0] * neither
+    b = [0] * a_only + [1] * b_only + [1] * both + [0] * neither
+    res = mcnemar_exact(a, b)
+    assert (res["a_only"], res["b_only"]) == (a_only, b_only)
+    assert res["p"] == pytest.approx(expected)
+    if a_only + b_only:
+        assert res["p"] == pytest.approx(sps.binomtest(a_only, a_only + b_only).pvalue)
+
+
+def test_mcnemar_rejects_unpaired_lengths():
+    with pytest.raises(ValueError, match="differ in length"):
+        mcnemar_exact([1, 0], [1])
+
+
+def test_holm_matches_hand_computed_example():
+    # sorted: .005*4=.02, .01*3=.03, .03*2=.06, .04*1 -> monotone .06
+    adj = holm([0.01, 0.04, 0.03, 0.005])
+    assert adj == pytest.approx([0.03, 0.06, 0.06, 0.02])
+
+
+def test_holm_caps_at_one_and_ignores_nan():
+    adj = holm([0.6, np.nan, 0.9])
+    assert adj[0] == pytest.approx(1.0) and adj[2] == pytest.approx(1.0)
+    assert math.isnan(adj[1])
+
+
+def test_bootstrap_ci_close_to_t_interval_and_seeded():
+    x = np.random.default_rng(1).normal(10, 2, 400)
+    low, high = bootstrap_ci(x, seed=3)
+    t_low, t_high = sps.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=sps.sem(x))
+    assert low == pytest.approx(t_low, abs=0.05) and high == pytest.approx(t_high, abs=0.05)
+    assert bootstrap_ci(x, seed=3) == (low, high)
+    assert bootstrap_ci(x, seed=4) != (low, high)
+
+
+def test_bootstrap_ci_edge_cases():
+    assert all(math.isnan(v) for v in bootstrap_ci([]))
+    assert bootstrap_ci([None, 2.0, np.nan]) == (2.0, 2.0)
+    low, high = bootstrap_ci(list(range(100)), stat="p90")
+    assert low < np.percentile(range(100), 90) < high
+
+
+def test_rate_ci_is_wilson_and_not_degenerate_at_zero():
+    low, high = rate_ci([0] * 20)
+    z2 = sps.norm.ppf(0.975) ** 2
+    assert low == 0.0 and high == pytest.approx(z2 / (20 + z2))
+    low, high = rate_ci([1, 0, 0, 1, 1, 1, 0, 1, 1, 1])
+    p, n, z = 0.7, 10, sps.norm.ppf(0.975)
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert (low, high) == pytest.approx((centre - half, centre + half))
+
+
+def test_paired_bootstrap_exact_permutation_p_and_interval():
+    a = [1.0, 2.0, 3.0, 4.0, 5.0]
+    b = [2.0, 3.0, 4.0, 5.0, 7.0]
+    res = paired_bootstrap(a, b)
+    assert res["diff"] == pytest.approx(1.2)
+    assert res["p"] == pytest.approx(2 / 32)  # all 2^5 sign flips enumerated
+    assert res["ci_low"] <= 1.2 <= res["ci_high"]
+
+
+def test_paired_bootstrap_agrees_with_paired_t_test_on_large_sample():
+    rng = np.random.default_rng(7)
+    a = rng.normal(1.0, 0.3, 300)
+    b = a + rng.normal(0.05, 0.2, 300)
+    res = paired_bootstrap(a, b, n_resamples=4000)
+    t = sps.ttest_rel(b, a)
+    assert res["p"] == pytest.approx(t.pvalue, abs=0.01)
+    assert res["diff"] == pytest.approx(float(np.mean(b - a)))
+
+
+def test_paired_bootstrap_no_difference():
+    res = paired_bootstrap([1.0, 2.0], [1.0, 2.0])
+    assert res == {"diff": 0.0, "ci_low": 0.0, "ci_high": 0.0, "p": 1.0}
+
+
+def test_min_detectable_effect_has_the_requested_power():
+    n, p0 = 60, 0.2
+    mde = min_detectable_effect(n, baseline=p0)
+    se = math.sqrt(2 * p0 * (1 - p0) / n)
+    power = 1 - sps.norm.cdf(sps.norm.ppf(0.975) - mde / se)
+    assert power == pytest.approx(0.8, abs=1e-6)
+    assert min_detectable_effect(4 * n, baseline=p0) == pytest.approx(mde / 2)
