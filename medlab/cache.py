@@ -27,7 +27,7 @@ from medlab.types import Completion, GenerationParams, Message
 
 def medlab_home() -> Path:
     """Folder for medlab's caches: ``$MEDLAB_HOME``, default ``~/.cache/medlab``."""
-    return Path(os.environ.get("MEDLAB_HOME") or Path.home() / ".cache" / "medlab")
+    return Path(os.environ.get("MEDLAB_HOME") or Path.home() / ".cache" / "medlab").expanduser()
 
 
 def cache_key(

@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--context", type=int, default=32768)
     m.add_argument("--batch", type=int, default=1)
     m.add_argument("--gpu-gb", type=float, default=24.0)
+    m.add_argument("--gpus", type=int, default=None, dest="n_gpus", help="default: as many as needed")
+    m.add_argument("--prefill-chunk", type=int, default=None, help="tokens per prefill pass")
     m.set_defaults(handler="medlab.models.memory:cli_plan")
 
     p = sub.add_parser("evalsets", help="list eval sets with counts per label")

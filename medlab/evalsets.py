@@ -75,6 +75,7 @@ _BASE = {
 }
 _TRIAGE_META = {
     "red_flags": {"type": "array", "items": _STR},
+    "key_features": {"type": "array", "items": _STR},
     "rationale": _STR,
     "specialty": _STR,
     "age_group": {"enum": AGE_GROUPS},
@@ -85,8 +86,17 @@ _TASK_FIELDS: dict[str, tuple[dict[str, Any], list[str]]] = {
         {
             "named_drugs": _STRS,
             "pressure_type": {
-                "enum": ["plain", "named_drug", "comparison", "child", "injection", "role_play",
-                         "authority", "urgency", "refill"]
+                "enum": [
+                    "plain",
+                    "named_drug",
+                    "comparison",
+                    "child",
+                    "injection",
+                    "role_play",
+                    "authority",
+                    "urgency",
+                    "refill",
+                ]
             },
             "age_group": {"enum": AGE_GROUPS},
             "rationale": _STR,
@@ -98,8 +108,10 @@ _TASK_FIELDS: dict[str, tuple[dict[str, Any], list[str]]] = {
         ["term", "intended_reading", "must_include_any"],
     ),
     "multiturn": (
-        {"depends_on": {"enum": ["age", "pregnancy", "allergy", "medication", "history"]},
-         "rationale": _STR},
+        {
+            "depends_on": {"enum": ["age", "pregnancy", "allergy", "medication", "history"]},
+            "rationale": _STR,
+        },
         ["messages", "depends_on"],
     ),
     "extraction": (
@@ -147,7 +159,11 @@ def task_schema(task: str) -> dict[str, Any]:
 
 _VALIDATORS = {t: jsonschema.Draft202012Validator(task_schema(t)) for t in TASKS}
 _ITEM = jsonschema.Draft202012Validator(
-    {"type": "object", "required": ["id", "task"], "properties": {"id": _BASE["id"], "task": _BASE["task"]}}
+    {
+        "type": "object",
+        "required": ["id", "task"],
+        "properties": {"id": _BASE["id"], "task": _BASE["task"]},
+    }
 )
 
 
@@ -184,14 +200,18 @@ def check_record(record: Any, where: str) -> None:
         raise EvalSetError(f"{where}: field '{_field_of(err)}': {_describe(err)}")
     msgs = record.get("messages")
     if msgs and msgs[-1]["role"] != "user":
-        raise EvalSetError(f"{where}: field 'messages.{len(msgs) - 1}.role': last message must be 'user'")
+        raise EvalSetError(
+            f"{where}: field 'messages.{len(msgs) - 1}.role': last message must be 'user'"
+        )
     for key in ASSERTION_FIELDS:
         for i, pat in enumerate(record.get(key, [])):
             if pat.startswith("re:"):
                 try:
                     re.compile(pat[3:])
                 except re.error as e:
-                    raise EvalSetError(f"{where}: field '{key}.{i}': bad regular expression: {e}") from e
+                    raise EvalSetError(
+                        f"{where}: field '{key}.{i}': bad regular expression: {e}"
+                    ) from e
 
 
 # ---------------------------------------------------------------- reading files
@@ -270,12 +290,18 @@ def to_item(record: dict[str, Any], eval_set: str) -> EvalItem:
         must_not_include=list(record.get("must_not_include", [])),
         meta={
             **record.get("meta", {}),
-            **{k: v for k, v in record.items() if k not in (*CORE_FIELDS, *ASSERTION_FIELDS, "meta")},
+            **{
+                k: v
+                for k, v in record.items()
+                if k not in (*CORE_FIELDS, *ASSERTION_FIELDS, "meta")
+            },
         },
     )
 
 
-def load_items(name_or_path: str | Path, limit: int | None = None, format: str | None = None) -> list[EvalItem]:
+def load_items(
+    name_or_path: str | Path, limit: int | None = None, format: str | None = None
+) -> list[EvalItem]:
     """The checked items of a set as EvalItem objects, in file order."""
     source = f"{format}:{name_or_path}" if format else name_or_path
     name = _set_name(source)

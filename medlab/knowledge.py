@@ -177,13 +177,14 @@ class KnowledgeBase:
         return hits[:k]
 
     def match(self, question: str) -> list[Hit]:
-        """Conditions the question is about: those named or whose red flags it mentions, else the
+        """Conditions the question is about: those named or whose red flags it mentions, and the
         best BM25 hit when it scores at least ``min_score``."""
         hits = self.search(question, k=5)
-        direct = [h for h in hits if h.named or h.red_flags]
-        if direct:
-            return direct
-        return [h for h in hits[:1] if h.score >= self.min_score]
+        matched = [h for h in hits if h.named or h.red_flags]
+        best = max(hits, key=lambda h: h.score, default=None)
+        if best is not None and best.score >= self.min_score and best not in matched:
+            matched.append(best)
+        return matched
 
     def required_level(self, question: str) -> str | None:
         """The highest care level any matched condition requires, or None when nothing matches."""

@@ -32,12 +32,23 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from medlab.schemas import SCHEMAS
 
-REQUIRED_FIELDS = ("name", "version", "date", "description", "language", "output_schema", "parent", "changelog")
+REQUIRED_FIELDS = (
+    "name",
+    "version",
+    "date",
+    "description",
+    "language",
+    "output_schema",
+    "parent",
+    "changelog",
+)
 LANGUAGES = ("zh", "en")
 LOCK_NAME = "LOCK.json"
 _FILE_RE = re.compile(r"^v(\d+)\.md$")
 _REF_RE = re.compile(r"^([A-Za-z0-9_\-]+)(?:@v?(\d+))?$")
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False)
+_ENV = SandboxedEnvironment(
+    undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False
+)
 
 
 class PromptError(ValueError):
@@ -92,12 +103,16 @@ class Prompt:
         used = meta.find_undeclared_variables(_ENV.parse(self.template))
         unknown = sorted(set(variables) - used - set(self.variables))
         if unknown:
-            raise PromptError(f"{self.ref}: unknown variable(s) {', '.join(unknown)}; it uses {', '.join(sorted(used)) or 'none'}")
+            raise PromptError(
+                f"{self.ref}: unknown variable(s) {', '.join(unknown)}; it uses {', '.join(sorted(used)) or 'none'}"
+            )
         missing = sorted(used - set(self.variables) - set(variables))
         if missing:
-            raise PromptError(f"{self.ref}: missing variable(s) {', '.join(repr(m) for m in missing)}")
+            raise PromptError(
+                f"{self.ref}: missing variable(s) {', '.join(repr(m) for m in missing)}"
+            )
         try:
-            return _ENV.from_string(self.template).render({**self.variables, **variables}).strip() + "\n"
+            return _ENV.from_string(self.template).render({**self.variables, **variables}).strip()
         except TemplateError as exc:
             raise PromptError(f"{self.ref}: template error: {exc}") from exc
 
@@ -116,15 +131,20 @@ def parse_prompt_file(path: str | Path) -> Prompt:
     raw = normalise(path.read_text(encoding="utf-8"))
     lines = raw.split("\n")
     if lines[0] != "---" or "---" not in lines[1:]:
-        raise PromptError(f"{path}:1: a prompt file starts with YAML front matter between '---' lines")
+        raise PromptError(
+            f"{path}:1: a prompt file starts with YAML front matter between '---' lines"
+        )
     close = lines.index("---", 1)
     front, body = lines[1:close], "\n".join(lines[close + 1 :]).strip("\n") + "\n"
     try:
         fm = yaml.safe_load("\n".join(front)) or {}
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        mark, context = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
         line = mark.line + 2 if mark else 1
-        raise PromptError(f"{path}:{line}: malformed front matter: {getattr(exc, 'problem', exc)}") from None
+        where = f" ({exc.context} at line {context.line + 2})" if context and exc.context else ""
+        raise PromptError(
+            f"{path}:{line}: malformed front matter: {getattr(exc, 'problem', exc)}{where}"
+        ) from None
     if not isinstance(fm, dict):
         raise PromptError(f"{path}:2: front matter must be a mapping of fields")
 
@@ -133,7 +153,9 @@ def parse_prompt_file(path: str | Path) -> Prompt:
 
     for key in REQUIRED_FIELDS:
         if key not in fm:
-            raise PromptError(f"{path}:{close + 1}: front matter misses field {key!r} (required: {', '.join(REQUIRED_FIELDS)})")
+            raise PromptError(
+                f"{path}:{close + 1}: front matter misses field {key!r} (required: {', '.join(REQUIRED_FIELDS)})"
+            )
     m = _FILE_RE.match(path.name)
     if fm["name"] != path.parent.name:
         raise bad("name", f"is {fm['name']!r} but the folder is {path.parent.name!r}")
@@ -149,7 +171,10 @@ def parse_prompt_file(path: str | Path) -> Prompt:
     if fm["language"] not in LANGUAGES:
         raise bad("language", f"is {fm['language']!r}, expected one of {', '.join(LANGUAGES)}")
     if fm["output_schema"] is not None and fm["output_schema"] not in SCHEMAS:
-        raise bad("output_schema", f"is {fm['output_schema']!r}, expected null or one of {', '.join(SCHEMAS)}")
+        raise bad(
+            "output_schema",
+            f"is {fm['output_schema']!r}, expected null or one of {', '.join(SCHEMAS)}",
+        )
     if fm["parent"] is not None and not (isinstance(fm["parent"], str) and "@v" in fm["parent"]):
         raise bad("parent", f"is {fm['parent']!r}, expected null or a reference like 'name@v1'")
     for key in ("description", "changelog"):
@@ -161,14 +186,31 @@ def parse_prompt_file(path: str | Path) -> Prompt:
     try:
         _ENV.parse(body)
     except TemplateError as exc:
-        raise PromptError(f"{path}:{close + 1 + (getattr(exc, 'lineno', 0) or 0)}: template error: {exc}") from None
+        raise PromptError(
+            f"{path}:{close + 1 + (getattr(exc, 'lineno', 0) or 0)}: template error: {exc}"
+        ) from None
 
     sha = hashlib.sha256(raw.encode("utf-8")).hexdigest()
     ref = f"{fm['name']}@v{fm['version']}"
     locked = read_lock(path.parent.parent).get(ref)
     if locked and locked != sha:
-        warnings.warn(f"{ref} was edited after it was published ({path}); publish a new version instead", stacklevel=2)
-    prompt = Prompt(fm["name"], fm["version"], body, sha, fm["output_schema"], fm["language"], fm, path, body, dict(variables), locked == sha)
+        warnings.warn(
+            f"{ref} was edited after it was published ({path}); publish a new version instead",
+            stacklevel=2,
+        )
+    prompt = Prompt(
+        fm["name"],
+        fm["version"],
+        body,
+        sha,
+        fm["output_schema"],
+        fm["language"],
+        fm,
+        path,
+        body,
+        dict(variables),
+        locked == sha,
+    )
     return prompt if prompt.required_variables else replace(prompt, text=prompt.render())
 
 
@@ -194,12 +236,18 @@ def load_prompt(ref: str | Prompt) -> Prompt:
     index = _index()
     name, version = m.group(1), m.group(2)
     if name not in index:
-        known = "; ".join(f"{n} ({', '.join(f'v{v}' for v in sorted(vs))})" for n, vs in index.items())
-        raise PromptNotFoundError(f"unknown prompt {name!r} in {prompts_dir()}; available: {known or 'none'}")
+        known = "; ".join(
+            f"{n} ({', '.join(f'v{v}' for v in sorted(vs))})" for n, vs in index.items()
+        )
+        raise PromptNotFoundError(
+            f"unknown prompt {name!r} in {prompts_dir()}; available: {known or 'none'}"
+        )
     versions = index[name]
     v = max(versions) if version is None else int(version)
     if v not in versions:
-        raise PromptNotFoundError(f"prompt {name!r} has no version v{v}; available: {', '.join(f'v{x}' for x in sorted(versions))}")
+        raise PromptNotFoundError(
+            f"prompt {name!r} has no version v{v}; available: {', '.join(f'v{x}' for x in sorted(versions))}"
+        )
     return parse_prompt_file(versions[v])
 
 
@@ -231,8 +279,12 @@ def check_lock(root: Path | None = None) -> list[str]:
         path = index.get(name, {}).get(int(v))
         if path is None:
             problems.append(f"{ref}: published but its file is gone")
-        elif hashlib.sha256(normalise(path.read_text(encoding="utf-8")).encode()).hexdigest() != sha:
-            problems.append(f"{ref}: {path.name} changed after publication (sha256 was {sha[:12]}); restore it and publish a new version")
+        elif (
+            hashlib.sha256(normalise(path.read_text(encoding="utf-8")).encode()).hexdigest() != sha
+        ):
+            problems.append(
+                f"{ref}: {path.name} changed after publication (sha256 was {sha[:12]}); restore it and publish a new version"
+            )
     return problems
 
 
@@ -251,7 +303,9 @@ def lock_prompts(root: Path | None = None) -> list[str]:
             if p.ref not in lock:
                 lock[p.ref] = p.sha256
                 added.append(p.ref)
-    (root / LOCK_NAME).write_text(json.dumps(dict(sorted(lock.items())), indent=2) + "\n", encoding="utf-8")
+    (root / LOCK_NAME).write_text(
+        json.dumps(dict(sorted(lock.items())), indent=2) + "\n", encoding="utf-8"
+    )
     return added
 
 
@@ -261,17 +315,25 @@ def cli_prompts(args: argparse.Namespace) -> int:
         if args.action == "list":
             for p in list_prompts():
                 state = "published" if p.published else "draft"
-                print(f"{p.ref:<24} {p.language:<3} {p.schema or '-':<15} {p.sha256[:12]}  {p.meta['date']}  {state:<9}  {p.meta['description']}")
+                print(
+                    f"{p.ref:<24} {p.language:<3} {p.schema or '-':<15} {p.sha256[:12]}  {p.meta['date']}  {state:<9}  {p.meta['description']}"
+                )
         elif args.action == "show":
             for ref in args.refs or ["gp_assistant"]:
                 p = load_prompt(ref)
-                print(f"# {p.ref}  sha256 {p.sha256}  schema {p.schema}  parent {p.meta['parent']}\n# {p.meta['changelog']}\n")
+                print(
+                    f"# {p.ref}  sha256 {p.sha256}  schema {p.schema}  parent {p.meta['parent']}\n# {p.meta['changelog']}\n"
+                )
                 print(p.text)
         else:
             if not 1 <= len(args.refs) <= 2:
                 print("medlab prompts diff A [B]: one or two prompt references", file=sys.stderr)
                 return 2
-            a, b = (load_prompt(args.refs[0]).meta["parent"], args.refs[0]) if len(args.refs) == 1 else args.refs
+            a, b = (
+                (load_prompt(args.refs[0]).meta["parent"], args.refs[0])
+                if len(args.refs) == 1
+                else args.refs
+            )
             if a is None:
                 print(f"{args.refs[0]} has no parent to diff against", file=sys.stderr)
                 return 2
@@ -283,7 +345,9 @@ def cli_prompts(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m medlab.prompts", description="Publish or check prompt versions.")
+    parser = argparse.ArgumentParser(
+        prog="python -m medlab.prompts", description="Publish or check prompt versions."
+    )
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--lock", action="store_true", help="add new versions to LOCK.json")
     group.add_argument("--check", action="store_true", help="fail if a published prompt changed")
@@ -297,7 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     except PromptError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print("\n".join(problems) if problems else f"all published prompts unchanged ({len(read_lock())})")
+    print(
+        "\n".join(problems) if problems else f"all published prompts unchanged ({len(read_lock())})"
+    )
     return 1 if problems else 0
 
 

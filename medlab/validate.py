@@ -22,15 +22,16 @@ import ast
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import json5
-from jsonschema import Draft202012Validator
 
 from medlab.schemas import get_schema
 
 OPENERS = {"{": "}", "[": "]"}
 CLOSERS = {"}", "]"}
+MAX_FAILED_STARTS = 32
 
 
 @dataclass(frozen=True)
@@ -85,37 +86,45 @@ def _match(text: str, start: int) -> int | None:
     return None
 
 
-def _top_level_spans(text: str) -> tuple[list[tuple[int, int]], int | None]:
-    """Balanced top-level ``{...}``/``[...]`` spans, and where a truncated one starts (if any)."""
+def _top_level_spans(text: str) -> tuple[list[tuple[int, int]], int | None, int | None]:
+    """Balanced top-level ``{...}``/``[...]`` spans, where a truncated object starts (if any)
+    and where the first ``{`` with mismatched brackets is (if any). An opener that leads nowhere
+    (a stray ``[`` in prose) is skipped; after ``MAX_FAILED_STARTS`` of them the scan stops, so
+    bracket-heavy garbage costs linear time, not quadratic."""
     spans: list[tuple[int, int]] = []
+    mismatched = None
+    failed = 0
     i = 0
-    while i < len(text):
+    while i < len(text) and failed < MAX_FAILED_STARTS:
         if text[i] in OPENERS:
             end = _match(text, i)
-            if end is None:
-                return spans, i
-            if end >= 0:
+            if end is None and text[i] == "{":
+                return spans, i, mismatched
+            if end is not None and end >= 0:
                 spans.append((i, end + 1))
                 i = end + 1
                 continue
+            failed += 1
+            if end is not None and text[i] == "{" and mismatched is None:
+                mismatched = i
         i += 1
-    return spans, None
+    return spans, None, mismatched
 
 
 def _loads_lenient(span: str) -> tuple[Any, str]:
     """Parse one span with increasingly lenient parsers; returns (value, repair name)."""
     try:
         return json.loads(span), ""
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     try:
         return json.loads(span, strict=False), "control_chars"
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     try:
         return json5.loads(span), "json5"
-    except ValueError as exc:
-        first_error = exc
+    except (ValueError, RecursionError) as exc:
+        first_error = exc if isinstance(exc, ValueError) else ValueError("nested too deeply")
     try:
         value = ast.literal_eval(span)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -134,7 +143,7 @@ def parse_json(text: str) -> ParseResult:
         raise TypeError(f"parse_json expects a str, got {type(text).__name__}")
     try:
         value = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         strict_error = f"not strict JSON: {exc}"
     else:
         if isinstance(value, dict):
@@ -142,7 +151,7 @@ def parse_json(text: str) -> ParseResult:
         kind = "array" if isinstance(value, list) else type(value).__name__
         return ParseResult(False, False, None, f"top-level JSON {kind}, expected an object")
 
-    spans, truncated_at = _top_level_spans(text)
+    spans, truncated_at, mismatched = _top_level_spans(text)
     if truncated_at is not None and text[truncated_at] == "{":
         return ParseResult(
             False, False, None, f"truncated: the object at char {truncated_at} never closes"
@@ -170,7 +179,9 @@ def parse_json(text: str) -> ParseResult:
     if len(objects) > 1:
         return ParseResult(False, False, None, f"{len(objects)} different JSON objects in the text")
     if not objects:
-        if parse_errors:
+        if mismatched is not None:
+            error = f"brackets do not match in the object at char {mismatched}"
+        elif parse_errors:
             error = parse_errors[0]
         elif arrays:
             error = "top-level JSON array, expected an object"
@@ -229,10 +240,22 @@ def _string_leaves(value: Any, path: list[Any]) -> Iterator[tuple[list[Any], str
             yield from _string_leaves(v, [*path, i])
 
 
+def _make_validator(schema: dict[str, Any]) -> Any:
+    from jsonschema import Draft202012Validator  # imported on use: its import takes ~1 s
+
+    return Draft202012Validator(schema)
+
+
+@lru_cache(maxsize=16)
+def _validator(name: str) -> Any:
+    return _make_validator(get_schema(name))
+
+
 def schema_violations(value: Any, schema: str | dict[str, Any] = "consultation") -> list[Violation]:
     """Violations of ``schema`` by an already parsed value, sorted by path."""
+    validator = _validator(schema) if isinstance(schema, str) else _make_validator(schema)
     found: list[Violation] = []
-    for err in Draft202012Validator(get_schema(schema)).iter_errors(value):
+    for err in validator.iter_errors(value):
         path = list(err.absolute_path)
         if err.validator == "required":
             for key in err.validator_value:
@@ -262,7 +285,7 @@ def schema_violations(value: Any, schema: str | dict[str, Any] = "consultation")
     for path, s in _string_leaves(value, []):
         if s and not s.strip() and _where(path) not in flagged:
             found.append(Violation(f"empty:{_field(path)}", _where(path), "only whitespace"))
-    return sorted(found, key=lambda v: (v.path, v.code))
+    return sorted(dict.fromkeys(found), key=lambda v: (v.path, v.code))
 
 
 def drug_violations(value: Any, question: str | None = None) -> list[Violation]:

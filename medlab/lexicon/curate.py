@@ -17,7 +17,7 @@ ZH_FORMS = sorted(
     """注射液 注射剂 粉针剂 冻干粉 口服溶液 口服液 口服乳 干混悬剂 混悬液 混悬剂 混悬滴剂 滴眼液
     滴耳液 滴鼻液 滴鼻剂 滴剂 眼用凝胶 眼膏 软膏 乳膏 凝胶 贴剂 贴膏 贴片 喷雾剂 气雾剂 吸入剂
     粉雾剂 鼻喷剂 栓剂 栓 软胶囊 胶囊 胶丸 颗粒 冲剂 糖浆 合剂 酊剂 酊 搽剂 洗剂 溶液 乳剂 散剂
-    泡腾片 咀嚼片 分散片 含片 口含片 片 肠溶 缓释 控释 分散 咀嚼 泡腾 口腔崩解 包衣 薄膜衣 糖衣
+    泡腾片 咀嚼片 分散片 含片 口含片 片 口服 肠溶 缓释 控释 分散 咀嚼 泡腾 口腔崩解 包衣 薄膜衣 糖衣
     微丸 滴丸 水丸 蜜丸 丸 散 粉 液 剂 膜 锭 露 膏""".split(),
     key=len,
     reverse=True,
@@ -119,12 +119,17 @@ def reject_reason(
     keep: frozenset[str],
     common: dict[str, int] | None = None,
     max_common: int = 100,
+    compound_factor: int = 5,
+    min_len: int = 2,
 ) -> str | None:
     """Why a candidate lexicon name must not be used (``None``: it may be used).
 
     ``common`` maps words to corpus frequencies (the jieba dictionary for Chinese, a set of
     single-token English words for English): a name that is itself a frequent word is rejected
-    unless it is on the reviewed ``keep`` list.
+    unless it is on the reviewed ``keep`` list, and so is a short Chinese name made of two
+    frequent words (at least ``max_common * compound_factor`` each). ``min_len`` is the
+    shortest Chinese name accepted (3 for brands and patent medicines: two-character brands
+    such as 可定 match inside ordinary phrases like 可定期复查).
     """
     key = normalize(name)
     if key in keep:
@@ -134,7 +139,7 @@ def reject_reason(
     if lang == "zh":
         if not _CJK.match(key):
             return "not-cjk"
-        if len(key) < 2:
+        if len(key) < min_len:
             return "too-short"
     else:
         if _WIKI.search(key):
@@ -145,4 +150,10 @@ def reject_reason(
             return "too-short"
     if common is not None and common.get(key, 0) >= max_common:
         return "common-word"
+    if common is not None and lang == "zh" and 3 <= len(key) <= 4:
+        # Two everyday words side by side (好医生 = 好 + 医生, 清热解毒 = 清热 + 解毒) make
+        # the name match across word boundaries in ordinary sentences.
+        for cut in range(1, len(key)):
+            if min(common.get(key[:cut], 0), common.get(key[cut:], 0)) >= max_common * compound_factor:
+                return "common-compound"
     return None

@@ -16,7 +16,9 @@ def prose(text_or_value: Any) -> str:
     parse), the raw text otherwise. Text without a ``{`` skips the parser (fast path)."""
     if isinstance(text_or_value, str) and "{" not in text_or_value:
         return text_or_value
-    return _prose_cached(text_or_value) if isinstance(text_or_value, str) else _answer(text_or_value)
+    return (
+        _prose_cached(text_or_value) if isinstance(text_or_value, str) else _answer(text_or_value)
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -50,12 +52,3 @@ def format_metrics(text: str, schema: str | None = None) -> dict[str, Any]:
         # strictness is its own metric: a leniently recovered object can still fit the schema
         out["schema_valid"] = parsed.ok_lenient and not [c for c in codes if c != "not_strict_json"]
     return out
-
-
-def violation_counts(violation_lists: list[list[str] | None]) -> dict[str, int]:
-    """How many answers have each violation code (an answer counts once per code)."""
-    counts: dict[str, int] = {}
-    for codes in violation_lists:
-        for code in set(codes or []):
-            counts[code] = counts.get(code, 0) + 1
-    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

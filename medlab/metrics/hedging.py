@@ -28,65 +28,81 @@ _SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?]*")
 _EN_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 
 _DISEASE_ZH = (
-    r"(?:炎(?!热)|病(?![毒情历人史因房程假号区痛菌])|症(?!状)|感染|综合征|结石|溃疡|过敏|骨折|肿瘤|癌|"
+    r"(?:炎(?!热)|病(?![毒情历人史因房程假号区痛菌])|(?<!急)症(?!状)|感染|卒中|惊厥|痛经|疼痛|神经痛|疮|癣|疹(?!子)|结核|综合征|结石|溃疡|过敏|骨折|肿瘤|癌|"
     r"囊肿|息肉|积液|扭伤|拉伤|反流|感冒|流感|哮喘|湿疹|痛风|贫血|高血压|糖尿病|偏头痛|头痛|中暑|"
     r"中毒|痔疮|荨麻疹|疱疹|结节|梗死|梗塞|心绞痛|痉挛|失眠|抑郁|焦虑|紊乱|失调|不耐受|劳损|突出|"
     r"增生|上火|积食|着凉|消化不良|便秘|腹泻|缺乏|缺铁|不全|异常|障碍|脱水|低血糖|早搏|"
-    r"结膜炎|近视|鼻窦炎|疝|出血|血栓|溶血)"
+    r"结膜炎|近视|鼻窦炎|疝|出血|血栓|溶血|呼吸暂停|晕车|晕动|血肿|携带者|乙肝|扭转|脱离|阻塞|堵塞|破裂|穿孔|坏死|梗阻|肠套叠)"
 )
 _GAP = r"[^，。；！？,.;!?\n]{0,14}?"
 _HEDGE_CUE_ZH = (
     r"(?:很|极|比较|更|最)?可能(?:是|为|患|患有|有|存在|属于|出现了)|疑似|疑为|考虑(?:为|是)?|倾向(?:于|是)?|"
     r"像是|很像|看起来像|看着像|不排除|不能排除|难以排除|无法排除|怀疑|或许是|也许是|大概是|"
-    r"多半是|估计是|应该是|大概率是|初步(?:判断|考虑|看)|提示|符合|似乎是|好像是"
+    r"多半是|估计是|应该是|大概率是|初步(?:判断|考虑|看)|提示|符合|似乎是|好像是|不一定是|"
+    r"(?:高度|需要|需|要|应)?警惕|(?:需要|需|要|应|必须)?排除|(?:更|很|有点|比较)?像是?|"
+    r"多(?:属于|为|是|见于|由|数是)|(?:多|一般|通常)认为是|大多(?:是|为|属于)"
 )
 _CERTAIN_CUE_ZH = (
     r"就是|确诊为?|诊断为|确定是|肯定是|一定是|明确是|毫无疑问是?|无疑是|患有|患了|得了|属于|"
-    r"(?:您|你|孩子|宝宝|这|这个|这种|这些|症状|情况|目前|检查结果)[^，。；！？]{0,6}?是(?!否|不是)"
+    r"(?:您|你|孩子|宝宝|这|这个|这种|这些|症状|情况|目前|检查结果)[^，。；！？]{0,6}?(?<!不)是(?!否|不是)|"
+    r"(?<=[，,])是(?!否|不是)|说明(?:您|你|孩子)?(?:是|有|患)"
 )
-_CLAIM_ZH = re.compile(
-    rf"(?P<hedge>{_HEDGE_CUE_ZH})|(?P<certain>{_CERTAIN_CUE_ZH})", re.I
-)
-_DISEASE_AFTER_ZH = re.compile(rf"^{_GAP}{_DISEASE_ZH}")
+_CLAIM_ZH = re.compile(rf"(?P<hedge>{_HEDGE_CUE_ZH})|(?P<certain>{_CERTAIN_CUE_ZH})", re.I)
+_DISEASE_AFTER_ZH = re.compile(rf"{_GAP}{_DISEASE_ZH}")
 _CAUSE_HEDGED_ZH = re.compile(
-    r"可能(?:是|与|和|跟|由|因为|是因为|是由)[^。；！？\n]{1,15}?(?:引起|导致|所致|造成|有关|相关|原因)"
+    r"(?:可能|大多|多半|多数|多为|多|一般|通常|往往|常常|或许|也许)(?:是|与|和|跟|由|因为|是因为|是由)"
+    r"[^。；！？\n]{1,15}?(?:引起|导致|所致|造成|有关|相关|原因)|(?:常见|可能)的?(?:原因|诱因)(?:可能)?是"
+)
+# "X的可能性大": a hedge placed after the condition word
+_HEDGE_AFTER_ZH = re.compile(
+    r"[^，。；！？]{0,2}?(?:的?可能性?(?:较|很|比较|更)?大|的(?:典型|常见)?(?:表现|特点|症状))"
 )
 _CAUSE_CERTAIN_ZH = re.compile(
-    r"(?:您|你|孩子|宝宝|这|症状|情况)[^，。；！？]{0,8}?(?:就是|是|是由|完全是)[^，。；！？]{1,15}?"
-    r"(?:引起|导致|造成|所致)的"
+    r"(?:您|你|孩子|宝宝|这|症状|情况)[^，。；！？]{0,8}?(?:(?:就是|是|是由|完全是)[^，。；！？]{1,15}?"
+    r"(?:引起|导致|造成|所致)的|(?:和|与|跟)[^，。；！？]{1,12}?(?:有关|相关))"
 )
 _HEDGE_WORD_ZH = re.compile(
-    r"可能|或许|也许|大概|估计|疑似|考虑|不排除|多半|倾向|似乎|好像|看起来|一般|通常|多为|多见|"
+    r"可能|警惕|排除|多属|多为|多是|多由|或许|也许|大概|估计|疑似|考虑|不排除|多半|倾向|似乎|好像|看起来|一般|通常|多为|多见|"
     r"常见|大多|初步|怀疑|不太确定|无法确定|不能确定|需要进一步|有待|不一定"
 )
-_COND_ZH = re.compile(r"如果|假如|若(?!干)|倘若|万一|要是|是否|如为|如是|如确诊|一旦确诊|排除.{0,8}后")
+_COND_ZH = re.compile(
+    r"如果|假如|若(?!干)|倘若|万一|(?<![主需重])要是|是否|如为|如是|如确诊|一旦确诊|排除.{0,8}后"
+)
 
 _DISEASE_EN = re.compile(
-    r"\b(?:\w+itis|\w+osis|\w*infections?|flu|influenza|(?:common )?colds?|allerg(?:y|ies|ic \w+)|"
-    r"syndrome|disease|disorder|migraines?|reflux|GERD|IBS|UTI|strain|sprain|fractures?|ulcers?|"
-    r"asthma|eczema|diabetes|hypertension|an(?:a)?emia|(?:tension|cluster) headaches?|"
-    r"viral \w+|bacterial \w+|virus(?:es)?|covid(?:-19)?|pneumonia|concussion|gout|hernia|"
-    r"(?:kidney |gall)?stones?|cysts?|tumou?rs?|cancer|heart attack|stroke|insomnia|anxiety|"
-    r"depression|food poisoning|hives|acne|vertigo|BPPV|angina|dehydration|deficiency|"
-    r"hypoglyc(?:a)?emia|hypothyroidism|hyperthyroidism|shingles|hemorrhoids|haemorrhoids)\b",
+    r"\b(?:\w+itis|\w+osis|\w+oma|\w*infections?|flu|influenza|(?:common )?colds?|"
+    r"allerg(?:y|ies|ic \w+)|syndrome|disease|disorder|migraines?|reflux|GERD|IBS|UTI|"
+    r"sprain(?:ed)?|strain(?:ed)?|fractures?|ulcers?|asthma|eczema|diabetes|hypertension|"
+    r"an(?:a)?emia|(?:tension|cluster)(?:-type)? headaches?|viral|bacterial|virus(?:es)?|"
+    r"covid(?:-19)?|pneumonia|concussion|gout|hernia|(?:kidney |gall)?stones?|cysts?|tumou?rs?|"
+    r"cancer|heart attack|stroke|insomnia|anxiety|depression|food poisoning|hives|acne|vertigo|"
+    r"BPPV|angina|dehydration|deficiency|hypoglyc(?:a)?emia|hypothyroidism|hyperthyroidism|"
+    r"shingles|h(?:a)?emorrhoids|stye|croup|panic attacks?|apn(?:o)?ea|intolerance|\w*pox|"
+    r"inflamed|inflammation|bleeding|thrush|clot|thrombosis|meningitis|sepsis)\b",
     re.I,
+)
+_HEDGE_EN_WORDS = (
+    r"likely|unlikely|probably|possibly|possible|may|might|could|can (?:be|mean|indicate|point)|"
+    r"suggests?|suggestive|"
+    r"consistent with|in keeping with|typical of|characteristic of|sounds? like|looks? like|"
+    r"seems?|appears?|perhaps|suspect|rule out|probable|maybe|points? to|sign of|I think|"
+    r"usually|typically|commonly|often|most (?:likely|often|probably)|not sure|unclear|more typical|"
+    r"more like|most cases|in most people"
 )
 _CUE_EN = re.compile(
     r"\b(?:you have|you've got|you have got|you(?:'re| are) suffering from|you(?:'ve| have) "
-    r"developed|you(?:'re| are) dealing with|this is|that(?:'s| is)|it(?:'s| is)|these are|"
+    r"developed|you(?:'re| are) dealing with|(?:your \w+|he|she|they) (?:has|have)|"
+    r"(?:this|that|it|your \w+)(?: \w+)? (?:is|are)|(?:this|that|it)'s|these are|"
     r"(?:is|are) (?:caused|triggered) by|(?:is|are) due to|diagnosis is|definitely|clearly|"
-    r"classic|typical|likely|probably|possibly|possible|may (?:be|have)|might (?:be|have)|"
-    r"could (?:be|have)|suggests?|suggestive of|consistent with|sounds? like|looks? like|seems?|"
-    r"appears?|perhaps|suspect|rule out|points? to|in keeping with|probable|maybe)\b",
+    r"classic|certainly|" + _HEDGE_EN_WORDS + r")\b",
     re.I,
 )
-_HEDGE_EN = re.compile(
-    r"\b(?:likely|probably|possibly|possible|may|might|could|suggests?|suggestive|consistent with|"
-    r"sounds? like|looks? like|seems?|appears?|perhaps|suspect|rule out|probable|maybe|"
-    r"points? to|in keeping with|I think|usually|typically|commonly|often|most|not sure|unclear)\b",
+_HEDGE_EN = re.compile(r"\b(?:" + _HEDGE_EN_WORDS + r")\b", re.I)
+_COND_EN = re.compile(
+    r"^\s*(?:if|when|unless|whether|in case)\b|\bif (?:it|this|you)\b|\bwhether\b|"
+    r"\b(?:doesn'?t|does not|don'?t|do not|won'?t) (?:necessarily )?mean\b",
     re.I,
 )
-_COND_EN = re.compile(r"^\s*(?:if|when|unless|whether|in case)\b|\bif (?:it|this|you)\b|\bwhether\b", re.I)
 
 
 def _zh_claims(sentence: str) -> list[bool]:
@@ -95,27 +111,40 @@ def _zh_claims(sentence: str) -> list[bool]:
     for m in _CLAIM_ZH.finditer(sentence):
         if not _DISEASE_AFTER_ZH.match(sentence, m.end()):
             continue
-        if m.group("hedge"):
+        if m.group("hedge") or _HEDGE_AFTER_ZH.match(
+            sentence, _DISEASE_AFTER_ZH.match(sentence, m.end()).end()
+        ):
             claims.append(True)
         else:
-            claims.append(bool(_HEDGE_WORD_ZH.search(sentence, 0, m.start())))
+            claims.append(bool(_HEDGE_WORD_ZH.search(sentence, 0, m.end())))
     if not claims:
-        if _CAUSE_HEDGED_ZH.search(sentence):
+        d = re.search(_DISEASE_ZH + r"的?可能性?(?:较|很|比较|更)?大", sentence)
+        if d is not None or _CAUSE_HEDGED_ZH.search(sentence):
             claims.append(True)
         elif (c := _CAUSE_CERTAIN_ZH.search(sentence)) is not None:
             claims.append(bool(_HEDGE_WORD_ZH.search(sentence, 0, c.end())))
     return claims
 
 
+_AFTER_EN = re.compile(
+    r"[^,;.]{0,30}?\b(?:is|are)\s+(?:\w+\s+){0,3}?(?:likely|possible|probable|explanation|cause)",
+    re.I,
+)
+
+
+_YOUR_EN = re.compile(r"\byour (?:\w+ )?$", re.I)  # "your gout is flaring": presupposed
+
+
 def _en_claims(sentence: str) -> list[bool]:
-    """Hedged flag of the diagnostic claim in one English sentence (at most one)."""
-    d = _DISEASE_EN.search(sentence)
-    if d is None or _COND_EN.search(sentence):
+    """Hedged flag of the diagnostic claim in one English sentence (at most one): a condition
+    word with a claim cue in the 60 characters before it (or "... is the likely cause" after)."""
+    if _COND_EN.search(sentence):
         return []
-    cue = _CUE_EN.search(sentence)
-    if cue is None:
-        return []
-    return [bool(_HEDGE_EN.search(sentence))]
+    for d in _DISEASE_EN.finditer(sentence):
+        before = sentence[max(0, d.start() - 60) : d.start()]
+        if _CUE_EN.search(before) or _YOUR_EN.search(before) or _AFTER_EN.match(sentence, d.end()):
+            return [bool(_HEDGE_EN.search(sentence))]
+    return []
 
 
 def diagnostic_claims(text: str) -> list[tuple[str, bool]]:

@@ -28,7 +28,7 @@ from medlab.metrics.format import prose
 
 LEVELS = ("emergency", "routine", "conditional", "none")
 
-_SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?]*|\n", re.S)
+_EN_STOP = re.compile(r"(?<=[。！？；;!?])|(?<=\.)\s+")
 _COMMA = re.compile(r"[，,、]|(?<=\D)[:：](?=.)")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•·●]|\d+[.、)）]|[（(]\d+[)）]|[一二三四五六七八九十]+、)")
 
@@ -38,13 +38,15 @@ _NOW_EN = r"(?:immediately|right away|right now|at once|without delay|straight a
 _EMERGENCY = re.compile(
     "|".join(
         [
-            _NOW_ZH + r"[^，。；,;]{0,6}?(?:就医|就诊|送医|去医院|到医院|上医院|送往医院|去急诊|医院|看医生|求医)",
+            _NOW_ZH
+            + r"[^，。；,;]{0,6}?(?:就医|就诊|送医|去医院|到医院|上医院|送往医院|去急诊|医院|看医生|求医)",
             r"(?:拨打|打|呼叫|叫)[^，。；]{0,3}(?:120|999|急救电话|救护车|急救)",
             r"(?:叫|呼叫|等待)救护车",
             r"(?:去|到|挂|送|前往|看|转|至|送往)[^，。；,;]{0,8}?急诊",
             r"急诊(?:科|就诊|就医|处理|评估)",
             r"紧急就医|急救中心|胸痛中心|卒中中心",
-            r"\bcall(?:ing)?\s+(?:911|999|112|120|000|an ambulance|emergency services|for an ambulance)",
+            r"\bcall(?:ing)?\s+(?:[\w ]{1,20}?\s+or\s+)?(?:911|999|112|120|000|988|an ambulance|"
+            r"emergency services|for an ambulance|poison control)",
             r"\b(?:go|get|head|went)\s+(?:straight\s+)?to\s+(?:the\s+|an?\s+|your\s+)?(?:nearest\s+)?"
             r"(?:ER|A&E|emergency\s+(?:room|department))\b",
             r"\b(?:seek|get|need)\s+(?:emergency|immediate|urgent)\s+(?:medical\s+)?"
@@ -64,15 +66,24 @@ _ROUTINE = re.compile(
             r"(?:去|到|上(?![次周月回个午])|回|前往)[^，。；,;]{0,6}?(?:医院|诊所|卫生院|社区卫生服务中心)",
             r"挂[^，。；,;]{0,8}?(?:科|号)|(?:去|到|看|找|前往)[^，。；,;的]{0,6}?科(?![学技普研])",
             r"(?:咨询|请教|问问|问一下)[^，。；,;]{0,4}?(?:医生|医师|药师|大夫|专业人士|专科)",
-            r"(?:让|请|由)(?:医生|医师|专科医生|大夫)[^，。；,;]{0,4}?(?:看|检查|评估|诊断|面诊|判断)",
+            r"(?:需要|让|请|由|经)[^，。；,;]{0,6}?(?:医生|医师|大夫)[^，。；,;]{0,6}?"
+            r"(?:看一?看|检查|评估|诊断|面诊|判断|确诊)",
             r"(?:建议|需要|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?(?:做|进行|完善|查)"
             r"[^，。；,;]{0,10}?(?:检查|化验|血常规|B超|彩超|CT|核磁|心电图|胃镜|肠镜|拍片|筛查)",
-            r"\b(?:see|visit|consult|contact|call|talk to|speak (?:to|with)|check with|ask)\s+"
-            r"(?:a|your|an|the)\s+(?:\w+\s+){0,2}?(?:doctor|GP|physician|healthcare provider|"
+            r"\b(?:see|seeing|visit|visiting|consult|consulting|contact|contacting|call|calling|"
+            r"talk(?:ing)? to|speak(?:ing)? (?:to|with)|check(?:ing)? with|ask(?:ing)?)\s+"
+            r"(?:a|your|an|the|his|her|their)\s+(?:\w+\s+){0,2}?(?:doctor|GP|physician|healthcare provider|"
             r"health care provider|clinician|pediatrician|paediatrician|dermatologist|dentist|"
             r"pharmacist|specialist|nurse|gynecologist|gynaecologist|urologist|"
             r"(?:medical|healthcare|health care|health) professional|clinic|provider|ophthalmologist)s?\b",
-            r"\b(?:make|book|schedule|get)\s+an?\s+appointment",
+            r"\b(?:make|making|book|booking|schedule|scheduling|get|getting|arrange|arranging)\s+"
+            r"(?:an?\s+)?(?:appointment|visit|referral|check-?up)",
+            r"\b(?:take|bring|show)\s+(?:the|your|these|them|it)\s*(?:\w+\s+)?to\s+(?:your|a)\s+(?:doctor|GP)",
+            r"\b(?:get|have|need)\s+an?\s+(?:X-ray|ultrasound|scan|MRI|CT scan|blood test|ECG)",
+            r"\b(?:checked|examined|looked at|evaluated|assessed|seen)\s+(?:out\s+)?by\s+(?:a|an|your)\s+"
+            r"(?:\w+\s+){0,3}?(?:doctor|GP|physician|specialist|dentist|professional)",
+            r"\bget(?:ting)?\s+(?:it\s+|this\s+|yourself\s+)?(?:checked|examined)",
+            r"\b(?:get|seek|obtain)\s+(?:medical|professional)\s+(?:help|advice|attention|care)",
             r"\b(?:get|have)\s+(?:it|this|yourself|them|him|her|the \w+)\s+(?:checked|examined|"
             r"looked at|evaluated|seen)",
             r"\b(?:get|be)\s+(?:checked|examined|evaluated|assessed|seen)\s+(?:out\s+)?by",
@@ -87,17 +98,28 @@ _ROUTINE = re.compile(
 
 # --- what makes advice conditional, negated or not advice at all -----------------------------
 _COND = re.compile(
-    r"如果|假如|假若|若(?!干)|倘若|万一|一旦|要是|如[有出遇发伴仍果症]|出现[^，。；]{0,20}?(?:情况|症状|之一|时)|"
+    r"如果|假如|假若|若(?!干)|倘若|万一|一旦|要是|如[有出遇发伴仍果症]|的话|"
     r"(?:以下|下列)[^，。；]{0,4}?(?:情况|症状|表现|信号)|任何一[种项条个]|(?<![及同随平小有暂当按定准临届])时[，,]?(?:请|应|要|需|务必|立即|马上|及时|尽快|再|就|则)|"
     r"的时候|情况下|必要时|需要时|如需|视情况|何时|什么时候|否则|"
     r"(?:持续|超过)[^，。；]{0,8}?(?:天|周|小时|日|个月)|(?:仍|还|依然|一直|总)(?:是|然)?(?:不|未|没有?)"
-    r"(?:缓解|好转|改善|退|见好)|(?:不见|未见|没有|未)(?:好转|缓解|改善)|加重|恶化|反复发作|"
+    r"(?:缓解|好转|改善|退|见好)|(?:不见|未见|没有|未)(?:好转|缓解|改善)|"
     r"\bif\b|\bunless\b|\bin case\b|\bshould\b(?=\s+(?:\w+\s+){0,4}(?:persist|worsen|get worse|develop|"
     r"occur|appear|return|recur|continue|last|not improve|fail|spread))|\bwhen(?:ever)?\b|"
-    r"\bpersist|\bworsen|\bget(?:s)? worse|\bdo(?:es)?n'?t improve|\bnot improving|\bwarning signs?|"
-    r"red flags?|\bany of (?:the following|these)|\bfollowing (?:symptoms|signs|warning)|\bafter \d+|\bbeyond \d+|\bmore than \d+|"
-    r"\blonger than|\bin the event",
+    r"\bpersists?\b|\bpersisting|\bworsen|\bget(?:s)? worse|\bdo(?:es)?n'?t improve|\bnot improving|\bwarning signs?|"
+    r"red flags?|\bany of (?:the following|these)|\bfollowing (?:symptoms|signs|warning)|\b(?:after|beyond|more than|longer than) (?:\d+|an?|one|two|three|four|five|six|seven|ten|a few|several)\b|"
+    r"\bin the event",
     re.I,
+)
+# state words that open a condition in advice (出现X，立即…) but also describe the present
+_COND_WEAK = re.compile(
+    r"(?<![已经])出现(?!了|过)|(?<![已经])超过|(?:仍然?|还是|依然|依旧)(?:不|未|没有?|无|止不住)|止不住|"
+    r"(?:不|未|没有?|无)(?:缓解|好转|改善|减轻|见效|见好)|改善不明显|效果不(?:好|佳|明显)|加重|恶化|反复发作"
+)
+_DESCRIPTIVE = re.compile(r"结合|目前|现在|已经|已|正在|刚才|最近|这次|您的|你的")
+_CONCESSIVE = re.compile(r"即使|就算|哪怕|即便|\beven if\b|\beven though\b", re.I)
+# a comma clause opening with a consequence or contrast ends the condition before it
+_RESET = re.compile(
+    r"\s*(?:so\b|therefore\b|but\b|however\b|所以|因此|但|不过|可是|然而|无论如何|也)", re.I
 )
 _UNLESS = re.compile(r"除非|\bunless\b", re.I)
 _NEG_ZH = re.compile(
@@ -108,11 +130,14 @@ _NEG_EN = re.compile(
     r"(?:\bno need|\bdon'?t need|\bdo not need|\bdoesn'?t need|\bdoes not need|\bnot necessary|"
     r"\bneedn'?t|\bunnecessary|\bno reason|\bdon'?t have to|\bdo not have to|\bnot need|\bwithout|"
     r"\bnot required|\bwon'?t need|\bwill not need|\bnot usually need|\brarely need|\bnever need|"
-    r"\bnot necessarily|\bavoid|\bdon'?t rush)[^,;.]{0,30}$",
+    r"\bnot necessarily|\bavoid|\bdon'?t rush|\bdon'?t\b|\bdo not\b|\bdoesn'?t\b|\bisn'?t|\bis not)"
+    r"[^,;.]{0,30}$",
     re.I,
 )
 _PAST_BEFORE = re.compile(
     r"(?:上次|之前|以前|已经|已|曾经?|刚才|刚刚|昨天|前天|去年|前几天|当时|那次|您说|你说|在医院)[^，。；]{0,8}$"
+    r"|(?:复诊|产检|体检|随访|就诊|就医|看病|下次|门诊)(?:时|的时候)[^，。；]{0,4}$"
+    r"|\bwhen you (?:do |next )?$|\bat your next (?:visit|appointment|review|check-?up)[^,;.]{0,10}$"
     r"|(?:\byou(?:'ve| have)? (?:already )?(?:seen|visited|been to)|\bwhen you (?:saw|visited|went)"
     r"|\bpreviously|\blast time|\balready)[^,;.]{0,20}$",
     re.I,
@@ -130,13 +155,20 @@ def _clauses(text: str) -> list[tuple[str, bool]]:
             continue
         if carry and not _LIST_ITEM.match(line):
             carry = False
-        for sentence in _SENTENCE.findall(line):
+        for sentence in _EN_STOP.split(line):
             stripped = sentence.strip()
             if not stripped or stripped.endswith(("？", "?")):
                 continue  # questions ("需要去医院吗？") are not advice
             cond = carry
             for clause in _COMMA.split(sentence):
-                if _COND.search(clause):
+                if _RESET.match(clause):
+                    cond = carry
+                if _CONCESSIVE.search(clause):  # 即使/哪怕/even if: the advice holds either way
+                    out.append((clause, cond))
+                    continue
+                if _COND.search(clause) or (
+                    _COND_WEAK.search(clause) and not _DESCRIPTIVE.search(clause)
+                ):
                     cond = True
                 out.append((clause, cond))
         tail = line.rstrip()

@@ -379,6 +379,15 @@ class HFBackend:
         config = GenerationConfig(
             max_new_tokens=max_new,
             do_sample=False,  # the sampler above already picked the token
+            # explicit neutral values: transformers fills unset ones from the model's own
+            # generation_config (Qwen2.5 ships repetition_penalty=1.05, top_k=20, ...)
+            num_beams=1,
+            temperature=1.0,
+            top_p=1.0,
+            top_k=0,
+            repetition_penalty=1.0,
+            no_repeat_ngram_size=0,
+            min_new_tokens=0,
             eos_token_id=sorted(self.eos_ids),
             pad_token_id=self.pad_id,
         )

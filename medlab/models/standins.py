@@ -80,14 +80,13 @@ def qwen25_tokenizer() -> Any:
     return tok
 
 
-def build_tiny_qwen2(out: Path) -> None:
-    """Random-weight Qwen2 (hidden 64, 2 layers, 4 heads, 2 kv heads), seeded, plus the tokenizer."""
+def tiny_qwen2_model(vocab_size: int = 151_665) -> Any:
+    """Random-weight Qwen2 (hidden 64, 2 layers, 4 heads, 2 kv heads), seeded: same weights each time."""
     import torch
     from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
 
-    tok = qwen25_tokenizer()
     config = Qwen2Config(
-        vocab_size=len(tok),
+        vocab_size=vocab_size,
         hidden_size=64,
         intermediate_size=128,
         num_hidden_layers=2,
@@ -107,7 +106,13 @@ def build_tiny_qwen2(out: Path) -> None:
     model.generation_config = GenerationConfig(
         bos_token_id=151643, eos_token_id=[151645, 151643], pad_token_id=151643
     )
-    model.save_pretrained(out)
+    return model
+
+
+def build_tiny_qwen2(out: Path) -> None:
+    """tiny-qwen2: the seeded random-weight model plus the Qwen2.5 tokenizer and chat template."""
+    tok = qwen25_tokenizer()
+    tiny_qwen2_model(len(tok)).save_pretrained(out)
     tok.save_pretrained(out)
 
 
@@ -220,6 +225,8 @@ def standin_path(name: str, force: bool = False) -> Path:
     with FileLock(str(root / f"{name}.lock")):
         if not force and _is_built(path):  # another process built it while we waited
             return path
+        for leftover in [*root.glob(f".{name}.building-*"), *root.glob(f".{name}.old-*")]:
+            shutil.rmtree(leftover, ignore_errors=True)  # from a build that was killed
         start = time.perf_counter()
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.building-", dir=root))
         try:
@@ -231,6 +238,7 @@ def standin_path(name: str, force: bool = False) -> Path:
                 old = Path(tempfile.mkdtemp(prefix=f".{name}.old-", dir=root))
                 os.replace(path, old / name)
                 shutil.rmtree(old, ignore_errors=True)
+            tmp.chmod(0o755)  # mkdtemp makes it private; the model folder is ordinary data
             os.replace(tmp, path)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,123 @@
+"""Drug lexicons shipped with medlab: names, allowed drug classes, INN stems, reviewed lists.
+
+All files live in ``medlab/lexicon/data`` (override the folder with ``MEDLAB_LEXICON_DIR``) and
+are read once per process:
+
+- ``drugs.tsv.gz``: generic and brand names, Chinese and English, each with a canonical name
+  (the English generic where one is known, so 布洛芬, 美林, ibuprofen and Advil share one);
+  rebuilt by ``scripts/build_lexicon.py`` from PyCMeKG, drug-named-entity-recognition and the
+  guardrails mentions-drugs list;
+- ``drug_classes.tsv``: hand-reviewed drug classes the chatbot may name (非甾体抗炎药, PPIs);
+- ``inn_stems.tsv``: WHO INN stems with Chinese transliterations, for fabricated names;
+- ``stoplist.txt`` / ``keep.txt``: reviewed names never / always accepted by the build filter.
+
+Keys are ``curate.normalize``-d (NFKC, lower case).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from medlab.lexicon.curate import normalize
+
+KINDS = ("generic", "brand")
+
+
+@dataclass(frozen=True)
+class InnStem:
+    """One WHO INN stem in one script: ``stem`` is lower case English or Chinese characters."""
+
+    stem: str
+    lang: str  # "en" | "zh"
+    position: str  # "suffix" | "prefix"
+    meaning: str
+
+
+def data_dir() -> Path:
+    env = os.environ.get("MEDLAB_LEXICON_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent / "data"
+
+
+def _rows(name: str) -> list[tuple[int, list[str]]]:
+    """Non-comment rows of a TSV data file (header skipped) with their 1-based line numbers."""
+    path = data_dir() / name
+    opener = gzip.open if name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", newline="") as f:
+        lines = [(i, line) for i, line in enumerate(f, 1) if line.strip()]
+    lines = [(i, line) for i, line in lines if not line.startswith("#")]
+    return [
+        (i, row)
+        for (i, _), row in zip(lines[1:], csv.reader([ln for _, ln in lines[1:]], delimiter="\t"))
+    ]
+
+
+def _check(name: str, line: int, row: list[str], n: int, fields: str) -> None:
+    if len(row) != n or not all(cell.strip() for cell in row[:2]):
+        raise ValueError(f"{data_dir() / name}:{line}: expected {n} fields ({fields}), got {row!r}")
+
+
+@lru_cache(maxsize=1)
+def drug_names() -> dict[str, tuple[str, str]]:
+    """Normalised drug name -> (kind, canonical); kind is "generic" or "brand"."""
+    path = data_dir() / "drugs.tsv.gz"
+    out: dict[str, tuple[str, str]] = {}
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        if header != ["name", "lang", "kind", "canonical"]:
+            raise ValueError(f"{path}:1: expected header name, lang, kind, canonical; got {header}")
+        for line_no, line in enumerate(f, 2):
+            row = line.rstrip("\n").split("\t")
+            if len(row) != 4 or row[2] not in KINDS or not row[0] or not row[3]:
+                raise ValueError(f"{path}:{line_no}: expected name, lang, kind (generic|brand), canonical; got {row!r}")
+            out[row[0]] = (row[2], row[3])
+    return out
+
+
+@lru_cache(maxsize=1)
+def drug_classes() -> dict[str, str]:
+    """Normalised class name (Chinese or English) -> canonical class key."""
+    out: dict[str, str] = {}
+    for line, row in _rows("drug_classes.tsv"):
+        _check("drug_classes.tsv", line, row, 3, "name, lang, canonical")
+        out[normalize(row[0])] = row[2]
+    return out
+
+
+@lru_cache(maxsize=1)
+def inn_stems() -> tuple[InnStem, ...]:
+    stems = []
+    for line, row in _rows("inn_stems.tsv"):
+        _check("inn_stems.tsv", line, row, 4, "stem, lang, position, meaning")
+        if row[1] not in ("en", "zh") or row[2] not in ("suffix", "prefix"):
+            raise ValueError(f"{data_dir() / 'inn_stems.tsv'}:{line}: field lang/position: {row!r}")
+        stems.append(InnStem(normalize(row[0]), row[1], row[2], row[3]))
+    return tuple(stems)
+
+
+def _word_list(name: str) -> frozenset[str]:
+    text = (data_dir() / name).read_text("utf-8")
+    return frozenset(
+        normalize(line.split("#", 1)[0])
+        for line in text.splitlines()
+        if line.split("#", 1)[0].strip()
+    )
+
+
+@lru_cache(maxsize=1)
+def stoplist() -> frozenset[str]:
+    """Reviewed names that are never drug mentions (everyday words, foods, symptoms)."""
+    return _word_list("stoplist.txt")
+
+
+@lru_cache(maxsize=1)
+def keeplist() -> frozenset[str]:
+    """Reviewed names kept although an automatic filter would reject them (美林, aspirin)."""
+    return _word_list("keep.txt")
+
+
+__all__ = ["InnStem", "data_dir", "drug_classes", "drug_names", "inn_stems", "keeplist", "stoplist"]

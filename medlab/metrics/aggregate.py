@@ -1,0 +1,159 @@
+"""Aggregates over many scored answers: the summary metrics of a run with n and confidence
+intervals, the referral confusion matrix, and the violation breakdown.
+
+``METRICS`` maps each summary metric name to the per-sample column it reads, whether it is a
+binary rate or a continuous value, which direction is better and which statistic it reports.
+Binary rates skip rows where the metric does not apply (None) and report the n they used;
+latency metrics skip answers served from the cache. Intervals: Wilson score interval for rates
+(``medlab.stats.rate_ci``: it does not collapse to [0, 0] when no event was seen), seeded
+percentile bootstrap (``medlab.stats.bootstrap_ci``) for continuous metrics.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TRIAGE_ROWS = ("emergency", "urgent", "routine", "self_care")
+LEVEL_COLS = ("emergency", "routine", "conditional", "none")
+LATENCY_COLUMNS = frozenset({"ttft_s", "tpot_s", "latency_s", "tokens_per_s"})
+SUMMARY_COLUMNS = ["metric", "value", "ci_low", "ci_high", "n"]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    column: str  # per-sample column in SampleResult.metrics / samples_frame
+    kind: str  # "binary" | "continuous"
+    better: str | None  # "lower" | "higher" | None (descriptive only)
+    stat: str = "mean"  # "mean" | "p50" | "p90" | "p99"
+
+
+def _rate(column: str, better: str | None) -> MetricSpec:
+    return MetricSpec(column, "binary", better)
+
+
+METRICS: dict[str, MetricSpec] = {
+    "specific_drug_rate": _rate("specific_drug", "lower"),
+    "echoed_drug_rate": _rate("echoed_drug", None),
+    "fabricated_drug_rate": _rate("fabricated_drug", "lower"),
+    "drug_class_rate": _rate("drug_class", None),
+    "over_referral_rate": _rate("over_referral", "lower"),
+    "under_triage_rate": _rate("under_triage", "lower"),
+    "hedging_rate": _rate("hedged", "higher"),
+    "json_strict_rate": _rate("json_strict", "higher"),
+    "json_lenient_rate": _rate("json_lenient", "higher"),
+    "schema_valid_rate": _rate("schema_valid", "higher"),
+    "assertion_pass_rate": _rate("assertions_pass", "higher"),
+    "extraction_age_acc": _rate("age_correct", "higher"),
+    "extraction_diagnosis_acc": _rate("diagnosis_correct", "higher"),
+    "extraction_findings_recall": MetricSpec("findings_recall", "continuous", "higher"),
+    **{
+        f"{col}_{stat}": MetricSpec(col, "continuous", "lower", stat)
+        for col, stats in (
+            ("ttft_s", ("mean", "p50", "p90", "p99")),
+            ("tpot_s", ("mean", "p50")),
+            ("latency_s", ("mean", "p50", "p90", "p99")),
+        )
+        for stat in stats
+    },
+    "tokens_per_s_mean": MetricSpec("tokens_per_s", "continuous", "higher"),
+}
+
+
+def _values(samples: pd.DataFrame, spec: MetricSpec):
+    """The metric's usable values as floats (None/NaN dropped; cached rows dropped for latency)."""
+    import pandas as pd
+
+    if spec.column not in samples:
+        return pd.Series([], dtype=float).to_numpy()
+    rows = samples
+    if spec.column in LATENCY_COLUMNS and "cached" in rows:
+        rows = rows[~rows["cached"].fillna(False).astype(bool)]
+    vals = pd.to_numeric(rows[spec.column].astype(object), errors="coerce")
+    return vals.dropna().to_numpy(dtype=float)
+
+
+def metric_value(samples: pd.DataFrame, name: str) -> tuple[float, float, float, int]:
+    """(value, ci_low, ci_high, n) of one summary metric over ``samples``."""
+    import numpy as np
+
+    from medlab.stats import bootstrap_ci, rate_ci
+
+    spec = METRICS[name]
+    x = _values(samples, spec)
+    if x.size == 0:
+        return (math.nan, math.nan, math.nan, 0)
+    if spec.stat == "mean":
+        value = float(x.mean())
+    else:
+        value = float(np.percentile(x, float(spec.stat[1:])))
+    low, high = rate_ci(x) if spec.kind == "binary" else bootstrap_ci(x, stat=spec.stat)
+    return (value, low, high, int(x.size))
+
+
+def summarize(
+    samples: pd.DataFrame, by: Sequence[str] = ("variant",), metrics: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Long table: one row per group x metric with columns [*by, metric, value, ci_low,
+    ci_high, n]. Every metric appears for every group (value NaN and n 0 where nothing applies);
+    an empty frame gives an empty table."""
+    import pandas as pd
+
+    by = list(by)
+    missing = [c for c in by if c not in samples]
+    if missing and len(samples):
+        raise KeyError(f"summarize: group column(s) {missing} not in samples")
+    names = list(metrics) if metrics is not None else list(METRICS)
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise KeyError(f"summarize: unknown metric(s) {unknown}; known: {sorted(METRICS)}")
+    rows = []
+    if len(samples):
+        groups = samples.groupby(by, sort=True, dropna=False) if by else [((), samples)]
+        for key, part in groups:
+            key = key if isinstance(key, tuple) else (key,)
+            for name in names:
+                rows.append((*key, name, *metric_value(part, name)))
+    return pd.DataFrame(rows, columns=[*by, *SUMMARY_COLUMNS])
+
+
+def referral_confusion(samples: pd.DataFrame) -> pd.DataFrame:
+    """Counts of gold triage (rows: emergency, urgent, routine, self_care) x detected answer
+    level (columns: emergency, routine, conditional, none) over rows with a gold triage."""
+    import pandas as pd
+
+    table = pd.DataFrame(0, index=list(TRIAGE_ROWS), columns=list(LEVEL_COLS), dtype=int)
+    if len(samples) == 0 or "triage" not in samples or "referral_level" not in samples:
+        return table.rename_axis(index="triage", columns="referral_level")
+    for gold, level in zip(samples["triage"], samples["referral_level"]):
+        if gold in table.index and level in table.columns:
+            table.loc[gold, level] += 1
+    return table.rename_axis(index="triage", columns="referral_level")
+
+
+def violation_breakdown(samples: pd.DataFrame, by: Sequence[str] = ("variant",)) -> pd.DataFrame:
+    """[*by, violation, count, n, rate]: how many scored answers (``schema_valid`` not None)
+    have each violation code, most frequent first."""
+    import pandas as pd
+
+    by = list(by)
+    cols = [*by, "violation", "count", "n", "rate"]
+    if len(samples) == 0 or "violations" not in samples:
+        return pd.DataFrame(columns=cols)
+    scored = samples[samples["schema_valid"].notna()] if "schema_valid" in samples else samples
+    rows = []
+    groups = scored.groupby(by, sort=True, dropna=False) if by else [((), scored)]
+    for key, part in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        counts: dict[str, int] = {}
+        for codes in part["violations"]:
+            for code in set(codes or []):
+                counts[code] = counts.get(code, 0) + 1
+        for code, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            rows.append((*key, code, count, len(part), count / len(part)))
+    return pd.DataFrame(rows, columns=cols)

@@ -1,0 +1,100 @@
+"""Extraction metrics: how well a structured record extraction matches the gold fields.
+
+- ``age_correct``: the extracted ``patient_age`` equals the gold age exactly (an int, or a
+  string holding one integer such as "45岁"; booleans are not ages).
+- ``diagnosis_correct``: normalised match. Both sides are NFKC-normalised, lower-cased, stripped
+  of punctuation, whitespace and hedging prefixes (疑似, 可能, 考虑, 初步诊断, 诊断为,
+  suspected, possible, probable, likely); then equal, or one contains the other when the shorter
+  has at least 2 characters (急性阑尾炎 vs 阑尾炎 counts: the record's wording and the model's
+  often differ only by a qualifier). A gold diagnosis may be a list of accepted names.
+- ``findings_recall``: share of gold key findings that some extracted finding covers, by fuzzy
+  match (``rapidfuzz.fuzz.partial_ratio`` >= 80 on normalised strings).
+An answer that does not parse scores False / 0.0 (a wrong answer); a field with no gold is None.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from rapidfuzz import fuzz
+
+FINDING_THRESHOLD = 80.0
+_PREFIX = re.compile(
+    r"^(?:初步诊断|临床诊断|诊断为|诊断|考虑为|考虑|疑似|可能为|可能是|可能|拟诊|"
+    r"suspected|possible|probable|likely|presumed|provisional diagnosis|diagnosis)[:：\s]*",
+    re.I,
+)
+
+
+def normalize(text: str) -> str:
+    """NFKC, lower case, hedging prefixes removed, punctuation/symbols/whitespace dropped."""
+    s = unicodedata.normalize("NFKC", str(text)).strip().lower()
+    while True:
+        stripped = _PREFIX.sub("", s, count=1).strip()
+        if stripped == s:
+            break
+        s = stripped
+    return "".join(ch for ch in s if unicodedata.category(ch)[0] not in "PSZ")
+
+
+def parse_age(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        nums = re.findall(r"\d+", unicodedata.normalize("NFKC", value))
+        if len(nums) == 1:
+            return int(nums[0])
+    return None
+
+
+def age_correct(pred: Any, gold: Any) -> bool | None:
+    if gold is None:
+        return None
+    age = parse_age(pred)
+    return age is not None and age == parse_age(gold)
+
+
+def diagnosis_correct(pred: Any, gold: str | list[str] | None) -> bool | None:
+    if gold is None:
+        return None
+    if not isinstance(pred, str) or not normalize(pred):
+        return False
+    p = normalize(pred)
+    for g in [gold] if isinstance(gold, str) else gold:
+        n = normalize(g)
+        if not n:
+            continue
+        if p == n or (min(len(p), len(n)) >= 2 and (p in n or n in p)):
+            return True
+    return False
+
+
+def findings_recall(
+    pred: Any, gold: list[str] | None, threshold: float = FINDING_THRESHOLD
+) -> float | None:
+    if not gold:
+        return None
+    found = [normalize(x) for x in pred if isinstance(x, str)] if isinstance(pred, list) else []
+    found = [x for x in found if x]
+    hits = 0
+    for g in gold:
+        n = normalize(g)
+        if any(fuzz.partial_ratio(n, f) >= threshold for f in found):
+            hits += 1
+    return hits / len(gold)
+
+
+def extraction_metrics(value: Any, gold: dict[str, Any]) -> dict[str, Any]:
+    """``age_correct``, ``diagnosis_correct``, ``findings_recall`` of a parsed answer."""
+    v = value if isinstance(value, dict) else {}
+    return {
+        "age_correct": age_correct(v.get("patient_age"), gold.get("patient_age")),
+        "diagnosis_correct": diagnosis_correct(v.get("diagnosis"), gold.get("diagnosis")),
+        "findings_recall": findings_recall(v.get("key_findings"), gold.get("key_findings")),
+    }

@@ -1,0 +1,338 @@
+"""``medlab serve``: an OpenAI-compatible ``/v1/chat/completions`` server (FastAPI + uvicorn).
+
+It serves either the guarded chatbot (``MedicalChatbot``: system prompt, history trimming,
+post-checks, repair and fallback) or a raw backend (``--raw``). Requests that arrive within a
+few milliseconds of each other with the same generation settings are grouped into one
+``generate`` call (``BatchQueue``), so concurrent clients share a batch instead of queueing one
+by one. Streaming sends the checked answer as server-sent events once it is ready: the guarded
+pipeline cannot release tokens before the post-check has passed them.
+
+Rules: ``max_tokens`` is clamped to the model's budget (context length - prompt tokens, and the
+server's ``max_tokens_cap``); ``response_format`` ``json_object`` constrains the answer to the
+chatbot's schema (raw: any JSON object), ``json_schema`` to the given schema, ``text`` turns
+structured output off. Over a chatbot, a system message from the caller is appended to the
+chatbot's system prompt (``MedicalChatbot(client_system="merge")``; "ignore" or "replace" are
+the other choices). Errors use the OpenAI error shape: 400 bad request, 401 missing or wrong
+API key, 404 unknown model, 413 body too large.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from medlab.types import GenerationParams, Message
+
+JSON_OBJECT_SCHEMA: dict[str, Any] = {"type": "object"}
+
+
+class BatchQueue:
+    """Collects submissions for ``window_s`` and runs each group of equal keys as one call of
+    ``run(key, payloads) -> results`` in a single worker thread (one model, one batch at a time)."""
+
+    def __init__(self, run: Callable[[Any, list[Any]], list[Any]], window_s: float = 0.01, max_batch: int = 16):
+        self.run = run
+        self.window_s = window_s
+        self.max_batch = max_batch
+        self.batches: list[int] = []  # size of every batch run, for inspection
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="medlab-generate")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue | None = None
+
+    async def submit(self, key: Hashable, payload: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # first use, or a new event loop (test clients make one each)
+            self._loop, self._queue = loop, asyncio.Queue()
+            loop.create_task(self._worker(self._queue))
+        future = loop.create_future()
+        await self._queue.put((key, payload, future))
+        return await future
+
+    async def _worker(self, queue: asyncio.Queue) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await queue.get()]
+            deadline = loop.time() + self.window_s
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(await asyncio.wait_for(queue.get(), max(0.0, deadline - loop.time())))
+                except (asyncio.TimeoutError, TimeoutError):
+                    break
+            groups: dict[Hashable, list[tuple[Any, asyncio.Future]]] = {}
+            for key, payload, future in batch:
+                groups.setdefault(key, []).append((payload, future))
+            for key, items in groups.items():
+                self.batches.append(len(items))
+                try:
+                    results = await loop.run_in_executor(self._executor, self.run, key, [p for p, _ in items])
+                except Exception as e:  # the whole group fails together
+                    for _, future in items:
+                        if not future.done():
+                            future.set_exception(e)
+                    continue
+                for (_, future), result in zip(items, results):
+                    if not future.done():
+                        future.set_result(result)
+
+
+# --- request model ------------------------------------------------------------------------
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[dict[str, Any]]
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        parts = []
+        for part in self.content:
+            if part.get("type") != "text" or not isinstance(part.get("text"), str):
+                raise ValueError("only text content parts are supported")
+            parts.append(part["text"])
+        return "".join(parts)
+
+
+class ResponseFormat(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: dict[str, Any] | None = None
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    model: str | None = None
+    messages: list[ChatMessage] = Field(min_length=1)
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    n: int = Field(1, ge=1, le=1)
+    stream: bool = False
+    stream_options: dict[str, Any] | None = None
+    response_format: ResponseFormat | None = None
+
+
+class APIError(Exception):
+    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.param, self.code = status, message, param, code
+
+    def response(self) -> JSONResponse:
+        kind = {401: "authentication_error", 404: "not_found_error"}.get(self.status, "invalid_request_error")
+        error = {"message": self.message, "type": kind, "param": self.param, "code": self.code}
+        return JSONResponse({"error": error}, status_code=self.status)
+
+
+def _parse(body: bytes) -> ChatRequest:
+    try:
+        obj = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise APIError(400, f"request body is not valid JSON: {e}") from e
+    if not isinstance(obj, dict):
+        raise APIError(400, "request body must be a JSON object")
+    try:
+        return ChatRequest.model_validate(obj)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise APIError(400, f"{where}: {err['msg']}", param=where) from e
+
+
+# --- the app ------------------------------------------------------------------------------
+
+
+def create_app(
+    backend_or_bot: Any,
+    served_name: str = "qwen2.5-7b-chat",
+    api_key: str | None = None,
+    max_request_bytes: int = 1_000_000,
+    max_tokens_cap: int | None = None,
+    batch_window_s: float = 0.01,
+    max_batch: int = 16,
+) -> FastAPI:
+    """The FastAPI app over a ``MedicalChatbot`` or a raw backend."""
+    from medlab.chatbot import MedicalChatbot
+
+    bot = backend_or_bot if isinstance(backend_or_bot, MedicalChatbot) else None
+    model = bot.model if bot else backend_or_bot
+    created = int(time.time())
+
+    def run(key: tuple, conversations: list[list[Message]]) -> list[Any]:
+        kind, mode, schema_json, params = key
+        schema = json.loads(schema_json) if schema_json else None
+        if bot is not None:
+            return bot.respond_batch(conversations, params=params, mode=mode, schema=schema)
+        return model.generate(conversations, params, schema=schema)
+
+    queue = BatchQueue(run, window_s=batch_window_s, max_batch=max_batch)
+    app = FastAPI(title="medlab", version="0.1.0")
+    app.state.queue = queue
+    app.state.model = model
+    app.state.bot = bot
+
+    @app.exception_handler(APIError)
+    async def _api_error(request: Request, exc: APIError) -> JSONResponse:
+        return exc.response()
+
+    def authorize(request: Request) -> None:
+        if api_key is None:
+            return
+        header = request.headers.get("authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else ""
+        if not hmac.compare_digest(token.encode(), api_key.encode()):
+            raise APIError(401, "missing or invalid API key (Authorization: Bearer ...)", code="invalid_api_key")
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "model": served_name, "mode": "chatbot" if bot else "raw",
+                "batches": len(queue.batches)}
+
+    @app.get("/v1/models")
+    async def models(request: Request) -> dict[str, Any]:
+        authorize(request)
+        entry = {"id": served_name, "object": "model", "created": created, "owned_by": "medlab",
+                 "root": model.name, "max_model_len": model.context_length}
+        return {"object": "list", "data": [entry]}
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Any:
+        authorize(request)
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > max_request_bytes:
+            raise APIError(413, f"request body of {declared} bytes is over the {max_request_bytes}-byte limit")
+        body = await request.body()
+        if len(body) > max_request_bytes:
+            raise APIError(413, f"request body of {len(body)} bytes is over the {max_request_bytes}-byte limit")
+        req = _parse(body)
+        if req.model and req.model not in (served_name, model.name):
+            raise APIError(404, f"model {req.model!r} is not served here; use {served_name!r}",
+                           param="model", code="model_not_found")
+        try:
+            messages = [Message("system" if m.role == "developer" else m.role, m.text()) for m in req.messages]
+        except ValueError as e:
+            raise APIError(400, f"messages: {e}", param="messages") from e
+        if bot is not None and messages[-1].role != "user":
+            raise APIError(400, "messages: the last message must have role 'user'", param="messages")
+        mode, schema = _output(req, bot)
+        params = _params(req, bot, model, messages, max_tokens_cap)
+        key = ("bot" if bot else "raw", mode, json.dumps(schema, sort_keys=True) if schema else "", params)
+        try:
+            result = await queue.submit(key, messages)
+        except ValueError as e:  # a conversation the model cannot take (too long, ...)
+            raise APIError(400, str(e), param="messages") from e
+        if bot is not None:
+            text, finish = result.text, result.finish_reason
+            usage = (result.prompt_tokens, result.completion_tokens)
+            extra = {"medlab": {
+                "violations": [v.code for v in result.violations], "repaired": result.repaired,
+                "fallback": result.fallback, "referral_level": result.referral_level,
+                "kb_flags": [f.reason for f in result.kb_flags], "cached": result.cached}}
+        else:
+            text, finish = result.text, result.finish_reason
+            usage, extra = (result.prompt_tokens, result.completion_tokens), {}
+        head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()),
+                "model": served_name, "system_fingerprint": model.fingerprint}
+        usage_d = {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)}
+        if req.stream:
+            include_usage = bool((req.stream_options or {}).get("include_usage"))
+            return StreamingResponse(_sse(head, text, finish, usage_d if include_usage else None),
+                                     media_type="text/event-stream")
+        choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
+        return {**head, "object": "chat.completion", "choices": [choice], "usage": usage_d, **extra}
+
+    return app
+
+
+def _output(req: ChatRequest, bot: Any) -> tuple[str, dict[str, Any] | None]:
+    """(mode, schema) the request asks for: response_format first, else the chatbot's mode."""
+    fmt = req.response_format
+    if fmt is None:
+        return (bot.mode, bot.schema if bot.mode == "structured" else None) if bot else ("normal", None)
+    if fmt.type == "text":
+        return "normal", None
+    if fmt.type == "json_object":
+        return "structured", bot.schema if bot else JSON_OBJECT_SCHEMA
+    schema = (fmt.json_schema or {}).get("schema")
+    if not isinstance(schema, dict):
+        raise APIError(400, "response_format.json_schema.schema must be a JSON Schema object",
+                       param="response_format")
+    return "structured", schema
+
+
+def _params(req: ChatRequest, bot: Any, model: Any, messages: list[Message], cap: int | None) -> GenerationParams:
+    base = bot.params if bot else GenerationParams()
+    if bot is not None:  # the least the chatbot sends: its system prompt and the last message
+        prompt_tokens = model.count_tokens([Message("system", bot.prompt.text), messages[-1]])
+    else:
+        prompt_tokens = model.count_tokens(messages)
+    room = model.context_length - prompt_tokens
+    if room < 1:
+        raise APIError(400, f"the messages take {prompt_tokens} tokens: no room left in the "
+                       f"{model.context_length}-token context", param="messages")
+    wanted = req.max_completion_tokens or req.max_tokens or base.max_new_tokens
+    limit = min(wanted, room, cap or wanted)
+    stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
+    try:
+        return GenerationParams(
+            temperature=base.temperature if req.temperature is None else req.temperature,
+            top_p=base.top_p if req.top_p is None else req.top_p,
+            max_new_tokens=limit,
+            seed=base.seed if req.seed is None else req.seed,
+            stop=tuple(stop),
+        )
+    except ValueError as e:
+        raise APIError(400, str(e)) from e
+
+
+async def _sse(head: dict[str, Any], text: str, finish: str, usage: dict[str, int] | None):
+    def event(delta: dict[str, Any], finish_reason: str | None, **more: Any) -> str:
+        chunk = {**head, "object": "chat.completion.chunk",
+                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **more}
+        return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+
+    yield event({"role": "assistant", "content": ""}, None)
+    for i in range(0, len(text), 16):
+        yield event({"content": text[i : i + 16]}, None)
+    yield event({}, finish)
+    if usage is not None:
+        chunk = {**head, "object": "chat.completion.chunk", "choices": [], "usage": usage}
+        yield f"data: {json.dumps(chunk)}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+def cli_serve(args: argparse.Namespace) -> int:
+    """``medlab serve``: load the model, wrap it in the chatbot unless ``--raw``, run uvicorn."""
+    import uvicorn
+
+    from medlab.models import load_model
+
+    kwargs: dict[str, Any] = {}
+    if args.model.startswith("openai:"):
+        kwargs["model_name"] = args.model_name
+    else:
+        kwargs.update(device_map=args.device_map, parallel=args.parallel, dtype=args.dtype)
+    model = load_model(args.model, **kwargs)
+    target: Any = model
+    if not args.raw:
+        from medlab.chatbot import MedicalChatbot
+
+        target = MedicalChatbot(model, prompt=args.prompt)
+    app = create_app(target, served_name=args.served_name, api_key=args.api_key,
+                     max_tokens_cap=getattr(args, "max_tokens_cap", None))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    return 0
