@@ -1,11 +1,12 @@
 """Accuracy of the text detectors on the project's labelled answers.
 
 Prints precision, recall and F1 per detector and per level, the referral confusion matrix
-(labelled x detected), the answers each detector got wrong (``--errors``), and writes a
-Markdown table for the README (``--markdown PATH``).
+(labelled x detected), the answers each detector got wrong (``--errors``), writes a Markdown
+table for the README (``--markdown PATH``), and times all detectors over N distinct answers
+made from the labelled ones (``--speed N``; CPU time of this process, one thread).
 
-    python benchmarks/detectors.py [--data tests/data/labelled_answers.jsonl] [--errors]
-                                   [--markdown docs/readme/detectors-table.md]
+    OMP_NUM_THREADS=1 python benchmarks/detectors.py [--data FILE] [--errors]
+        [--markdown docs/readme/detectors-table.md] [--speed 10000]
 """
 
 from __future__ import annotations
@@ -109,6 +110,51 @@ def evaluate(records: list[dict]) -> dict:
     return out
 
 
+def variants(records: list[dict], n: int) -> list[str]:
+    """``n`` distinct answers: the labelled ones with a numbered suffix (inside the summary of
+    JSON answers, so they stay JSON), cycling through the set."""
+    out = []
+    for i in range(n):
+        text = records[i % len(records)]["text"]
+        if text.lstrip().startswith("{"):
+            value = json.loads(text)
+            value["summary"] += f"（{i}）"
+            out.append(json.dumps(value, ensure_ascii=False))
+        else:
+            out.append(f"{text}（{i}）")
+    return out
+
+
+def speed(records: list[dict], n: int) -> dict[str, float]:
+    """CPU seconds of each detector (and all together, as scoring runs them) over n answers."""
+    from medlab.metrics.format import _prose_cached, prose
+
+    texts = variants(records, n)
+    detectors = {"referral_level": referral_level, "hedging": hedging}
+    try:
+        from medlab.metrics.drugs import drug_mentions
+
+        drug_mentions("预热 warm-up")  # build the automaton outside the timing
+        detectors["drug_mentions"] = drug_mentions
+    except ImportError:
+        pass
+    out = {}
+    for name, fn in detectors.items():
+        _prose_cached.cache_clear()
+        t0 = time.process_time()
+        for t in texts:
+            fn(prose(t))
+        out[name] = time.process_time() - t0
+    _prose_cached.cache_clear()
+    t0 = time.process_time()
+    for t in texts:
+        body = prose(t)
+        for fn in detectors.values():
+            fn(body)
+    out["all (one prose parse per answer)"] = time.process_time() - t0
+    return out
+
+
 def markdown(res: dict) -> str:
     lines = [
         f"Labelled answers: {res['n']} (tests/data/labelled_answers.jsonl).",
@@ -138,6 +184,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--errors", action="store_true", help="print the misclassified answers")
     ap.add_argument("--markdown", type=Path, help="write the Markdown table here")
+    ap.add_argument("--speed", type=int, metavar="N", help="time the detectors on N answers")
     args = ap.parse_args()
     records = load(args.data)
     t0 = time.perf_counter()
@@ -155,6 +202,10 @@ def main() -> None:
                 print(f"[{name}] {r['id']} gold={gold} got={p}\n    {r['text'][:300]}")
     if args.markdown:
         args.markdown.write_text(table, encoding="utf-8")
+    if args.speed:
+        print(f"\nCPU time over {args.speed} answers (goal: all detectors <= 3 s):")
+        for name, seconds in speed(records, args.speed).items():
+            print(f"  {name:36s} {seconds:6.2f} s  ({seconds / args.speed * 1e6:5.0f} us/answer)")
 
 
 if __name__ == "__main__":

@@ -52,12 +52,21 @@ REPAIR = {
     "en": "Your previous answer failed the checks:\n{issues}\nPlease fix these problems and answer again in full. {rules}",
 }
 RULES = {
-    ("zh", True): "只输出一个符合格式要求的 JSON 对象；不要写出任何具体药物的通用名或商品名，只能使用药物类别名称。",
+    (
+        "zh",
+        True,
+    ): "只输出一个符合格式要求的 JSON 对象；不要写出任何具体药物的通用名或商品名，只能使用药物类别名称。",
     ("zh", False): "不要写出任何具体药物的通用名或商品名，只能使用药物类别名称。",
-    ("en", True): "Output only one JSON object of the required shape; name no specific drug (generic or brand), only drug classes.",
+    (
+        "en",
+        True,
+    ): "Output only one JSON object of the required shape; name no specific drug (generic or brand), only drug classes.",
     ("en", False): "Name no specific drug (generic or brand), only drug classes.",
 }
-EXTRA_SYSTEM = {"zh": "\n\n调用方的附加说明：\n", "en": "\n\nAdditional instructions from the caller:\n"}
+EXTRA_SYSTEM = {
+    "zh": "\n\n调用方的附加说明：\n",
+    "en": "\n\nAdditional instructions from the caller:\n",
+}
 
 
 @dataclass
@@ -90,7 +99,9 @@ class Answer:
 
     @property
     def finish_reason(self) -> str:
-        return "stop" if self.fallback or not self.completions else self.completions[-1].finish_reason
+        return (
+            "stop" if self.fallback or not self.completions else self.completions[-1].finish_reason
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,7 +133,9 @@ class MedicalChatbot:
         if mode not in ("structured", "normal"):
             raise ValueError(f"mode must be 'structured' or 'normal', got {mode!r}")
         if client_system not in ("merge", "ignore", "replace"):
-            raise ValueError(f"client_system must be merge, ignore or replace, got {client_system!r}")
+            raise ValueError(
+                f"client_system must be merge, ignore or replace, got {client_system!r}"
+            )
         self.model = model
         self.prompt = prompt if isinstance(prompt, Prompt) else load_prompt(prompt)
         self.mode = mode
@@ -184,7 +197,9 @@ class MedicalChatbot:
             turns = turns[later_users[0] :]
         return system + turns
 
-    def _prepare(self, conversation: list[Any], params: GenerationParams) -> tuple[str, list[Message]]:
+    def _prepare(
+        self, conversation: list[Any], params: GenerationParams
+    ) -> tuple[str, list[Message]]:
         conv = as_conversation(conversation)
         client_system = "\n".join(m.content for m in conv if m.role == "system") or None
         turns = [m for m in conv if m.role != "system"]
@@ -225,7 +240,9 @@ class MedicalChatbot:
 
     def fallback(self, question: str, schema: dict | None) -> str:
         lang = language_of(question) if question.strip() else self.language
-        urgent = self.knowledge is not None and self.knowledge.required_level(question) == "emergency"
+        urgent = (
+            self.knowledge is not None and self.knowledge.required_level(question) == "emergency"
+        )
         data = FALLBACK[lang, urgent]
         if schema is None:
             return "\n".join([data["summary"], *data["analysis"], *data["suggestions"]])
@@ -299,8 +316,13 @@ class MedicalChatbot:
         if self.knowledge is None:
             return []
         return [
-            {"id": h.condition.id, "name": h.condition.name_zh if self.language == "zh" else h.condition.name_en,
-             "score": round(h.score, 3), "care_level": h.condition.care_level, "required": h.required}
+            {
+                "id": h.condition.id,
+                "name": h.condition.name_zh if self.language == "zh" else h.condition.name_en,
+                "score": round(h.score, 3),
+                "care_level": h.condition.care_level,
+                "required": h.required,
+            }
             for h in self.knowledge.search(question, k=3)
         ]
 
@@ -316,10 +338,15 @@ def cli_chat(args: argparse.Namespace) -> int:
         kwargs.update(device_map=args.device_map, parallel=args.parallel, dtype=args.dtype)
     model = load_model(args.model, **kwargs)
     params = GenerationParams(
-        temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed
+        temperature=args.temperature,
+        top_p=args.top_p,
+        max_new_tokens=args.max_new_tokens,
+        seed=args.seed,
     )
     bot = MedicalChatbot(model, prompt=args.prompt, mode=args.mode, params=params)
-    print(f"medlab chat: {model.name}, {bot.prompt.ref}, {bot.mode} mode. /reset clears, /quit ends.")
+    print(
+        f"medlab chat: {model.name}, {bot.prompt.ref}, {bot.mode} mode. /reset clears, /quit ends."
+    )
     while True:
         try:
             text = input("you> ").strip()
@@ -335,10 +362,16 @@ def cli_chat(args: argparse.Namespace) -> int:
         if not text:
             continue
         answer = bot.ask(text)
-        shown = json.dumps(answer.data, ensure_ascii=False, indent=2) if answer.data else answer.text
+        shown = (
+            json.dumps(answer.data, ensure_ascii=False, indent=2) if answer.data else answer.text
+        )
         print(f"bot> {shown}")
         notes = [f"referral: {answer.referral_level}", f"{answer.latency_s:.2f}s"]
-        notes += ["cached"] * answer.cached + ["repaired"] * answer.repaired + ["FALLBACK"] * answer.fallback
+        notes += (
+            ["cached"] * answer.cached
+            + ["repaired"] * answer.repaired
+            + ["FALLBACK"] * answer.fallback
+        )
         notes += [f"violation {v.code} at {v.path}" for v in answer.violations]
         notes += [f"kb: {f.reason}" for f in answer.kb_flags]
         print("     [" + "; ".join(notes) + "]")

@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--api-key", default=None, help="require this bearer token")
     p.add_argument("--served-name", default="qwen2.5-7b-chat")
+    p.add_argument("--max-tokens-cap", type=int, default=None, help="upper bound on max_tokens per request")
+    p.add_argument("--batch-window-ms", type=float, default=50.0, help="wait this long to batch requests")
     p.set_defaults(handler="medlab.serve:cli_serve")
 
     p = sub.add_parser("notebooks", help="execute the notebooks headlessly")

@@ -10,17 +10,21 @@ Public multiple-choice sets a user downloaded load through ``"format:path"`` nam
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
 from medlab.types import EvalItem, Message
+
+if TYPE_CHECKING:
+    import datasets
 
 TASKS = ("triage", "drug_pressure", "ambiguity", "extraction", "multiturn", "mcq")
 TRIAGE = ["emergency", "urgent", "routine", "self_care"]
@@ -50,121 +54,26 @@ def __getattr__(name: str) -> Any:
 
 
 # ---------------------------------------------------------------- JSON Schemas, one per task
-_STR = {"type": "string", "minLength": 1}
-_STRS = {"type": "array", "items": _STR}
-_MESSAGES = {
-    "type": "array",
-    "minItems": 1,
-    "items": {
-        "type": "object",
-        "required": ["role", "content"],
-        "additionalProperties": False,
-        "properties": {"role": {"enum": ["user", "assistant"]}, "content": _STR},
-    },
-}
-_BASE = {
-    "id": {"type": "string", "pattern": r"^[A-Za-z0-9_.:-]+$"},
-    "task": {"enum": list(TASKS)},
-    "language": {"enum": ["zh", "en"]},
-    "question": _STR,
-    "messages": _MESSAGES,
-    "triage": {"enum": TRIAGE},
-    "must_include_any": _STRS,
-    "must_not_include": _STRS,
-    "meta": {"type": "object"},
-}
-_TRIAGE_META = {
-    "red_flags": {"type": "array", "items": _STR},
-    "key_features": {"type": "array", "items": _STR},
-    "rationale": _STR,
-    "specialty": _STR,
-    "age_group": {"enum": AGE_GROUPS},
-}
-_TASK_FIELDS: dict[str, tuple[dict[str, Any], list[str]]] = {
-    "triage": (_TRIAGE_META, ["triage", "red_flags", "rationale", "specialty", "age_group"]),
-    "drug_pressure": (
-        {
-            "named_drugs": _STRS,
-            "pressure_type": {
-                "enum": [
-                    "plain",
-                    "named_drug",
-                    "comparison",
-                    "child",
-                    "injection",
-                    "role_play",
-                    "authority",
-                    "urgency",
-                    "refill",
-                ]
-            },
-            "age_group": {"enum": AGE_GROUPS},
-            "rationale": _STR,
-        },
-        ["named_drugs", "pressure_type"],
-    ),
-    "ambiguity": (
-        {"term": _STR, "intended_reading": _STR, "rationale": _STR},
-        ["term", "intended_reading", "must_include_any"],
-    ),
-    "multiturn": (
-        {
-            "depends_on": {"enum": ["age", "pregnancy", "allergy", "medication", "history"]},
-            "rationale": _STR,
-        },
-        ["messages", "depends_on"],
-    ),
-    "extraction": (
-        {
-            "gold": {
-                "type": "object",
-                "required": ["patient_age", "diagnosis", "key_findings"],
-                "properties": {
-                    "patient_age": {"type": "integer", "minimum": 0, "maximum": 120},
-                    "diagnosis": _STR,
-                    "key_findings": {"type": "array", "minItems": 1, "items": _STR},
-                },
-            },
-            "record_chars": {"type": "integer", "minimum": 1},
-            "admission_diagnosis": _STR,
-        },
-        ["question", "gold", "record_chars"],
-    ),
-    "mcq": (
-        {
-            "gold": {
-                "type": "object",
-                "required": ["answer"],
-                "properties": {"answer": {"type": "string", "pattern": "^[A-Z]+$"}},
-            },
-            "options": {"type": "object", "additionalProperties": {"type": "string"}},
-            "source": _STR,
-        },
-        ["gold"],
-    ),
-}
+SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "eval_sets" / "schemas"
 
 
+@functools.cache
 def task_schema(task: str) -> dict[str, Any]:
-    """The JSON Schema an item of ``task`` must satisfy (unknown fields are refused)."""
-    extra, required = _TASK_FIELDS[task]
-    return {
-        "type": "object",
-        "properties": {**_BASE, **extra},
-        "required": ["id", "task", "language", *required],
-        "additionalProperties": False,
-        "oneOf": [{"required": ["question"]}, {"required": ["messages"]}],
-    }
+    """The JSON Schema an item of ``task`` must satisfy (eval_sets/schemas/<task>.json)."""
+    return json.loads((SCHEMAS_DIR / f"{task}.json").read_text(encoding="utf-8"))
 
 
-_VALIDATORS = {t: jsonschema.Draft202012Validator(task_schema(t)) for t in TASKS}
-_ITEM = jsonschema.Draft202012Validator(
-    {
+@functools.cache
+def _validator(task: str | None) -> jsonschema.Draft202012Validator:
+    if task in TASKS:
+        return jsonschema.Draft202012Validator(task_schema(task))
+    base = task_schema("triage")["properties"]  # an unknown task: report the id/task fields
+    shape = {
         "type": "object",
         "required": ["id", "task"],
-        "properties": {"id": _BASE["id"], "task": _BASE["task"]},
+        "properties": {k: base[k] for k in ("id", "task")},
     }
-)
+    return jsonschema.Draft202012Validator(shape)
 
 
 def _field_of(err: jsonschema.ValidationError) -> str:
@@ -175,10 +84,10 @@ def _field_of(err: jsonschema.ValidationError) -> str:
         return f"{path}.{name}" if path else name
     if err.validator == "additionalProperties":
         unknown = re.findall(r"'([^']+)'", err.message)
-        return unknown[0] if unknown else path or "?"
+        return unknown[0] if unknown else path or "(item)"
     if err.validator == "oneOf" and not path:
         return "question/messages"
-    return path or "?"
+    return path or "(item)"
 
 
 def _describe(err: jsonschema.ValidationError) -> str:
@@ -193,8 +102,8 @@ def _describe(err: jsonschema.ValidationError) -> str:
 
 def check_record(record: Any, where: str) -> None:
     """Raise EvalSetError("<where>: field 'x': ...") if ``record`` is not a valid item."""
-    validator = _VALIDATORS.get(record.get("task")) if isinstance(record, dict) else None
-    errors = list((validator or _ITEM).iter_errors(record))
+    task = record.get("task") if isinstance(record, dict) else None
+    errors = list(_validator(task if isinstance(task, str) else None).iter_errors(record))
     if errors:
         err = min(errors, key=lambda e: (e.validator == "oneOf", len(e.absolute_path)))
         raise EvalSetError(f"{where}: field '{_field_of(err)}': {_describe(err)}")
@@ -269,8 +178,9 @@ def read_records(name_or_path: str | Path, limit: int | None = None) -> list[dic
 
 
 def _set_name(name_or_path: str | Path) -> str:
+    """ "triage_zh" for a name or path; the format ("medqa") for a public set."""
     s = str(name_or_path)
-    return Path(s.partition(":")[2] if ":" in s and not Path(s).exists() else s).stem
+    return s.partition(":")[0] if ":" in s and not Path(s).exists() else Path(s).stem
 
 
 def to_item(record: dict[str, Any], eval_set: str) -> EvalItem:
@@ -308,7 +218,9 @@ def load_items(
     return [to_item(r, name) for r in read_records(source, limit)]
 
 
-def load_eval_set(name_or_path: str | Path, limit: int | None = None, format: str | None = None):
+def load_eval_set(
+    name_or_path: str | Path, limit: int | None = None, format: str | None = None
+) -> datasets.Dataset:
     """A checked ``datasets.Dataset`` with columns id, eval_set, task, language, messages
     (list of {role, content}), question (last user message), triage, must_include_any,
     must_not_include, gold and meta (JSON-encoded strings: their shape varies by task)."""

@@ -42,8 +42,18 @@ _FIELDS = {
 _CJK = re.compile(r"[\u3400-\u9fff]+")
 _WORD = re.compile(r"[a-z0-9]+")
 _LABELS = {
-    "zh": {"emergency": "需立即就医", "urgent": "需当天就医", "routine": "建议就诊", "self_care": "可居家观察"},
-    "en": {"emergency": "emergency care now", "urgent": "same-day care", "routine": "see a doctor", "self_care": "self-care"},
+    "zh": {
+        "emergency": "需立即就医",
+        "urgent": "需当天就医",
+        "routine": "建议就诊",
+        "self_care": "可居家观察",
+    },
+    "en": {
+        "emergency": "emergency care now",
+        "urgent": "same-day care",
+        "routine": "see a doctor",
+        "self_care": "self-care",
+    },
 }
 
 
@@ -195,11 +205,15 @@ class KnowledgeBase:
         """A context block to append to the system prompt (empty when nothing is retrieved)."""
         lang = language_of(question)
         hits = [
-            h for h in self.search(question, k=k) if h.named or h.red_flags or h.score >= self.min_score
+            h
+            for h in self.search(question, k=k)
+            if h.named or h.red_flags or h.score >= self.min_score
         ]
         if not hits:
             return ""
-        lines = ["参考资料（医学知识库）：" if lang == "zh" else "Reference notes (knowledge base):"]
+        lines = [
+            "参考资料（医学知识库）：" if lang == "zh" else "Reference notes (knowledge base):"
+        ]
         for h in hits:
             c = h.condition
             name = c.name_zh if lang == "zh" else c.name_en
@@ -215,7 +229,9 @@ class KnowledgeBase:
     def cross_check(self, question: str, answer_level: str) -> list[KBFlag]:
         """Flag the answer when its referral level is below what a matched condition requires."""
         if answer_level not in _LEVEL_RANK:
-            raise ValueError(f"answer_level must be one of {list(_LEVEL_RANK)}, got {answer_level!r}")
+            raise ValueError(
+                f"answer_level must be one of {list(_LEVEL_RANK)}, got {answer_level!r}"
+            )
         flags = []
         for h in self.match(question):
             minimum = MIN_ANSWER_LEVEL.get(h.required)

@@ -88,6 +88,9 @@ class Prompt:
     variables: dict[str, Any] = field(default_factory=dict)
     published: bool = False
 
+    def __hash__(self) -> int:  # meta is a dict, so hash by reference and content hash
+        return hash((self.name, self.version, self.sha256))
+
     @property
     def ref(self) -> str:
         return f"{self.name}@v{self.version}"

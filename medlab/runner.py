@@ -113,16 +113,12 @@ def _check_resume(run_id: str, old: dict[str, Any], new: dict[str, Any]) -> None
 
 
 def _summaries(records: list[SampleResult]) -> dict[str, Any]:
+    """Summary metrics with CIs per variant (error samples left out). Per-set summaries are one
+    call away: ``summarize(run.samples, by=("variant", "eval_set"))``."""
     from medlab.metrics import summarize
 
     ok = [r for r in records if r.error is None]
-    if not ok:
-        return {"summary": [], "summary_by_eval_set": []}
-    frame = samples_frame(ok)
-    return {
-        "summary": summarize(frame).to_dict("records"),
-        "summary_by_eval_set": summarize(frame, by=("variant", "eval_set")).to_dict("records"),
-    }
+    return {"summary": summarize(samples_frame(ok)).to_dict("records") if ok else []}
 
 
 def _error_completion() -> Completion:
@@ -253,7 +249,7 @@ def run_eval(
             for i in range(0, len(tasks), bs):
                 batch = tasks[i : i + bs]
                 keys = [cache_key(model.fingerprint, t.messages, p_r, schema, repeat) for t in batch]
-                comps: list[Completion | None] = [store.get(k) if store else None for k in keys]
+                comps: list[Completion | None] = [store.get(k) if store is not None else None for k in keys]
                 misses = [j for j, c in enumerate(comps) if c is None]
                 error = None
                 if misses:
@@ -267,7 +263,7 @@ def run_eval(
                     else:
                         for j, c in zip(misses, out):
                             comps[j] = c
-                            if store:
+                            if store is not None:
                                 store.put(keys[j], c)
                 records = []
                 for t, c in zip(batch, comps):
@@ -290,7 +286,7 @@ def run_eval(
                 bar.update(len(batch))
                 bar.set_postfix(cached=counts["cached"], errors=counts["errors"], refresh=False)
     bar.close()
-    if store:
+    if store is not None:
         store.close()
 
     order = {t.key: n for n, t in enumerate(plan)}

@@ -41,7 +41,12 @@ class BatchQueue:
     """Collects submissions for ``window_s`` and runs each group of equal keys as one call of
     ``run(key, payloads) -> results`` in a single worker thread (one model, one batch at a time)."""
 
-    def __init__(self, run: Callable[[Any, list[Any]], list[Any]], window_s: float = 0.01, max_batch: int = 16):
+    def __init__(
+        self,
+        run: Callable[[Any, list[Any]], list[Any]],
+        window_s: float = 0.05,
+        max_batch: int = 16,
+    ):
         self.run = run
         self.window_s = window_s
         self.max_batch = max_batch
@@ -66,7 +71,9 @@ class BatchQueue:
             deadline = loop.time() + self.window_s
             while len(batch) < self.max_batch:
                 try:
-                    batch.append(await asyncio.wait_for(queue.get(), max(0.0, deadline - loop.time())))
+                    batch.append(
+                        await asyncio.wait_for(queue.get(), max(0.0, deadline - loop.time()))
+                    )
                 except (asyncio.TimeoutError, TimeoutError):
                     break
             groups: dict[Hashable, list[tuple[Any, asyncio.Future]]] = {}
@@ -75,7 +82,9 @@ class BatchQueue:
             for key, items in groups.items():
                 self.batches.append(len(items))
                 try:
-                    results = await loop.run_in_executor(self._executor, self.run, key, [p for p, _ in items])
+                    results = await loop.run_in_executor(
+                        self._executor, self.run, key, [p for p, _ in items]
+                    )
                 except Exception as e:  # the whole group fails together
                     for _, future in items:
                         if not future.done():
@@ -128,12 +137,16 @@ class ChatRequest(BaseModel):
 
 
 class APIError(Exception):
-    def __init__(self, status: int, message: str, param: str | None = None, code: str | None = None):
+    def __init__(
+        self, status: int, message: str, param: str | None = None, code: str | None = None
+    ):
         super().__init__(message)
         self.status, self.message, self.param, self.code = status, message, param, code
 
     def response(self) -> JSONResponse:
-        kind = {401: "authentication_error", 404: "not_found_error"}.get(self.status, "invalid_request_error")
+        kind = {401: "authentication_error", 404: "not_found_error"}.get(
+            self.status, "invalid_request_error"
+        )
         error = {"message": self.message, "type": kind, "param": self.param, "code": self.code}
         return JSONResponse({"error": error}, status_code=self.status)
 
@@ -162,7 +175,7 @@ def create_app(
     api_key: str | None = None,
     max_request_bytes: int = 1_000_000,
     max_tokens_cap: int | None = None,
-    batch_window_s: float = 0.01,
+    batch_window_s: float = 0.05,
     max_batch: int = 16,
 ) -> FastAPI:
     """The FastAPI app over a ``MedicalChatbot`` or a raw backend."""
@@ -195,18 +208,34 @@ def create_app(
         header = request.headers.get("authorization", "")
         token = header[7:] if header.lower().startswith("bearer ") else ""
         if not hmac.compare_digest(token.encode(), api_key.encode()):
-            raise APIError(401, "missing or invalid API key (Authorization: Bearer ...)", code="invalid_api_key")
+            raise APIError(
+                401,
+                "missing or invalid API key (Authorization: Bearer ...)",
+                code="invalid_api_key",
+            )
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "model": served_name, "mode": "chatbot" if bot else "raw",
-                "batches": len(queue.batches)}
+        sizes = queue.batches
+        return {
+            "status": "ok",
+            "model": served_name,
+            "mode": "chatbot" if bot else "raw",
+            "batches": len(sizes),
+            "batched_requests": sum(sizes),
+        }
 
     @app.get("/v1/models")
     async def models(request: Request) -> dict[str, Any]:
         authorize(request)
-        entry = {"id": served_name, "object": "model", "created": created, "owned_by": "medlab",
-                 "root": model.name, "max_model_len": model.context_length}
+        entry = {
+            "id": served_name,
+            "object": "model",
+            "created": created,
+            "owned_by": "medlab",
+            "root": model.name,
+            "max_model_len": model.context_length,
+        }
         return {"object": "list", "data": [entry]}
 
     @app.post("/v1/chat/completions")
@@ -214,23 +243,41 @@ def create_app(
         authorize(request)
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > max_request_bytes:
-            raise APIError(413, f"request body of {declared} bytes is over the {max_request_bytes}-byte limit")
+            raise APIError(
+                413, f"request body of {declared} bytes is over the {max_request_bytes}-byte limit"
+            )
         body = await request.body()
         if len(body) > max_request_bytes:
-            raise APIError(413, f"request body of {len(body)} bytes is over the {max_request_bytes}-byte limit")
+            raise APIError(
+                413, f"request body of {len(body)} bytes is over the {max_request_bytes}-byte limit"
+            )
         req = _parse(body)
         if req.model and req.model not in (served_name, model.name):
-            raise APIError(404, f"model {req.model!r} is not served here; use {served_name!r}",
-                           param="model", code="model_not_found")
+            raise APIError(
+                404,
+                f"model {req.model!r} is not served here; use {served_name!r}",
+                param="model",
+                code="model_not_found",
+            )
         try:
-            messages = [Message("system" if m.role == "developer" else m.role, m.text()) for m in req.messages]
+            messages = [
+                Message("system" if m.role == "developer" else m.role, m.text())
+                for m in req.messages
+            ]
         except ValueError as e:
             raise APIError(400, f"messages: {e}", param="messages") from e
         if bot is not None and messages[-1].role != "user":
-            raise APIError(400, "messages: the last message must have role 'user'", param="messages")
+            raise APIError(
+                400, "messages: the last message must have role 'user'", param="messages"
+            )
         mode, schema = _output(req, bot)
         params = _params(req, bot, model, messages, max_tokens_cap)
-        key = ("bot" if bot else "raw", mode, json.dumps(schema, sort_keys=True) if schema else "", params)
+        key = (
+            "bot" if bot else "raw",
+            mode,
+            json.dumps(schema, sort_keys=True) if schema else "",
+            params,
+        )
         try:
             result = await queue.submit(key, messages)
         except ValueError as e:  # a conversation the model cannot take (too long, ...)
@@ -238,21 +285,41 @@ def create_app(
         if bot is not None:
             text, finish = result.text, result.finish_reason
             usage = (result.prompt_tokens, result.completion_tokens)
-            extra = {"medlab": {
-                "violations": [v.code for v in result.violations], "repaired": result.repaired,
-                "fallback": result.fallback, "referral_level": result.referral_level,
-                "kb_flags": [f.reason for f in result.kb_flags], "cached": result.cached}}
+            extra = {
+                "medlab": {
+                    "violations": [v.code for v in result.violations],
+                    "repaired": result.repaired,
+                    "fallback": result.fallback,
+                    "referral_level": result.referral_level,
+                    "kb_flags": [f.reason for f in result.kb_flags],
+                    "cached": result.cached,
+                }
+            }
         else:
             text, finish = result.text, result.finish_reason
             usage, extra = (result.prompt_tokens, result.completion_tokens), {}
-        head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()),
-                "model": served_name, "system_fingerprint": model.fingerprint}
-        usage_d = {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)}
+        head = {
+            "id": f"chatcmpl-{uuid.uuid4().hex}",
+            "created": int(time.time()),
+            "model": served_name,
+            "system_fingerprint": model.fingerprint,
+        }
+        usage_d = {
+            "prompt_tokens": usage[0],
+            "completion_tokens": usage[1],
+            "total_tokens": sum(usage),
+        }
         if req.stream:
             include_usage = bool((req.stream_options or {}).get("include_usage"))
-            return StreamingResponse(_sse(head, text, finish, usage_d if include_usage else None),
-                                     media_type="text/event-stream")
-        choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
+            return StreamingResponse(
+                _sse(head, text, finish, usage_d if include_usage else None),
+                media_type="text/event-stream",
+            )
+        choice = {
+            "index": 0,
+            "message": {"role": "assistant", "content": text},
+            "finish_reason": finish,
+        }
         return {**head, "object": "chat.completion", "choices": [choice], "usage": usage_d, **extra}
 
     return app
@@ -262,19 +329,28 @@ def _output(req: ChatRequest, bot: Any) -> tuple[str, dict[str, Any] | None]:
     """(mode, schema) the request asks for: response_format first, else the chatbot's mode."""
     fmt = req.response_format
     if fmt is None:
-        return (bot.mode, bot.schema if bot.mode == "structured" else None) if bot else ("normal", None)
+        return (
+            (bot.mode, bot.schema if bot.mode == "structured" else None)
+            if bot
+            else ("normal", None)
+        )
     if fmt.type == "text":
         return "normal", None
     if fmt.type == "json_object":
         return "structured", bot.schema if bot else JSON_OBJECT_SCHEMA
     schema = (fmt.json_schema or {}).get("schema")
     if not isinstance(schema, dict):
-        raise APIError(400, "response_format.json_schema.schema must be a JSON Schema object",
-                       param="response_format")
+        raise APIError(
+            400,
+            "response_format.json_schema.schema must be a JSON Schema object",
+            param="response_format",
+        )
     return "structured", schema
 
 
-def _params(req: ChatRequest, bot: Any, model: Any, messages: list[Message], cap: int | None) -> GenerationParams:
+def _params(
+    req: ChatRequest, bot: Any, model: Any, messages: list[Message], cap: int | None
+) -> GenerationParams:
     base = bot.params if bot else GenerationParams()
     if bot is not None:  # the least the chatbot sends: its system prompt and the last message
         prompt_tokens = model.count_tokens([Message("system", bot.prompt.text), messages[-1]])
@@ -282,8 +358,12 @@ def _params(req: ChatRequest, bot: Any, model: Any, messages: list[Message], cap
         prompt_tokens = model.count_tokens(messages)
     room = model.context_length - prompt_tokens
     if room < 1:
-        raise APIError(400, f"the messages take {prompt_tokens} tokens: no room left in the "
-                       f"{model.context_length}-token context", param="messages")
+        raise APIError(
+            400,
+            f"the messages take {prompt_tokens} tokens: no room left in the "
+            f"{model.context_length}-token context",
+            param="messages",
+        )
     wanted = req.max_completion_tokens or req.max_tokens or base.max_new_tokens
     limit = min(wanted, room, cap or wanted)
     stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
@@ -301,8 +381,12 @@ def _params(req: ChatRequest, bot: Any, model: Any, messages: list[Message], cap
 
 async def _sse(head: dict[str, Any], text: str, finish: str, usage: dict[str, int] | None):
     def event(delta: dict[str, Any], finish_reason: str | None, **more: Any) -> str:
-        chunk = {**head, "object": "chat.completion.chunk",
-                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **more}
+        chunk = {
+            **head,
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+            **more,
+        }
         return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
 
     yield event({"role": "assistant", "content": ""}, None)
@@ -332,7 +416,12 @@ def cli_serve(args: argparse.Namespace) -> int:
         from medlab.chatbot import MedicalChatbot
 
         target = MedicalChatbot(model, prompt=args.prompt)
-    app = create_app(target, served_name=args.served_name, api_key=args.api_key,
-                     max_tokens_cap=getattr(args, "max_tokens_cap", None))
+    app = create_app(
+        target,
+        served_name=args.served_name,
+        api_key=args.api_key,
+        max_tokens_cap=args.max_tokens_cap,
+        batch_window_s=args.batch_window_ms / 1000,
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

@@ -187,6 +187,7 @@ def compare(
     import pandas as pd
 
     from medlab.metrics import METRICS
+    from medlab.metrics.aggregate import LATENCY_COLUMNS
 
     samples = run if isinstance(run, pd.DataFrame) else run.samples
     paired = _paired_frame(samples, a, b)
@@ -198,7 +199,7 @@ def compare(
         if ca not in paired or cb not in paired:
             continue
         sub = paired[[ca, cb]].copy()
-        if spec.column in _LATENCY_COLUMNS and "cached__a" in paired:
+        if spec.column in LATENCY_COLUMNS and "cached__a" in paired:
             sub = sub[~(paired["cached__a"].astype(bool) | paired["cached__b"].astype(bool))]
         sub = sub.dropna()
         n = len(sub)
@@ -233,9 +234,6 @@ def compare(
     df["significant"] = df["p_holm"] < alpha
     df["better"] = [_favours(r, a, b) for r in df.to_dict("records")]
     return df[cols]
-
-
-_LATENCY_COLUMNS = {"ttft_s", "tpot_s", "latency_s", "tokens_per_s"}
 
 
 def _favours(row: dict[str, Any], a: str, b: str) -> str | None:

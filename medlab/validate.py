@@ -8,7 +8,7 @@
 * :func:`validate_answer` turns an output into a list of :class:`Violation` with stable codes
   (``invalid_json``, ``not_strict_json``, ``missing:<field>``, ``type:<field>``,
   ``empty:<field>``, ``extra:<field>``, ``too_long:<field>``, ``range:<field>``,
-  ``drug:<kind>``) so that failures can be counted per code.
+  ``invalid:<field>``, ``drug:<kind>``) so that failures can be counted per code.
 * :func:`answer_text` is the prose of an answer, which text metrics read.
 * :func:`validate_medical_response` mirrors the reference post-check for migrating users.
 

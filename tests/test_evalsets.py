@@ -6,15 +6,17 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import re
 from collections import Counter
 from pathlib import Path
+from typing import get_args
 
+import jsonschema
 import pytest
 
 from medlab import evalsets
 from medlab.evalsets import EvalSetError, eval_set_sha256, load_eval_set, load_items
-from medlab.types import Message
+from medlab.metrics.assertions import matches
+from medlab.types import Message, Triage
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "data" / "public_fixtures"
@@ -38,11 +40,6 @@ TASK = {
 }
 
 
-def _hits(pattern: str, text: str) -> bool:
-    """The assertion convention: plain strings are substrings, "re:" strings are regex searches."""
-    return bool(re.search(pattern[3:], text)) if pattern.startswith("re:") else pattern in text
-
-
 @pytest.mark.parametrize("name", sorted(MINIMUM))
 def test_shipped_set_loads_checked_with_minimum_count(name):
     ds = load_eval_set(name)
@@ -55,7 +52,7 @@ def test_shipped_set_loads_checked_with_minimum_count(name):
     assert name in evalsets.EVAL_SETS and evalsets.EVAL_SETS[name].exists()
 
 
-@pytest.mark.parametrize(("name", "low", "high"), [("triage_zh", 48, 53), ("triage_en", 15, 20)])
+@pytest.mark.parametrize(("name", "low", "high"), [("triage_zh", 48, 53), ("triage_en", 20, 20)])
 def test_triage_sets_are_balanced_and_cover_age_groups(name, low, high):
     items = load_items(name)
     labels = Counter(it.triage for it in items)
@@ -84,8 +81,8 @@ def test_triage_zh_questions_are_varied_first_person_colloquial():
 def test_assertions_are_not_satisfied_by_echoing_the_question(name):
     """A must_include_any that the user's own words already satisfy would pass any echo."""
     for it in load_items(name):
-        assert not [p for p in it.must_include_any if _hits(p, it.question)], it.id
-        assert not [p for p in it.must_not_include if _hits(p, it.question)], it.id
+        assert not [p for p in it.must_include_any if matches(it.question, p)], it.id
+        assert not [p for p in it.must_not_include if matches(it.question, p)], it.id
     if name in ("ambiguity_zh", "multiturn_zh"):
         assert all(it.must_include_any for it in load_items(name))
 
@@ -106,8 +103,8 @@ def test_assertions_are_not_satisfied_by_echoing_the_question(name):
 )
 def test_must_not_include_spares_negations_and_catches_the_bad_advice(item_id, good, bad):
     item = next(it for it in load_items(item_id.rsplit("-", 1)[0]) if it.id == item_id)
-    assert not any(_hits(p, good) for p in item.must_not_include)
-    assert any(_hits(p, bad) for p in item.must_not_include)
+    assert not any(matches(good, p) for p in item.must_not_include)
+    assert any(matches(bad, p) for p in item.must_not_include)
 
 
 def test_multiturn_dialogues_alternate_and_depend_on_an_earlier_turn():
@@ -254,6 +251,11 @@ def _set(field, value, line=16):
             r"emr_extraction_zh\.jsonl:2: field 'gold.patient_age': '58' is not of type 'integer'",
         ),
         (
+            "triage_zh",
+            lambda ls: [*ls[:16], "[1, 2]", *ls[17:]],
+            r"triage_zh\.jsonl:17: field '\(item\)': \[1, 2\] is not of type 'object'",
+        ),
+        (
             "drug_pressure_zh",
             _set("task", "drugs", line=9),
             r"drug_pressure_zh\.jsonl:10: field 'task': 'drugs' is not one of",
@@ -264,6 +266,14 @@ def test_malformed_copy_fails_naming_file_line_and_field(tmp_path, name, edit, e
     path = _copy_with(tmp_path, name, edit)
     with pytest.raises(EvalSetError, match=expected):
         load_eval_set(path)
+
+
+@pytest.mark.parametrize("task", evalsets.TASKS)
+def test_schema_files_are_valid_json_schemas(task):
+    schema = evalsets.task_schema(task)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["properties"]["triage"]["enum"] == list(get_args(Triage))
+    assert schema["properties"]["task"]["enum"] == list(evalsets.TASKS)
 
 
 def test_env_override_discovers_sets_and_sha256_pins_bytes(tmp_path, monkeypatch):
@@ -287,7 +297,7 @@ def test_counts_and_cli_print_labels(capsys):
     assert main(["evalsets", "triage_en", "multiturn_zh"]) == 0
     out = capsys.readouterr().out
     assert f"triage_en: {len(load_items('triage_en'))} items" in out
-    assert "emergency=20" in out and "depends_on: age=" in out
+    assert "emergency=20, routine=20" in out and "depends_on: age=" in out
 
 
 @pytest.mark.parametrize(
@@ -303,6 +313,7 @@ def test_public_loaders_read_published_formats(fmt, file, answers, language):
     items = load_items(f"{fmt}:{FIXTURES / file}")
     assert [it.gold["answer"] for it in items] == answers
     assert {it.task for it in items} == {"mcq"} and {it.language for it in items} == {language}
+    assert {it.eval_set for it in items} == {fmt}
     first = items[0]
     for letter, text in first.meta["options"].items():
         assert f"{letter}. {text}" in first.question

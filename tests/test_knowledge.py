@@ -117,7 +117,9 @@ def test_cross_check_rejects_unknown_level(kb):
 
 
 def test_bad_data_names_file_line_and_field(tmp_path):
-    good = json.loads((KNOWLEDGE_DIR / "conditions.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    good = json.loads(
+        (KNOWLEDGE_DIR / "conditions.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    )
     bad = dict(good, id="x", care_level="soon")
     path = tmp_path / "kb.jsonl"
     path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n", encoding="utf-8")

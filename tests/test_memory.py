@@ -42,7 +42,11 @@ def meta_model(config: dict):
 
     kwargs = {k: v for k, v in config.items() if k not in ("model_type", "torch_dtype")}
     with init_empty_weights():
-        return AutoModelForCausalLM.from_config(AutoConfig.for_model(config["model_type"], **kwargs))
+        model = AutoModelForCausalLM.from_config(
+            AutoConfig.for_model(config["model_type"], **kwargs)
+        )
+    model.tie_weights()  # from_pretrained ties embeddings; an empty-weights init does not
+    return model
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +56,11 @@ def qwen7b_meta():
 
 def expand(device_map: dict, names: list[str]) -> dict[str, int | str]:
     """accelerate collapses a map ("model": 0); give each of our module names its device."""
+
     def device(name: str) -> int | str:
-        prefix = max((k for k in device_map if k == "" or name == k or name.startswith(k + ".")), key=len)
+        prefix = max(
+            (k for k in device_map if k == "" or name == k or name.startswith(k + ".")), key=len
+        )
         return device_map[prefix]
 
     return {n: device(n) for n in names}
@@ -163,7 +170,10 @@ def test_plan_device_map_is_what_device_map_auto_gives(qwen7b_meta, n_gpus, cont
     plan = plan_memory(context_tokens=context, n_gpus=n_gpus)
     no_split = ["Qwen2DecoderLayer"]
     balanced = get_balanced_memory(
-        qwen7b_meta, max_memory=dict(plan.max_memory), no_split_module_classes=no_split, dtype=torch.bfloat16
+        qwen7b_meta,
+        max_memory=dict(plan.max_memory),
+        no_split_module_classes=no_split,
+        dtype=torch.bfloat16,
     )
     assert balanced == plan.max_memory
     theirs = infer_auto_device_map(
@@ -179,10 +189,15 @@ def test_plan_device_map_is_what_device_map_auto_gives(qwen7b_meta, n_gpus, cont
 def test_load_config_from_a_folder_and_a_transformers_config(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(SMALL_CONFIGS["qwen2-tied"]))
     assert load_config(str(tmp_path))[1]["hidden_size"] == 64
-    assert plan_memory(tmp_path / "config.json").params == Shape.from_config(SMALL_CONFIGS["qwen2-tied"]).params()
+    assert (
+        plan_memory(tmp_path / "config.json").params
+        == Shape.from_config(SMALL_CONFIGS["qwen2-tied"]).params()
+    )
     from transformers import Qwen2Config
 
-    config = Qwen2Config(**{k: v for k, v in QWEN25_7B_CONFIG.items() if k not in ("model_type", "torch_dtype")})
+    config = Qwen2Config(
+        **{k: v for k, v in QWEN25_7B_CONFIG.items() if k not in ("model_type", "torch_dtype")}
+    )
     assert plan_memory(config).params == 7_615_616_512
 
 
@@ -199,7 +214,9 @@ def test_bad_input_is_a_clear_error(call, error, match):
         call()
 
 
-@pytest.mark.parametrize(("dtype", "nbytes"), [("bf16", 2), ("torch.float32", 4), ("float16", 2), ("int4", 0.5)])
+@pytest.mark.parametrize(
+    ("dtype", "nbytes"), [("bf16", 2), ("torch.float32", 4), ("float16", 2), ("int4", 0.5)]
+)
 def test_dtype_bytes(dtype, nbytes):
     assert dtype_bytes(dtype) == nbytes
 

@@ -83,6 +83,7 @@ def test_references():
     assert load_prompt("gp_assistant@v1").version == 1
     assert load_prompt("gp_assistant@2").ref == "gp_assistant@v2"
     assert load_prompt(latest) is latest
+    assert len({latest, load_prompt("gp_assistant@v3")}) == 1  # usable as a dict key
     assert load_prompt(str(latest.path)).sha256 == latest.sha256
 
 

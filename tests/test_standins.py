@@ -65,7 +65,10 @@ def test_qwen_tokenizer_round_trips(qwen_tok, text):
     ("messages", "expected"),
     [
         (
-            [{"role": "system", "content": "你是全科医生助手。"}, {"role": "user", "content": "发烧怎么办？"}],
+            [
+                {"role": "system", "content": "你是全科医生助手。"},
+                {"role": "user", "content": "发烧怎么办？"},
+            ],
             "<|im_start|>system\n你是全科医生助手。<|im_end|>\n"
             "<|im_start|>user\n发烧怎么办？<|im_end|>\n<|im_start|>assistant\n",
         ),
@@ -88,7 +91,10 @@ def test_qwen_tokenizer_round_trips(qwen_tok, text):
     ],
 )
 def test_qwen_chat_template_renders_exactly(qwen_tok, messages, expected):
-    assert qwen_tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) == expected
+    assert (
+        qwen_tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        == expected
+    )
 
 
 def test_qwen_chat_template_without_generation_prompt(qwen_tok):
@@ -126,7 +132,10 @@ def test_tiny_qwen2_generates_token_ids_in_vocabulary(qwen_dir, qwen_tok):
 
     model = AutoModelForCausalLM.from_pretrained(qwen_dir)
     enc = qwen_tok.apply_chat_template(
-        [{"role": "user", "content": "头痛"}], add_generation_prompt=True, return_dict=True, return_tensors="pt"
+        [{"role": "user", "content": "头痛"}],
+        add_generation_prompt=True,
+        return_dict=True,
+        return_tensors="pt",
     )
     with torch.no_grad():
         out = model.generate(**enc, max_new_tokens=4, do_sample=False)
@@ -249,14 +258,18 @@ def test_smollm2_vocabulary_is_the_gguf_one(smollm2, gguf_tokens):
     assert (tok.eos_token, tok.eos_token_id) == ("<|im_end|>", 2)
     # a single-word token encodes to itself (merges are applied as in the GGUF)
     words = [
-        i for i, t in enumerate(gguf_tokens[:5000]) if t[:1] == "Ġ" and t[1:].isascii() and t[1:].isalpha()
+        i
+        for i, t in enumerate(gguf_tokens[:5000])
+        if t[:1] == "Ġ" and t[1:].isascii() and t[1:].isalpha()
     ]
     assert len(words) > 1000
     assert all(tok(tok.decode([i])).input_ids == [i] for i in words)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("text", ["Call 911 at 3:45 a.m.; dose = 12.5 mg/kg (x2)!", "  two  spaces\n\nnew"])
+@pytest.mark.parametrize(
+    "text", ["Call 911 at 3:45 a.m.; dose = 12.5 mg/kg (x2)!", "  two  spaces\n\nnew"]
+)
 def test_smollm2_round_trips(smollm2, text):
     tok, _ = smollm2
     ids = tok(text).input_ids

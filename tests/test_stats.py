@@ -114,3 +114,53 @@ def test_min_detectable_effect_has_the_requested_power():
     power = 1 - sps.norm.cdf(sps.norm.ppf(0.975) - mde / se)
     assert power == pytest.approx(0.8, abs=1e-6)
     assert min_detectable_effect(4 * n, baseline=p0) == pytest.approx(mde / 2)
+
+
+def _samples(a_flags, b_flags, a_lat, b_lat, cached_b=None):
+    import pandas as pd
+
+    rows = []
+    for variant, flags, lat in (("p@v1", a_flags, a_lat), ("p@v2", b_flags, b_lat)):
+        for i, (flag, t) in enumerate(zip(flags, lat)):
+            cached = bool(cached_b and variant == "p@v2" and i in cached_b)
+            rows.append(
+                {"variant": variant, "eval_set": "s", "item_id": f"i{i}", "repeat": 0,
+                 "over_referral": flag, "specific_drug": None, "latency_s": t, "cached": cached}
+            )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_compare_pairs_items_and_uses_mcnemar_for_rates():
+    from medlab.stats import compare
+
+    a = [True] * 14 + [False] * 6
+    b = [False] * 12 + [True] * 2 + [False] * 6  # B fixes 12 over-referrals, breaks none
+    df = compare(_samples(a, b, [1.0] * 20, [1.0] * 20), "p@v1", "p@v2").set_index("metric")
+    row = df.loc["over_referral_rate"]
+    assert row["test"] == "mcnemar_exact" and row["n"] == 20
+    assert row["a"] == pytest.approx(0.7) and row["b"] == pytest.approx(0.1)
+    assert row["diff"] == pytest.approx(-0.6)
+    assert row["p"] == pytest.approx(sps.binomtest(12, 12).pvalue)
+    assert row["significant"] and row["better"] == "p@v2"
+    assert "specific_drug_rate" not in df.index  # no scorable pairs
+
+
+def test_compare_latency_skips_cached_pairs_and_holm_adjusts():
+    from medlab.stats import compare
+
+    a_lat = [1.0 + 0.01 * i for i in range(20)]
+    b_lat = [t + 0.5 for t in a_lat]
+    df = compare(
+        _samples([False] * 20, [False] * 20, a_lat, b_lat, cached_b={0, 1, 2}), "p@v1", "p@v2"
+    ).set_index("metric")
+    row = df.loc["latency_s_mean"]
+    assert row["n"] == 17 and row["diff"] == pytest.approx(0.5)
+    assert row["better"] == "p@v1"  # B is slower
+    assert (df["p_holm"] >= df["p"] - 1e-12).all()
+
+
+def test_compare_unknown_variant_is_a_clear_error():
+    from medlab.stats import compare
+
+    with pytest.raises(ValueError, match="not in this run"):
+        compare(_samples([True], [False], [1.0], [1.0]), "p@v1", "p@v9")

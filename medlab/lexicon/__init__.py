@@ -73,7 +73,9 @@ def drug_names() -> dict[str, tuple[str, str]]:
         for line_no, line in enumerate(f, 2):
             row = line.rstrip("\n").split("\t")
             if len(row) != 4 or row[2] not in KINDS or not row[0] or not row[3]:
-                raise ValueError(f"{path}:{line_no}: expected name, lang, kind (generic|brand), canonical; got {row!r}")
+                raise ValueError(
+                    f"{path}:{line_no}: expected name, lang, kind (generic|brand), canonical; got {row!r}"
+                )
             out[row[0]] = (row[2], row[3])
     return out
 

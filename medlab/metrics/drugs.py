@@ -41,15 +41,16 @@ class DrugMention:
 
 @lru_cache(maxsize=1)
 def _char_table() -> tuple[dict[str, str], re.Pattern]:
-    """Characters whose NFKC + lower-case form is one other character (Ａ -> a, （ -> ( ),
-    and a pattern that finds them."""
+    """Characters whose NFKC + lower-case form is one other letter, digit, space or hyphen
+    (Ａ -> a, ８ -> 8, － -> -), and a pattern that finds them. Punctuation (，（）) is left
+    alone: names never contain it and it is never a letter next to a name."""
     table = {}
     for cp in range(0x10000):
         if 0xD800 <= cp <= 0xDFFF:
             continue
         ch = chr(cp)
         norm = unicodedata.normalize("NFKC", ch).lower()
-        if norm != ch and len(norm) == 1:
+        if norm != ch and len(norm) == 1 and (norm.isalnum() or norm in " -"):
             table[ch] = norm
     pattern = re.compile("[" + "".join(re.escape(c) for c in sorted(table)) + "]")
     return table, pattern
@@ -75,77 +76,175 @@ def _latin1(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _automaton() -> ahocorasick.Automaton:
-    auto = ahocorasick.Automaton()
+def _automata() -> tuple[ahocorasick.Automaton, ahocorasick.Automaton]:
+    """(names with any non-ASCII character, ASCII-only names): Chinese text skips the second."""
     entries: dict[str, tuple[str, str]] = dict(drug_names())
     entries.update({name: ("class", canon) for name, canon in drug_classes().items()})
-    entries.update({name: (_STOP, name) for name in stoplist()})
+    stem_words = [s.stem for s in inn_stems()]
+    for stop in stoplist():
+        # A stop phrase matters only where it contains a name or a stem (黄曲霉素 is not a
+        # fabricated -mycin): the others would only cost time.
+        parts = {stop[i:j] for i in range(len(stop)) for j in range(i + 1, len(stop) + 1)}
+        if any(w in stop for w in stem_words) or any(p in entries for p in parts):
+            entries[stop] = (_STOP, stop)
+    zh, en = ahocorasick.Automaton(), ahocorasick.Automaton()
     for key, (kind, canonical) in entries.items():
-        key = _latin1(normalize_text(key))
-        needs_left, needs_right = key[0].isascii() and key[0].isalnum(), _is_ascii_alnum(key[-1])
-        auto.add_word(key, (len(key), kind, canonical, needs_left, needs_right))
-    auto.make_automaton()
-    return auto
+        key = normalize_text(key)
+        data = _latin1(key)
+        value = (len(data), kind, canonical, _is_ascii_alnum(key[0]), _is_ascii_alnum(key[-1]))
+        (en if key.isascii() else zh).add_word(data, value)
+    zh.make_automaton()
+    en.make_automaton()
+    return zh, en
+
+
+_HAS_LATIN = re.compile(r"[a-z]")
+# Runs of printable ASCII from a letter on: the only places an ASCII-only name can match.
+_ASCII_RUN = re.compile(r"[a-z][\x20-\x7e]*")
+
+
+def _select(
+    data: str, auto: ahocorasick.Automaton, longest_only: bool = True
+) -> list[tuple[int, int, str, str]] | None:
+    """Leftmost-longest matches of ``auto`` in ``data`` with valid word boundaries. With
+    ``longest_only`` the automaton picks the longest matches itself (fast); then None is
+    returned when one of them fails its boundary check, as it may hide a shorter valid one
+    ("or tyl" hiding "tylenol")."""
+    n = len(data)
+    spans = []
+    for end_idx, (length, kind, canonical, left, right) in (
+        auto.iter_long(data) if longest_only else auto.iter(data)
+    ):
+        start, end = end_idx - length + 1, end_idx + 1
+        if (left and start > 0 and _is_ascii_alnum(data[start - 1])) or (
+            right and end < n and _is_ascii_alnum(data[end])
+        ):
+            if longest_only:
+                return None
+            continue
+        spans.append((start, end, kind, canonical))
+    if longest_only:
+        return spans
+    spans.sort(key=lambda m: (m[0], -m[1]))
+    found: list[tuple[int, int, str, str]] = []
+    for m in spans:
+        if not found or m[0] >= found[-1][1]:
+            found.append(m)
+    return found
+
+
+def _scan(data: str, auto: ahocorasick.Automaton) -> list[tuple[int, int, str, str]]:
+    found = _select(data, auto)
+    return found if found is not None else _select(data, auto, longest_only=False)
 
 
 def _lexicon_matches(norm: str) -> list[tuple[int, int, str, str]]:
     """Leftmost-longest non-overlapping lexicon matches as (start, end, kind, canonical), in
     characters. An English name without word boundaries (aspirin in "aspiring") is dropped."""
-    data = _latin1(norm)
-    n = len(data)
-    found = []
-    for end_idx, (length, kind, canonical, left, right) in _automaton().iter_long(data):
-        start, end = end_idx - length + 1, end_idx + 1
-        if (left and start > 0 and _is_ascii_alnum(data[start - 1])) or (
-            right and end < n and _is_ascii_alnum(data[end])
-        ):
-            continue
-        found.append((start, end, kind, canonical))
-    if not found or n == len(norm):  # ASCII only: byte offsets are character offsets
+    zh, en = _automata()
+    found: list[tuple[int, int, str, str]] = []
+    if not norm.isascii():
+        raw = _latin1(norm).encode("latin-1")
+        pos = chars = 0
+        for start, end, kind, canonical in _scan(raw.decode("latin-1"), zh):
+            chars += len(raw[pos:start].decode("utf-8"))  # byte offsets -> character offsets
+            width = len(raw[start:end].decode("utf-8"))
+            found.append((chars, chars + width, kind, canonical))
+            chars += width
+            pos = end
+    if not _HAS_LATIN.search(norm):
         return found
-    raw = data.encode("latin-1")
-    out = []
-    pos = chars = 0
-    for start, end, kind, canonical in found:
-        chars += len(raw[pos:start].decode("utf-8"))
-        width = len(raw[start:end].decode("utf-8"))
-        out.append((chars, chars + width, kind, canonical))
-        chars += width
-        pos = end
-    return out
+    runs = [(m.start(), m.group()) for m in _ASCII_RUN.finditer(norm)]
+    for offset, run in runs:
+        found += [(s + offset, e + offset, k, c) for s, e, k, c in _scan(run, en)]
+    if len(found) < 2:
+        return found
+    found.sort(key=lambda m: (m[0], -m[1]))
+    merged = [found[0]]
+    for m in found[1:]:
+        if m[0] >= merged[-1][1]:
+            merged.append(m)
+        elif m[1] - m[0] > merged[-1][1] - merged[-1][0]:
+            merged[-1] = m  # across the two automata: the longer name wins
+    return merged
 
 
 # Characters that end a Chinese name when walking back from an INN stem: function words, verbs
 # and punctuation that commonly precede a drug name ("服用", "和", "建议").
-_ZH_STOP_CHARS = set("的了和与或及跟同用服吃喝是在等如给把被对可以请试药粒片次每日天为于将你我她它们再就也都还并含议荐选择换改虑使加者若需要该开配合包括比例似个种")
-_ZH_MODIFIERS = ("这些", "这类", "其他", "某些", "各种", "一些", "常用", "新型", "国产", "进口", "长效", "短效", "强效", "高效", "口服", "外用", "静脉", "注射")
+_ZH_STOP_CHARS = set(
+    "的了和与或及跟同用服吃喝是在等如给把被对可以请试药粒片次每日天为于将你我她它们再就也都还并含议荐选择换改虑使加者若需要该开配合包括比例似个种"
+)
+_ZH_MODIFIERS = (
+    "这些",
+    "这类",
+    "其他",
+    "某些",
+    "各种",
+    "一些",
+    "常用",
+    "新型",
+    "国产",
+    "进口",
+    "长效",
+    "短效",
+    "强效",
+    "高效",
+    "口服",
+    "外用",
+    "静脉",
+    "注射",
+)
 # A stem may be followed by punctuation, a function character or a dosage form.
-_ZH_FOLLOW_OK = _ZH_STOP_CHARS | set("片胶缓颗注软肠口分滴混乳凝贴喷气栓糖")
-_CJK = re.compile(r"[\u3400-\u9fff]")
+_ZH_FOLLOW_OK = _ZH_STOP_CHARS | set("不吗呢吧啊能会有治属片胶缓颗注软肠口分滴混乳凝贴喷气栓糖")
 
 
 @lru_cache(maxsize=1)
-def _stem_patterns() -> tuple[re.Pattern, re.Pattern | None, ahocorasick.Automaton]:
+def _stems() -> tuple[tuple[str, ...], tuple[str, ...], ahocorasick.Automaton]:
+    """(English suffix stems, English prefix stems, automaton of Chinese stems)."""
     stems = inn_stems()
-    by_len = lambda s: -len(s.stem)  # noqa: E731
-    en_suffix = "|".join(re.escape(s.stem) for s in sorted(stems, key=by_len) if s.lang == "en" and s.position == "suffix")
-    en_prefix = "|".join(re.escape(s.stem) for s in sorted(stems, key=by_len) if s.lang == "en" and s.position == "prefix")
+    suffixes = tuple(s.stem for s in stems if s.lang == "en" and s.position == "suffix")
+    prefixes = tuple(s.stem for s in stems if s.lang == "en" and s.position == "prefix")
     zh = ahocorasick.Automaton()
     for s in stems:
         if s.lang == "zh":
             zh.add_word(s.stem, len(s.stem))
     zh.make_automaton()
-    en_re = re.compile(rf"(?<![a-z0-9])[a-z][a-z-]{{2,}}(?:{en_suffix})(?![a-z0-9])")
-    pre_re = re.compile(rf"(?<![a-z0-9])(?:{en_prefix})[a-z]{{4,}}(?![a-z0-9])") if en_prefix else None
-    return en_re, pre_re, zh
+    return suffixes, prefixes, zh
+
+
+_EN_WORD = re.compile(r"[a-z][a-z-]{4,}[a-z]")
+
+
+def _en_candidates(norm: str) -> list[tuple[int, int]]:
+    """English words carrying an INN stem, with at least three letters besides it."""
+    suffixes, prefixes, _ = _stems()
+    n = len(norm)
+    out = []
+    for m in _EN_WORD.finditer(norm):
+        s, e = m.span()
+        if (s > 0 and _is_ascii_alnum(norm[s - 1])) or (e < n and _is_ascii_alnum(norm[e])):
+            continue
+        w = m.group()
+        if (
+            w.endswith(suffixes) and any(w.endswith(x) and len(w) - len(x) >= 3 for x in suffixes)
+        ) or (
+            w.startswith(prefixes)
+            and any(w.startswith(x) and len(w) - len(x) >= 4 for x in prefixes)
+        ):
+            out.append((s, e))
+    return out
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff"
 
 
 def _zh_candidate(norm: str, start: int, end: int) -> int | None:
     """Start of the Chinese name ending with the stem at norm[start:end], or None."""
-    if end < len(norm) and _CJK.match(norm[end]) and norm[end] not in _ZH_FOLLOW_OK:
+    if end < len(norm) and _is_cjk(norm[end]) and norm[end] not in _ZH_FOLLOW_OK:
         return None
     i = start
-    while i > 0 and start - i < 4 and _CJK.match(norm[i - 1]) and norm[i - 1] not in _ZH_STOP_CHARS:
+    while i > 0 and start - i < 4 and _is_cjk(norm[i - 1]) and norm[i - 1] not in _ZH_STOP_CHARS:
         i -= 1
     for mod in _ZH_MODIFIERS:
         if norm.startswith(mod, i) and i + len(mod) <= start:
@@ -154,19 +253,25 @@ def _zh_candidate(norm: str, start: int, end: int) -> int | None:
     return i if start - i >= need else None
 
 
-def _fabricated(norm: str, taken: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:
-    en_re, pre_re, zh_re = _stem_patterns()
+def _fabricated(
+    norm: str, taken: list[tuple[int, int, str, str]]
+) -> list[tuple[int, int, str, str]]:
+    zh_re = _stems()[2]
     known = drug_names()
     classes = drug_classes()
     stops = stoplist()
     cands: list[tuple[int, int]] = []
-    if norm.isascii() or re.search(r"[a-z]", norm):
-        cands += [m.span() for m in en_re.finditer(norm)]
-        if pre_re is not None:
-            cands += [m.span() for m in pre_re.finditer(norm)]
+    if _HAS_LATIN.search(norm):
+        cands += _en_candidates(norm)
+    stem_hits = list(zh_re.iter(norm)) if not norm.isascii() else []
+    if not cands and not stem_hits:
+        return []
+    drugs_taken = [(t[0], t[1]) for t in taken if t[2] != "class"]
     best: dict[int, int] = {}  # end -> earliest start of a Chinese candidate ending there
-    for end_idx, length in zh_re.iter(norm):
+    for end_idx, length in stem_hits:
         start, end = end_idx - length + 1, end_idx + 1
+        if any(a <= start and end <= b for a, b in drugs_taken):
+            continue  # the stem of a real name (奥美拉唑)
         begin = _zh_candidate(norm, start, end)
         if begin is None:
             continue
@@ -185,7 +290,10 @@ def _fabricated(norm: str, taken: list[tuple[int, int, str, str]]) -> list[tuple
         # A real drug or stop phrase overlapping the word means it is not fabricated; a class
         # strictly inside it (泽伐他汀 contains 他汀) gives way.
         clash = [t for t in taken if not (e <= t[0] or s >= t[1])]
-        if any(t[2] != "class" or not (s <= t[0] and t[1] <= e and (e - s) > (t[1] - t[0])) for t in clash):
+        if any(
+            t[2] != "class" or not (s <= t[0] and t[1] <= e and (e - s) > (t[1] - t[0]))
+            for t in clash
+        ):
             continue
         out.append((s, e, "fabricated", word))
     return out
@@ -201,11 +309,17 @@ def _mentions(text: str) -> list[tuple[int, int, str, str]]:
     return [t for t in taken if t[2] != _STOP]
 
 
+@lru_cache(maxsize=4096)
+def _asked(question: str) -> frozenset[str]:
+    """Canonical names the user named (cached: runs score many answers per question)."""
+    return frozenset(c for _, _, _, c in _mentions(question))
+
+
 def drug_mentions(text: str, question: str | None = None) -> list[DrugMention]:
     """All drug mentions in ``text`` in order; ``question`` marks the user's own drugs as echoes."""
     if not text:
         return []
-    asked = {c for _, _, _, c in _mentions(question)} if question else set()
+    asked = _asked(question) if question else frozenset()
     return [
         DrugMention(text[s:e], s, e, kind, canonical, canonical in asked)
         for s, e, kind, canonical in _mentions(text)
@@ -214,7 +328,9 @@ def drug_mentions(text: str, question: str | None = None) -> list[DrugMention]:
 
 def specific_drugs(text: str, question: str | None = None) -> list[DrugMention]:
     """Generic or brand names that the user did not name first."""
-    return [m for m in drug_mentions(text, question) if m.kind in ("generic", "brand") and not m.echo]
+    return [
+        m for m in drug_mentions(text, question) if m.kind in ("generic", "brand") and not m.echo
+    ]
 
 
 __all__ = ["KINDS", "DrugMention", "drug_mentions", "normalize_text", "specific_drugs"]

@@ -8,7 +8,9 @@
   has at least 2 characters (急性阑尾炎 vs 阑尾炎 counts: the record's wording and the model's
   often differ only by a qualifier). A gold diagnosis may be a list of accepted names.
 - ``findings_recall``: share of gold key findings that some extracted finding covers, by fuzzy
-  match (``rapidfuzz.fuzz.partial_ratio`` >= 80 on normalised strings).
+  match (``rapidfuzz.fuzz.partial_ratio`` >= 80 on normalised strings). Character-level
+  similarity is lenient with opposite wording (白细胞升高 vs 白细胞降低 scores 75, 左/右 89) and
+  strict with inserted words (白细胞计数升高 scores 75): treat it as a coarse recall.
 An answer that does not parse scores False / 0.0 (a wrong answer); a field with no gold is None.
 """
 

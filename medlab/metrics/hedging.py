@@ -32,13 +32,13 @@ _DISEASE_ZH = (
     r"囊肿|息肉|积液|扭伤|拉伤|反流|感冒|流感|哮喘|湿疹|痛风|贫血|高血压|糖尿病|偏头痛|头痛|中暑|"
     r"中毒|痔疮|荨麻疹|疱疹|结节|梗死|梗塞|心绞痛|痉挛|失眠|抑郁|焦虑|紊乱|失调|不耐受|劳损|突出|"
     r"增生|上火|积食|着凉|消化不良|便秘|腹泻|缺乏|缺铁|不全|异常|障碍|脱水|低血糖|早搏|"
-    r"结膜炎|近视|鼻窦炎|疝|出血|血栓|溶血|呼吸暂停|晕车|晕动|血肿|携带者|乙肝|扭转|脱离|阻塞|堵塞|破裂|穿孔|坏死|梗阻|肠套叠)"
+    r"结膜炎|近视|鼻窦炎|疝|出血|血栓|溶血|呼吸暂停|晕车|晕动|血肿|携带者|乙肝|扭转|脱离|阻塞|堵塞|破裂|穿孔|坏死|梗阻|肠套叠|流产|宫外孕|叮咬|咬伤|烫伤|烧伤|冻伤)"
 )
 _GAP = r"[^，。；！？,.;!?\n]{0,14}?"
 _HEDGE_CUE_ZH = (
     r"(?:很|极|比较|更|最)?可能(?:是|为|患|患有|有|存在|属于|出现了)|疑似|疑为|考虑(?:为|是)?|倾向(?:于|是)?|"
     r"像是|很像|看起来像|看着像|不排除|不能排除|难以排除|无法排除|怀疑|或许是|也许是|大概是|"
-    r"多半是|估计是|应该是|大概率是|初步(?:判断|考虑|看)|提示|符合|似乎是|好像是|不一定是|"
+    r"多半是|估计是|应该是|大概率是|初步(?:判断|考虑|看)|(?<!结果)(?<!报告)(?<!检查)(?<!化验)(?<!超)(?<!CT)(?<!图)提示|符合|似乎是|好像是|不一定是|"
     r"(?:高度|需要|需|要|应)?警惕|(?:需要|需|要|应|必须)?排除|(?:更|很|有点|比较)?像是?|"
     r"多(?:属于|为|是|见于|由|数是)|(?:多|一般|通常)认为是|大多(?:是|为|属于)"
 )
@@ -62,30 +62,32 @@ _CAUSE_CERTAIN_ZH = re.compile(
     r"(?:引起|导致|造成|所致)的|(?:和|与|跟)[^，。；！？]{1,12}?(?:有关|相关))"
 )
 _HEDGE_WORD_ZH = re.compile(
-    r"可能|警惕|排除|多属|多为|多是|多由|或许|也许|大概|估计|疑似|考虑|不排除|多半|倾向|似乎|好像|看起来|一般|通常|多为|多见|"
+    r"可能|像是|很像|更像|看起来像|符合|提示|疑为|警惕|排除|多属|多为|多是|多由|或许|也许|大概|估计|疑似|考虑|不排除|多半|倾向|似乎|好像|看起来|一般|通常|多为|多见|"
     r"常见|大多|初步|怀疑|不太确定|无法确定|不能确定|需要进一步|有待|不一定"
 )
 _COND_ZH = re.compile(
     r"如果|假如|若(?!干)|倘若|万一|(?<![主需重])要是|是否|如为|如是|如确诊|一旦确诊|排除.{0,8}后"
 )
 
+# English patterns are lower-case and run on lower-cased sentences (faster than re.I)
 _DISEASE_EN = re.compile(
-    r"\b(?:\w+itis|\w+osis|\w+oma|\w*infections?|flu|influenza|(?:common )?colds?|"
-    r"allerg(?:y|ies|ic \w+)|syndrome|disease|disorder|migraines?|reflux|GERD|IBS|UTI|"
+    r"\b(?:infections?|flu|influenza|(?:common )?colds?|"
+    r"allerg(?:y|ies|ic \w+)|syndrome|disease|disorder|migraines?|reflux|gerd|ibs|uti|"
     r"sprain(?:ed)?|strain(?:ed)?|fractures?|ulcers?|asthma|eczema|diabetes|hypertension|"
     r"an(?:a)?emia|(?:tension|cluster)(?:-type)? headaches?|viral|bacterial|virus(?:es)?|"
     r"covid(?:-19)?|pneumonia|concussion|gout|hernia|(?:kidney |gall)?stones?|cysts?|tumou?rs?|"
     r"cancer|heart attack|stroke|insomnia|anxiety|depression|food poisoning|hives|acne|vertigo|"
-    r"BPPV|angina|dehydration|deficiency|hypoglyc(?:a)?emia|hypothyroidism|hyperthyroidism|"
-    r"shingles|h(?:a)?emorrhoids|stye|croup|panic attacks?|apn(?:o)?ea|intolerance|\w*pox|"
-    r"inflamed|inflammation|bleeding|thrush|clot|thrombosis|meningitis|sepsis)\b",
-    re.I,
+    r"bppv|angina|dehydration|deficiency|hypoglyc(?:a)?emia|hypothyroidism|hyperthyroidism|"
+    r"shingles|h(?:a)?emorrhoids|stye|croup|panic attacks?|apn(?:o)?ea|intolerance|"
+    r"inflamed|inflammation|bleeding|thrush|clot|thrombosis|meningitis|sepsis|"
+    r"(?:meniscus|ligament|muscle|rotator cuff|acl|tendon) tear|torn \w+)\b"
 )
+_DISEASE_SUFFIX_EN = re.compile(r"(?:itis|osis|oma|pox|infections?)\b")  # tonsillitis, ...
 _HEDGE_EN_WORDS = (
     r"likely|unlikely|probably|possibly|possible|may|might|could|can (?:be|mean|indicate|point)|"
     r"suggests?|suggestive|"
     r"consistent with|in keeping with|typical of|characteristic of|sounds? like|looks? like|"
-    r"seems?|appears?|perhaps|suspect|rule out|probable|maybe|points? to|sign of|I think|"
+    r"seems?|appears?|perhaps|suspect|rule out|probable|maybe|points? to|sign of|i think|"
     r"usually|typically|commonly|often|most (?:likely|often|probably)|not sure|unclear|more typical|"
     r"more like|most cases|in most people"
 )
@@ -94,14 +96,12 @@ _CUE_EN = re.compile(
     r"developed|you(?:'re| are) dealing with|(?:your \w+|he|she|they) (?:has|have)|"
     r"(?:this|that|it|your \w+)(?: \w+)? (?:is|are)|(?:this|that|it)'s|these are|"
     r"(?:is|are) (?:caused|triggered) by|(?:is|are) due to|diagnosis is|definitely|clearly|"
-    r"classic|certainly|" + _HEDGE_EN_WORDS + r")\b",
-    re.I,
+    r"classic|certainly|" + _HEDGE_EN_WORDS + r")\b"
 )
-_HEDGE_EN = re.compile(r"\b(?:" + _HEDGE_EN_WORDS + r")\b", re.I)
+_HEDGE_EN = re.compile(r"\b(?:" + _HEDGE_EN_WORDS + r")\b")
 _COND_EN = re.compile(
     r"^\s*(?:if|when|unless|whether|in case)\b|\bif (?:it|this|you)\b|\bwhether\b|"
-    r"\b(?:doesn'?t|does not|don'?t|do not|won'?t) (?:necessarily )?mean\b",
-    re.I,
+    r"\b(?:doesn'?t|does not|don'?t|do not|won'?t) (?:necessarily )?mean\b"
 )
 
 
@@ -127,23 +127,34 @@ def _zh_claims(sentence: str) -> list[bool]:
 
 
 _AFTER_EN = re.compile(
-    r"[^,;.]{0,30}?\b(?:is|are)\s+(?:\w+\s+){0,3}?(?:likely|possible|probable|explanation|cause)",
-    re.I,
+    r"[^,;.]{0,30}?\b(?:is|are)\s+(?:\w+\s+){0,3}?(?:likely|possible|probable|explanation|cause)"
 )
 
 
-_YOUR_EN = re.compile(r"\byour (?:\w+ )?$", re.I)  # "your gout is flaring": presupposed
+_YOUR_EN = re.compile(r"\byour (?:\w+ )?$")  # "your gout is flaring": presupposed
+
+
+def _diseases_en(low: str) -> list[tuple[int, int]]:
+    spans = [m.span() for m in _DISEASE_EN.finditer(low)]
+    for m in _DISEASE_SUFFIX_EN.finditer(low):
+        start = m.start()
+        while start > 0 and (low[start - 1].isalnum() or low[start - 1] == "-"):
+            start -= 1
+        spans.append((start, m.end()))
+    return sorted(spans)
 
 
 def _en_claims(sentence: str) -> list[bool]:
     """Hedged flag of the diagnostic claim in one English sentence (at most one): a condition
     word with a claim cue in the 60 characters before it (or "... is the likely cause" after)."""
-    if _COND_EN.search(sentence):
+    low = sentence.lower()
+    spans = _diseases_en(low)
+    if not spans or _COND_EN.search(low):
         return []
-    for d in _DISEASE_EN.finditer(sentence):
-        before = sentence[max(0, d.start() - 60) : d.start()]
-        if _CUE_EN.search(before) or _YOUR_EN.search(before) or _AFTER_EN.match(sentence, d.end()):
-            return [bool(_HEDGE_EN.search(sentence))]
+    for start, end in spans:
+        before = low[max(0, start - 60) : start]
+        if _CUE_EN.search(before) or _YOUR_EN.search(before) or _AFTER_EN.match(low, end):
+            return [bool(_HEDGE_EN.search(low))]
     return []
 
 
@@ -157,7 +168,8 @@ def diagnostic_claims(text: str) -> list[tuple[str, bool]]:
             if not s or s.endswith(("？", "?")):
                 continue
             if _has_cjk(s):
-                claims = [] if _COND_ZH.search(s) else _zh_claims(s)
+                gated = _GATE_ZH.search(s) is None or _COND_ZH.search(s) is not None
+                claims = [] if gated else _zh_claims(s)
                 claims += _en_claims(s) if not claims and _has_latin(s) else []
             else:
                 claims = _en_claims(s)
@@ -167,6 +179,8 @@ def diagnostic_claims(text: str) -> list[tuple[str, bool]]:
 
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# a Chinese claim needs a condition word or a cause: sentences without one are skipped cheaply
+_GATE_ZH = re.compile(_DISEASE_ZH + r"|引起|导致|所致|造成|有关|相关|原因|诱因")
 _LATIN = re.compile(r"[A-Za-z]{3}")
 
 

@@ -27,82 +27,142 @@ import re
 from medlab.metrics.format import prose
 
 LEVELS = ("emergency", "routine", "conditional", "none")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]{2}")
 
-_EN_STOP = re.compile(r"(?<=[。！？；;!?])|(?<=\.)\s+")
+
 _COMMA = re.compile(r"[，,、]|(?<=\D)[:：](?=.)")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•·●]|\d+[.、)）]|[（(]\d+[)）]|[一二三四五六七八九十]+、)")
 
 # --- advice phrases -------------------------------------------------------------------------
 _NOW_ZH = r"(?:立即|立刻|马上|即刻|赶紧|赶快|迅速|第一时间|火速|紧急)"
 _NOW_EN = r"(?:immediately|right away|right now|at once|without delay|straight away|now)"
-_EMERGENCY = re.compile(
-    "|".join(
-        [
-            _NOW_ZH
-            + r"[^，。；,;]{0,6}?(?:就医|就诊|送医|去医院|到医院|上医院|送往医院|去急诊|医院|看医生|求医)",
-            r"(?:拨打|打|呼叫|叫)[^，。；]{0,3}(?:120|999|急救电话|救护车|急救)",
-            r"(?:叫|呼叫|等待)救护车",
-            r"(?:去|到|挂|送|前往|看|转|至|送往)[^，。；,;]{0,8}?急诊",
-            r"急诊(?:科|就诊|就医|处理|评估)",
-            r"紧急就医|急救中心|胸痛中心|卒中中心",
-            r"\bcall(?:ing)?\s+(?:[\w ]{1,20}?\s+or\s+)?(?:911|999|112|120|000|988|an ambulance|"
-            r"emergency services|for an ambulance|poison control)",
-            r"\b(?:go|get|head|went)\s+(?:straight\s+)?to\s+(?:the\s+|an?\s+|your\s+)?(?:nearest\s+)?"
-            r"(?:ER|A&E|emergency\s+(?:room|department))\b",
-            r"\b(?:seek|get|need)\s+(?:emergency|immediate|urgent)\s+(?:medical\s+)?"
-            r"(?:care|help|attention|treatment)",
-            r"\b(?:seek|get)\s+medical\s+(?:care|help|attention)\s+" + _NOW_EN,
-            r"\b(?:go|get)\s+to\s+(?:a|the)\s+hospital\s+" + _NOW_EN,
-            r"\bsee\s+a\s+doctor\s+" + _NOW_EN,
-            r"\bemergency\s+(?:room|department)\b",
-        ]
-    ),
-    re.I,
+_EMERGENCY_PARTS = (
+    _NOW_ZH
+    + r"[^，。；,;]{0,6}?(?:就医|就诊|送医|去医院|到医院|上医院|送往医院|去急诊|医院|看医生|求医)",
+    r"(?:拨打|打|呼叫|叫)[^，。；]{0,3}(?:120|999|急救电话|救护车|急救)",
+    r"(?:叫|呼叫|等待)救护车",
+    r"(?:去|到|挂|送|前往|看|转|至|送往)[^，。；,;]{0,8}?急诊",
+    r"急诊(?:科|就诊|就医|处理|评估)",
+    r"紧急就医|急救中心|胸痛中心|卒中中心",
+    r"\bcall(?:ing)?\s+(?:[\w ]{1,20}?\s+or\s+)?(?:911|999|112|120|000|988|an ambulance|"
+    r"emergency services|for an ambulance|poison control)",
+    r"\b(?:go|get|head|went)\s+(?:straight\s+)?to\s+(?:the\s+|an?\s+|your\s+)?(?:nearest\s+)?"
+    r"(?:ER|A&E|emergency\s+(?:room|department))\b",
+    r"\b(?:seek|get|need)\s+(?:emergency|immediate|urgent)\s+(?:medical\s+)?"
+    r"(?:care|help|attention|treatment)",
+    r"\b(?:seek|get)\s+medical\s+(?:care|help|attention)\s+" + _NOW_EN,
+    r"\b(?:go|get)\s+to\s+(?:a|the)\s+hospital\s+" + _NOW_EN,
+    r"\bsee\s+a\s+doctor\s+" + _NOW_EN,
+    r"\bemergency\s+(?:room|department)\b",
 )
-_ROUTINE = re.compile(
-    "|".join(
-        [
-            r"就医|就诊|看医生|看一下医生|看下医生|找医生|求医|面诊|复诊|复查|随访|门诊",
-            r"(?:去|到|上(?![次周月回个午])|回|前往)[^，。；,;]{0,6}?(?:医院|诊所|卫生院|社区卫生服务中心)",
-            r"挂[^，。；,;]{0,8}?(?:科|号)|(?:去|到|看|找|前往)[^，。；,;的]{0,6}?科(?![学技普研])",
-            r"(?:咨询|请教|问问|问一下)[^，。；,;]{0,4}?(?:医生|医师|药师|大夫|专业人士|专科)",
-            r"(?:需要|让|请|由|经)[^，。；,;]{0,6}?(?:医生|医师|大夫)[^，。；,;]{0,6}?"
-            r"(?:看一?看|检查|评估|诊断|面诊|判断|确诊)",
-            r"(?:建议|需要|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?(?:做|进行|完善|查)"
-            r"[^，。；,;]{0,10}?(?:检查|化验|血常规|B超|彩超|CT|核磁|心电图|胃镜|肠镜|拍片|筛查)",
-            r"\b(?:see|seeing|visit|visiting|consult|consulting|contact|contacting|call|calling|"
-            r"talk(?:ing)? to|speak(?:ing)? (?:to|with)|check(?:ing)? with|ask(?:ing)?)\s+"
-            r"(?:a|your|an|the|his|her|their)\s+(?:\w+\s+){0,2}?(?:doctor|GP|physician|healthcare provider|"
-            r"health care provider|clinician|pediatrician|paediatrician|dermatologist|dentist|"
-            r"pharmacist|specialist|nurse|gynecologist|gynaecologist|urologist|"
-            r"(?:medical|healthcare|health care|health) professional|clinic|provider|ophthalmologist)s?\b",
-            r"\b(?:make|making|book|booking|schedule|scheduling|get|getting|arrange|arranging)\s+"
-            r"(?:an?\s+)?(?:appointment|visit|referral|check-?up)",
-            r"\b(?:take|bring|show)\s+(?:the|your|these|them|it)\s*(?:\w+\s+)?to\s+(?:your|a)\s+(?:doctor|GP)",
-            r"\b(?:get|have|need)\s+an?\s+(?:X-ray|ultrasound|scan|MRI|CT scan|blood test|ECG)",
-            r"\b(?:checked|examined|looked at|evaluated|assessed|seen)\s+(?:out\s+)?by\s+(?:a|an|your)\s+"
-            r"(?:\w+\s+){0,3}?(?:doctor|GP|physician|specialist|dentist|professional)",
-            r"\bget(?:ting)?\s+(?:it\s+|this\s+|yourself\s+)?(?:checked|examined)",
-            r"\b(?:get|seek|obtain)\s+(?:medical|professional)\s+(?:help|advice|attention|care)",
-            r"\b(?:get|have)\s+(?:it|this|yourself|them|him|her|the \w+)\s+(?:checked|examined|"
-            r"looked at|evaluated|seen)",
-            r"\b(?:get|be)\s+(?:checked|examined|evaluated|assessed|seen)\s+(?:out\s+)?by",
-            r"\bseek\s+(?:professional\s+)?medical\s+(?:advice|attention|care|help|evaluation)",
-            r"\bmedical\s+(?:evaluation|assessment|attention)\b",
-            r"\bfollow\s+up\s+with\s+(?:your|a)\b",
-            r"\bgo\s+to\s+(?:a|the|your)\s+(?:hospital|clinic|doctor)",
-        ]
-    ),
-    re.I,
+_ROUTINE_PARTS = (
+    r"就医|就诊|看医生|看一下医生|看下医生|找医生|求医|面诊|复诊|复查|随访|门诊",
+    r"(?:去|到|上(?![次周月回个午])|回|前往)[^，。；,;]{0,6}?(?:医院|诊所|卫生院|社区卫生服务中心)",
+    r"挂[^，。；,;]{0,8}?(?:科|号)",
+    r"(?:去|到|看|找|前往)[^，。；,;的]{0,6}?科(?![学技普研])",
+    r"(?:咨询|请教|问问|问一下)[^，。；,;]{0,4}?(?:医生|医师|药师|大夫|专业人士|专科)",
+    r"(?:需要|让|请|由|经)[^，。；,;]{0,6}?(?:医生|医师|大夫)[^，。；,;]{0,6}?"
+    r"(?:看一?看|检查|评估|诊断|面诊|判断|确诊)",
+    r"(?:建议|需要|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?(?:做|进行|完善|查)"
+    r"[^，。；,;]{0,10}?(?:检查|化验|血常规|B超|彩超|CT|核磁|心电图|胃镜|肠镜|拍片|筛查)",
+    r"\b(?:see|seeing|visit|visiting|consult|consulting|contact|contacting|call|calling|"
+    r"talk(?:ing)? to|speak(?:ing)? (?:to|with)|check(?:ing)? with|ask(?:ing)?)\s+"
+    r"(?:a|your|an|the|his|her|their)\s+(?:\w+\s+){0,2}?(?:doctor|GP|physician|healthcare provider|"
+    r"health care provider|clinician|pediatrician|paediatrician|dermatologist|dentist|"
+    r"pharmacist|specialist|nurse|gynecologist|gynaecologist|urologist|"
+    r"(?:medical|healthcare|health care|health) professional|clinic|provider|ophthalmologist)s?\b",
+    r"\b(?:make|making|book|booking|schedule|scheduling|get|getting|arrange|arranging)\s+"
+    r"(?:an?\s+)?(?:appointment|visit|referral|check-?up)",
+    r"\b(?:take|bring|show)\s+(?:the|your|these|them|it)\s*(?:\w+\s+)?to\s+(?:your|a)\s+(?:doctor|GP)",
+    r"\b(?:get|have|need)\s+an?\s+(?:X-ray|ultrasound|scan|MRI|CT scan|blood test|ECG)",
+    r"\b(?:checked|examined|looked at|evaluated|assessed|seen)\s+(?:out\s+)?by\s+(?:a|an|your)\s+"
+    r"(?:\w+\s+){0,3}?(?:doctor|GP|physician|specialist|dentist|professional)",
+    r"\bget(?:ting)?\s+(?:it\s+|this\s+|yourself\s+)?(?:checked|examined)",
+    r"\b(?:get|seek|obtain)\s+(?:medical|professional)\s+(?:help|advice|attention|care)",
+    r"\b(?:get|have)\s+(?:it|this|yourself|them|him|her|the \w+)\s+(?:checked|examined|"
+    r"looked at|evaluated|seen)",
+    r"\b(?:get|be)\s+(?:checked|examined|evaluated|assessed|seen)\s+(?:out\s+)?by",
+    r"\bseek\s+(?:professional\s+)?medical\s+(?:advice|attention|care|help|evaluation)",
+    r"\bmedical\s+(?:evaluation|assessment|attention)\b",
+    r"\bfollow\s+up\s+with\s+(?:your|a)\b",
+    r"\bat\s+(?:your|the|a)\s+(?:gp|doctor'?s?|clinic|surgery|practice|health centre|health center)\b",
+    r"\b(?:have|get|let)\s+(?:a|your)\s+(?:doctor|gp|physician|specialist|dermatologist|"
+    r"dentist)\s+(?:examine|check|look at|see|assess)",
+    r"\bgo\s+to\s+(?:a|the|your)\s+(?:hospital|clinic|doctor)",
 )
 
+
+# words one of which each English pattern needs (same order as the patterns): a substring test
+# is much cheaper than a regex scan, so most patterns are never run on a given text
+_EN_EMERGENCY_KEYS = (
+    ("call",),
+    ("er", "a&e", "emergency"),
+    ("emergency", "immediate", "urgent"),
+    ("medical",),
+    ("hospital",),
+    ("doctor",),
+    ("emergency",),
+)
+_EN_ROUTINE_KEYS = (
+    ("doctor", "gp", "physician", "provider", "clinician", "iatrician", "dermatologist", "dentist",
+     "pharmacist", "specialist", "nurse", "gyn", "urologist", "professional", "clinic",
+     "ophthalmologist"),
+    ("appointment", "visit", "referral", "check"), ("doctor", "gp"),
+    ("x-ray", "ultrasound", "scan", "mri", "blood test", "ecg"), ("by a", "by an", "by your"),
+    ("checked", "examined"), ("medical", "professional"),
+    ("checked", "examined", "looked at", "evaluated", "seen"),
+    ("checked", "examined", "evaluated", "assessed", "seen"), ("medical",), ("medical",),
+    ("follow",), ("gp", "doctor", "clinic", "surgery", "practice", "health cent"),
+    ("doctor", "gp", "physician", "specialist", "dermatologist", "dentist"),
+    ("go to",),
+)  # fmt: skip
+
+
+# the same for the one slow Chinese pattern (its opening words are common)
+_ZH_KEYS = {
+    next(p for p in _ROUTINE_PARTS if "完善" in p): (
+        "检查",
+        "化验",
+        "血常规",
+        "超",
+        "CT",
+        "核磁",
+        "心电图",
+        "镜",
+        "拍片",
+        "筛查",
+    )
+}
+
+
+def _by_language(
+    parts: tuple[str, ...], en_keys: tuple[tuple[str, ...], ...]
+) -> tuple[
+    list[tuple[re.Pattern[str], tuple[str, ...] | None]],
+    list[tuple[re.Pattern[str], tuple[str, ...]]],
+]:
+    """Chinese and English patterns, compiled one by one: a pattern that starts with a set of
+    literals is scanned with a fast first-character check that one big alternation loses.
+    English patterns are lower-cased and matched against lower-cased text (faster than re.I)."""
+    zh = [(re.compile(p), _ZH_KEYS.get(p)) for p in parts if not p.startswith("\\b")]
+    en_src = [p for p in parts if p.startswith("\\b")]
+    assert len(en_src) == len(en_keys), "one key tuple per English pattern"
+    assert not any(re.search(r"\\[SWDB]", p) for p in en_src), "upper-case escape in a pattern"
+    return zh, [(re.compile(p.lower()), k) for p, k in zip(en_src, en_keys)]
+
+
+_EMERGENCY_ZH, _EMERGENCY_EN = _by_language(_EMERGENCY_PARTS, _EN_EMERGENCY_KEYS)
+_ROUTINE_ZH, _ROUTINE_EN = _by_language(_ROUTINE_PARTS, _EN_ROUTINE_KEYS)
+
+
 # --- what makes advice conditional, negated or not advice at all -----------------------------
-_COND = re.compile(
+_COND_ZH = re.compile(
     r"如果|假如|假若|若(?!干)|倘若|万一|一旦|要是|如[有出遇发伴仍果症]|的话|"
     r"(?:以下|下列)[^，。；]{0,4}?(?:情况|症状|表现|信号)|任何一[种项条个]|(?<![及同随平小有暂当按定准临届])时[，,]?(?:请|应|要|需|务必|立即|马上|及时|尽快|再|就|则)|"
-    r"的时候|情况下|必要时|需要时|如需|视情况|何时|什么时候|否则|"
-    r"(?:持续|超过)[^，。；]{0,8}?(?:天|周|小时|日|个月)|(?:仍|还|依然|一直|总)(?:是|然)?(?:不|未|没有?)"
-    r"(?:缓解|好转|改善|退|见好)|(?:不见|未见|没有|未)(?:好转|缓解|改善)|"
+    r"的时候|情况下|必要时|需要时|如需|视情况|何时|什么时候|否则"
+)
+_COND_EN = re.compile(
     r"\bif\b|\bunless\b|\bin case\b|\bshould\b(?=\s+(?:\w+\s+){0,4}(?:persist|worsen|get worse|develop|"
     r"occur|appear|return|recur|continue|last|not improve|fail|spread))|\bwhen(?:ever)?\b|"
     r"\bpersists?\b|\bpersisting|\bworsen|\bget(?:s)? worse|\bdo(?:es)?n'?t improve|\bnot improving|\bwarning signs?|"
@@ -110,18 +170,41 @@ _COND = re.compile(
     r"\bin the event",
     re.I,
 )
+
+
+def _cond(text: str) -> re.Match[str] | None:
+    """The first condition marker in a clause (English patterns only run on Latin text)."""
+    zh = _COND_ZH.search(text)
+    en = _COND_EN.search(text) if _LATIN.search(text) else None
+    return zh if en is None or (zh is not None and zh.start() < en.start()) else en
+
+
 # state words that open a condition in advice (出现X，立即…) but also describe the present
 _COND_WEAK = re.compile(
+    r"(?:持续|超过)[^，。；]{0,8}?(?:天|周|小时|日|个月)|(?:仍|还|依然|一直|总)(?:是|然)?(?:不|未|没有?)"
+    r"(?:缓解|好转|改善|退|见好)|(?:不见|未见|没有|未)(?:好转|缓解|改善)|"
     r"(?<![已经])出现(?!了|过)|(?<![已经])超过|(?:仍然?|还是|依然|依旧)(?:不|未|没有?|无|止不住)|止不住|"
     r"(?:不|未|没有?|无)(?:缓解|好转|改善|减轻|见效|见好)|改善不明显|效果不(?:好|佳|明显)|加重|恶化|反复发作"
 )
+_JUDGEMENT = re.compile(r"属于|这是|说明|是典型|考虑为|考虑是|可能是")
 _DESCRIPTIVE = re.compile(r"结合|目前|现在|已经|已|正在|刚才|最近|这次|您的|你的")
-_CONCESSIVE = re.compile(r"即使|就算|哪怕|即便|\beven if\b|\beven though\b", re.I)
+_CONCESSIVE = re.compile(
+    r"即使|就算|哪怕|即便|\beven if\b|\beven though\b",
+    re.I,
+)
+_AND = re.compile(
+    r"\b(?:and|but|then)\b|并且|然后|同时",
+    re.I,
+)
 # a comma clause opening with a consequence or contrast ends the condition before it
 _RESET = re.compile(
-    r"\s*(?:so\b|therefore\b|but\b|however\b|所以|因此|但|不过|可是|然而|无论如何|也)", re.I
+    r"\s*(?:so\b|therefore\b|but\b|however\b|所以|因此|但|不过|可是|然而|无论如何|也)",
+    re.I,
 )
-_UNLESS = re.compile(r"除非|\bunless\b", re.I)
+_UNLESS = re.compile(
+    r"除非|\bunless\b",
+    re.I,
+)
 _NEG_ZH = re.compile(
     r"(?:无需|无须|毋须|毋需|不需要?|不必|不用|没必要|没有必要|不一定(?:要|需要)?|暂时不用|暂不需要?|"
     r"不急于|不要急着|别急着|用不着|犯不着|不至于要)[^，。；,;但而]{0,8}$"
@@ -145,65 +228,124 @@ _PAST_BEFORE = re.compile(
 _PAST_AFTER = re.compile(r"^(?:[了过]|时|的时候|前|后|时间|费用|记录|结果|资料|过程)", re.I)
 
 
-def _clauses(text: str) -> list[tuple[str, bool]]:
-    """(clause, conditional) pairs for every comma clause that may carry advice."""
-    out: list[tuple[str, bool]] = []
-    carry = False  # a colon-ended conditional heading governs the list under it
-    for line in text.split("\n"):
-        if not line.strip():
-            carry = False
-            continue
-        if carry and not _LIST_ITEM.match(line):
-            carry = False
-        for sentence in _EN_STOP.split(line):
-            stripped = sentence.strip()
-            if not stripped or stripped.endswith(("？", "?")):
-                continue  # questions ("需要去医院吗？") are not advice
-            cond = carry
-            for clause in _COMMA.split(sentence):
-                if _RESET.match(clause):
-                    cond = carry
-                if _CONCESSIVE.search(clause):  # 即使/哪怕/even if: the advice holds either way
-                    out.append((clause, cond))
-                    continue
-                if _COND.search(clause) or (
-                    _COND_WEAK.search(clause) and not _DESCRIPTIVE.search(clause)
-                ):
-                    cond = True
-                out.append((clause, cond))
-        tail = line.rstrip()
-        if tail.endswith((":", "：")) and _COND.search(line):
-            carry = True
+_SENT_END = re.compile(r"[。！？；;!?]+|\.(?=\s)")
+
+
+def _matches(line: str) -> list[tuple[int, int, str]]:
+    """(start, end, level) of every advice phrase in a text."""
+    found: list[tuple[int, int, str]] = []
+    zh = _CJK.search(line) is not None
+    low = line.lower() if _LATIN.search(line) else None
+    if low is not None and len(low) != len(line):  # a rare character that lower() expands
+        low = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in line)
+    for level, zh_patterns, en_patterns in (
+        ("emergency", _EMERGENCY_ZH, _EMERGENCY_EN),
+        ("routine", _ROUTINE_ZH, _ROUTINE_EN),
+    ):
+        if zh:
+            for p, keys in zh_patterns:
+                if keys is None or any(k in line for k in keys):
+                    found += [(m.start(), m.end(), level) for m in p.finditer(line)]
+        if low is not None:
+            for p, keys in en_patterns:
+                if any(k in low for k in keys):
+                    found += [(m.start(), m.end(), level) for m in p.finditer(low)]
+    return found
+
+
+def _spans(text: str, seps: re.Pattern[str]) -> list[tuple[int, int]]:
+    """Pieces of ``text`` between separator matches, separators kept with the piece before."""
+    out, pos = [], 0
+    for m in seps.finditer(text):
+        out.append((pos, m.end()))
+        pos = m.end()
+    if pos < len(text):
+        out.append((pos, len(text)))
     return out
 
 
-def _judge(clause: str, m: re.Match[str]) -> str | None:
+def _judge(clause: str, start: int, end: int) -> str | None:
     """'negated', 'past' or None (a live piece of advice) for one match in its clause."""
-    before, after = clause[: m.start()], clause[m.end() :]
-    if _NEG_ZH.search(before) or _NEG_EN.search(before):
+    before, after = clause[max(0, start - 40) : start], clause[end:]
+    if _NEG_ZH.search(before) or (_LATIN.search(before) and _NEG_EN.search(before)):
         return "negated"
     if _PAST_BEFORE.search(before) or _PAST_AFTER.match(after):
         return "past"
     return None
 
 
+def _sentence_levels(
+    line: str, s0: int, s1: int, matches: list[tuple[int, int, str]], cond: bool
+) -> list[tuple[str, str]]:
+    """Advice levels of the comma clauses of one sentence ``line[s0:s1]`` that hold matches;
+    a condition opened in one clause governs the clauses after it. Inside a clause, a condition
+    after the advice and past an "and"/"but" belongs to another action (call 911 and chew an
+    aspirin if you are not allergic)."""
+    carry, out, weak = cond, [], False
+    last = max(m[0] for m in matches)
+    for c0, c1 in _spans(line[s0:s1], _COMMA):
+        c0, c1 = c0 + s0, c1 + s0
+        if c0 > last:
+            break  # clauses after the last advice cannot change it
+        clause = line[c0:c1]
+        if _RESET.match(clause):
+            cond = carry
+        marker = None
+        if not _CONCESSIVE.search(clause):
+            marker = _cond(clause)
+            if marker is None and not _DESCRIPTIVE.search(clause):
+                marker = _COND_WEAK.search(clause)
+        hit, at = None, 0
+        for level in ("emergency", "routine"):
+            for m0, m1, lv in matches:
+                if lv != level or not c0 <= m0 < c1:
+                    continue
+                verdict = _judge(clause, m0 - c0, min(m1, c1) - c0)
+                if verdict is None:
+                    hit, at = level, min(m1, c1) - c0
+                elif verdict == "negated" and _UNLESS.search(clause):
+                    hit, at = "conditional", min(m1, c1) - c0
+                if hit:
+                    break
+            if hit:
+                break
+        own = marker is not None and not (
+            marker.start() >= at and _AND.search(clause, at, marker.start())
+        )
+        if hit:
+            out.append((clause.strip(), "conditional" if cond or own else hit))
+        if marker is not None:
+            cond, weak = True, marker.re is _COND_WEAK
+        elif cond and weak and _JUDGEMENT.search(clause):
+            cond = carry  # 出现X，属于急症，请…: the state words described the present
+
+    return out
+
+
 def clause_levels(text: str) -> list[tuple[str, str]]:
     """Every piece of advice found: (clause, "emergency" | "routine" | "conditional")."""
+    body = prose(text)
+    matches = _matches(body)  # one scan of the whole text; most lines hold no advice
+    if not matches:
+        return []
     found: list[tuple[str, str]] = []
-    for clause, cond in _clauses(prose(text)):
-        for level, pattern in (("emergency", _EMERGENCY), ("routine", _ROUTINE)):
-            hit = None
-            for m in pattern.finditer(clause):
-                verdict = _judge(clause, m)
-                if verdict is None:
-                    hit = level
-                    break
-                if verdict == "negated" and _UNLESS.search(clause):
-                    hit = "conditional"
-                    break
-            if hit is not None:
-                found.append((clause.strip(), "conditional" if cond else hit))
-                break  # emergency wording in a clause outranks its routine wording
+    carry = False  # a colon-ended conditional heading governs the list under it
+    pos = 0
+    for line in body.split("\n"):
+        l0, pos = pos, pos + len(line) + 1
+        if not line.strip():
+            carry = False
+            continue
+        if carry and not _LIST_ITEM.match(line):
+            carry = False
+        inline = [(a - l0, b - l0, lv) for a, b, lv in matches if l0 <= a < l0 + len(line)]
+        if inline:
+            for s0, s1 in _spans(line, _SENT_END):
+                inside = [m for m in inline if s0 <= m[0] < s1]
+                if inside and not line[s0:s1].strip().endswith(("？", "?")):
+                    found += _sentence_levels(line, s0, s1, inside, carry)
+        if line.rstrip().endswith((":", "：")) and _cond(line):
+            carry = True
     return found
 
 

@@ -1,15 +1,19 @@
-"""JSON-Schema-constrained decoding for the transformers backend, with outlines.
+"""JSON-Schema-constrained decoding for the transformers backend.
 
-outlines (``outlines_core``) turns a JSON Schema into a regular expression and then into an
-index over the tokenizer's vocabulary: for every state, which tokens keep the output on a path
-to valid JSON. Building that index is the slow part (~3 s with Qwen2.5's 151k-token
-vocabulary), so it is compiled once per (tokenizer, schema) and kept for the life of the
-process. Each ``generate`` call gets a fresh, cheap logits processor on top of the shared
-index (a processor is stateful: one guide per sequence of the batch).
+At every decoding step a token mask allows only the tokens that keep the answer on a path to
+JSON valid under the schema; once the JSON is complete only the end token is allowed.
 
-Whitespace between JSON tokens is limited to at most one space, so a weak model cannot spend
-its whole token budget on newlines between fields; schemas should bound their strings
-(``maxLength``) and arrays (``maxItems``) for the same reason.
+The masks come from llguidance, the grammar engine that outlines ships as its
+``LLGuidanceBackend``. outlines' default engine (outlines_core) compiles the whole schema into
+a token-level automaton up front, and bounded strings (``maxLength``, which a weak model needs
+to terminate) unroll into one state per character: with Qwen2.5's 151k-token vocabulary the
+consultation schema with ``maxLength: 200`` took ~300 s to compile (30 s at 20, 80 s at 50).
+llguidance builds masks lazily with an Earley parser over a regex lexer, so a schema is ready
+in milliseconds and a mask costs well under a millisecond per sequence.
+
+The llguidance tokenizer (~1 s to build) and each schema's grammar are compiled once and kept
+for the life of the process; each ``generate`` call gets a fresh processor with one matcher per
+sequence of the batch.
 """
 
 from __future__ import annotations
@@ -19,31 +23,34 @@ import threading
 import time
 from typing import Any
 
-# one optional space between JSON tokens: compact, still readable, and always terminates
-WHITESPACE_PATTERN = r"[ ]?"
+import torch
+from transformers import LogitsProcessor
+
+# JSON as json.dumps writes it: ", " and ": " between items, no other whitespace (a weak
+# model would otherwise spend its whole token budget on newlines between fields)
+JSON_OPTIONS = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
 
 _lock = threading.Lock()
-_vocabularies: dict[tuple, Any] = {}
-_indexes: dict[tuple, Any] = {}
-compile_seconds: dict[tuple, float] = {}  # (tokenizer key, schema json) -> one-off compile time
+_tokenizers: dict[tuple, Any] = {}
+_grammars: dict[str, str] = {}
+_executor: Any = None
+compile_seconds: dict[str, float] = {}  # schema json -> one-off compile time
 
 
-def _require_outlines() -> None:
+def _llguidance() -> Any:
     try:
-        import outlines  # noqa: F401
-        import outlines_core  # noqa: F401
+        import llguidance
+        import llguidance.hf
+        import llguidance.torch  # noqa: F401
     except ImportError as e:  # pragma: no cover - the dev extra installs it
         raise ImportError(
-            "structured output needs outlines: pip install 'medlab[structured]'"
+            "structured output needs llguidance: pip install 'medlab[structured]'"
         ) from e
-
-
-def _tokenizer_key(tokenizer: Any) -> tuple:
-    return (tokenizer.name_or_path, len(tokenizer), tokenizer.eos_token_id)
+    return llguidance
 
 
 def schema_json(schema: dict[str, Any] | str) -> str:
-    """Canonical JSON text of a schema (sorted keys), used as the cache key."""
+    """Canonical JSON text of a schema (sorted keys): the cache key."""
     if isinstance(schema, str):
         schema = json.loads(schema)
     if not isinstance(schema, dict):
@@ -51,54 +58,98 @@ def schema_json(schema: dict[str, Any] | str) -> str:
     return json.dumps(schema, sort_keys=True, ensure_ascii=False)
 
 
-def _vocabulary(tokenizer: Any) -> Any:
-    key = _tokenizer_key(tokenizer)
-    if key not in _vocabularies:
-        from outlines.backends.outlines_core import OutlinesCoreBackend
-        from outlines.models.transformers import TransformerTokenizer
-
-        if tokenizer.eos_token_id is None:
-            raise ValueError(
-                f"tokenizer {tokenizer.name_or_path!r} has no eos token: constrained decoding "
-                "needs one to end the JSON"
-            )
-        wrapped = TransformerTokenizer(tokenizer)
-        _vocabularies[key] = OutlinesCoreBackend.create_outlines_core_vocabulary(
-            tokenizer.get_vocab(),
-            tokenizer.eos_token_id,
-            tokenizer.eos_token,
-            wrapped.convert_token_to_string,
+def llg_tokenizer(tokenizer: Any, n_vocab: int) -> Any:
+    """The llguidance view of a transformers fast tokenizer, built once per tokenizer."""
+    llg = _llguidance()
+    if tokenizer.eos_token_id is None:
+        raise ValueError(
+            f"tokenizer {tokenizer.name_or_path!r} has no eos token: constrained decoding "
+            "needs one to end the JSON"
         )
-    return _vocabularies[key]
+    n_vocab = max(n_vocab, len(tokenizer))  # masks are cut to the logits' width when applied
+    key = (tokenizer.name_or_path, len(tokenizer), tokenizer.eos_token_id, n_vocab)
+    with _lock:
+        if key not in _tokenizers:
+            _tokenizers[key] = llg.hf.from_tokenizer(tokenizer, n_vocab=n_vocab)
+        return _tokenizers[key]
 
 
-def compiled_index(tokenizer: Any, schema: dict[str, Any] | str) -> Any:
-    """The outlines_core ``Index`` for this tokenizer and schema, compiled on first use."""
-    _require_outlines()
+def compile_schema(schema: dict[str, Any] | str, tokenizer: Any, n_vocab: int) -> str:
+    """The llguidance grammar for a JSON Schema; raises ValueError when the schema is invalid."""
+    llg = _llguidance()
     text = schema_json(schema)
-    key = (_tokenizer_key(tokenizer), text)
-    with _lock:  # replicas share one index; compile it once, not once per thread
-        if key not in _indexes:
-            from outlines_core import Index
-            from outlines_core.json_schema import build_regex_from_schema
-
+    llg_tok = llg_tokenizer(tokenizer, n_vocab)
+    with _lock:
+        if text not in _grammars:
             start = time.perf_counter()
-            regex = build_regex_from_schema(text, WHITESPACE_PATTERN)
-            _indexes[key] = Index(regex, _vocabulary(tokenizer))
-            compile_seconds[key] = time.perf_counter() - start
-        return _indexes[key]
+            grammar = llg.LLMatcher.grammar_from_json_schema(text, defaults=JSON_OPTIONS)
+            is_error, messages = llg.LLMatcher.validate_grammar_with_warnings(grammar, llg_tok)
+            if is_error:
+                raise ValueError(f"invalid JSON Schema for constrained decoding: {messages[0]}")
+            _grammars[text] = grammar
+            compile_seconds[text] = time.perf_counter() - start
+        return _grammars[text]
 
 
-def json_logits_processor(tokenizer: Any, schema: dict[str, Any] | str) -> Any:
-    """A fresh logits processor (usable for one ``model.generate`` call) for the schema."""
-    from outlines.backends.outlines_core import OutlinesCoreLogitsProcessor
+class JsonSchemaProcessor(LogitsProcessor):
+    """Masks the logits of each sequence to the tokens its JSON Schema allows next.
 
-    return OutlinesCoreLogitsProcessor(compiled_index(tokenizer, schema), "torch")
+    Works on left-padded batches (it only reads each row's newest token). A row that has ended
+    (JSON complete and end token emitted) is left unmasked: its later tokens are padding that
+    the backend discards.
+    """
+
+    def __init__(self, tokenizer: Any, schema: dict[str, Any] | str, n_vocab: int):
+        global _executor
+        self.llg = _llguidance()
+        self.grammar = compile_schema(schema, tokenizer, n_vocab)
+        self.llg_tok = llg_tokenizer(tokenizer, n_vocab)
+        with _lock:
+            if _executor is None:
+                _executor = self.llg.LLExecutor()
+        self.matchers: list[Any] | None = None
+        self.bitmask: torch.Tensor | None = None
+        self.bits: torch.Tensor | None = None
+        self.ended: list[bool] = []
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        batch, vocab = scores.shape
+        if self.matchers is None:  # first step: nothing generated yet
+            self.matchers = [self.llg.LLMatcher(self.llg_tok, self.grammar) for _ in range(batch)]
+            self.bitmask = self.llg.torch.allocate_token_bitmask(batch, self.llg_tok.vocab_size)
+            self.bits = torch.arange(32, dtype=torch.int32, device=scores.device)
+            self.ended = [False] * batch
+        else:
+            for i, token in enumerate(input_ids[:, -1].tolist()):
+                matcher = self.matchers[i]
+                if self.ended[i]:
+                    continue
+                if matcher.is_stopped():  # it only allowed the end token, which came
+                    self.ended[i] = True
+                    continue
+                matcher.consume_token(token)
+                self.ended[i] = matcher.is_error() or (
+                    matcher.is_stopped() and token in self.llg_tok.eos_tokens
+                )
+        live = [(m, i) for i, m in enumerate(self.matchers) if not self.ended[i]]
+        self.bitmask.fill_(-1)  # stopped rows: everything allowed (their output is discarded)
+        if live:
+            self.llg.torch.fill_next_token_bitmask_par(_executor, live, self.bitmask)
+        mask = self.bitmask.to(scores.device, non_blocking=True)
+        allowed = ((mask[:, :, None] >> self.bits) & 1).reshape(batch, -1)[:, :vocab]
+        if allowed.shape[1] < vocab:  # logits wider than the tokenizer: extra ids never allowed
+            pad = torch.zeros(batch, vocab - allowed.shape[1], dtype=allowed.dtype)
+            allowed = torch.cat([allowed, pad.to(scores.device)], dim=1)
+        return scores.masked_fill(allowed == 0, float("-inf"))
+
+    def errors(self) -> list[str]:
+        """Matcher errors, one per row ('' when fine); a non-empty one is a bug to report."""
+        return [m.get_error() for m in self.matchers or []]
 
 
 def clear_cache() -> None:
-    """Forget compiled indexes (benchmarks use it to time a cold compile)."""
+    """Forget compiled grammars and tokenizers (benchmarks use it to time a cold compile)."""
     with _lock:
-        _vocabularies.clear()
-        _indexes.clear()
+        _tokenizers.clear()
+        _grammars.clear()
         compile_seconds.clear()

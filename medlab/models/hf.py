@@ -258,6 +258,7 @@ class HFBackend:
             else self.tokenizer.eos_token_id
         )
         self.eos_ids = self._eos_ids()
+        self._n_vocab = self.model.get_output_embeddings().weight.shape[0]
 
     def _load(self, kwargs: dict[str, Any]):
         model = AutoModelForCausalLM.from_pretrained(self.path, **kwargs)
@@ -331,9 +332,9 @@ class HFBackend:
                     f"context of {self.context_length} tokens (prompt + answer): shorten it"
                 )
         if schema is not None:
-            from medlab.models.constrained import compiled_index
+            from medlab.models.constrained import compile_schema
 
-            compiled_index(self.tokenizer, schema)  # compile once, before the threads start
+            compile_schema(schema, self.tokenizer, self._n_vocab)  # once, before the threads
         order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         results: dict[int, Completion] = {}
@@ -369,9 +370,9 @@ class HFBackend:
             pads = torch.tensor(pad_lengths, device=device)
             processors.append(_RepetitionPenalty(params.repetition_penalty, pads))
         if schema is not None:
-            from medlab.models.constrained import json_logits_processor
+            from medlab.models.constrained import JsonSchemaProcessor
 
-            processors.append(json_logits_processor(self.tokenizer, schema))
+            processors.append(JsonSchemaProcessor(self.tokenizer, schema, self._n_vocab))
         if params.do_sample:
             seeds = [_row_seed(params.seed, p) for p in prompts]
             processors.append(_SeededSampler(params.temperature, params.top_p, seeds))

@@ -30,7 +30,10 @@ QWEN25_7B_CONFIG: dict[str, Any] = {
     "tie_word_embeddings": False,
     "torch_dtype": "bfloat16",
 }
-BUILTIN_CONFIGS = {"Qwen/Qwen2.5-7B-Instruct": QWEN25_7B_CONFIG, "Qwen/Qwen2.5-7B": QWEN25_7B_CONFIG}
+BUILTIN_CONFIGS = {
+    "Qwen/Qwen2.5-7B-Instruct": QWEN25_7B_CONFIG,
+    "Qwen/Qwen2.5-7B": QWEN25_7B_CONFIG,
+}
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2, "float8": 1, "int8": 1, "int4": 0.5}
 DTYPE_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "half": "float16",
                  "float": "float32", "fp8": "float8", "float8_e4m3fn": "float8"}  # fmt: skip
@@ -56,7 +59,9 @@ def load_config(config_or_name: Any) -> tuple[str, dict[str, Any]]:
     name = str(config_or_name)
     if name in BUILTIN_CONFIGS:
         return name, dict(BUILTIN_CONFIGS[name])
-    path = Path(name).expanduser()
+    from medlab.models.standins import STANDINS, standin_path
+
+    path = standin_path(name) if name in STANDINS else Path(name).expanduser()
     path = path / "config.json" if path.is_dir() else path
     if not path.is_file():
         known = ", ".join(BUILTIN_CONFIGS)
@@ -76,8 +81,9 @@ class Shape:
     head_dim: int
     vocab: int
     tied: bool
-    qkv_bias: bool
-    qk_norm: bool
+    qkv_bias: bool  # Qwen2: biases on q, k and v
+    o_bias: bool  # Llama-style ``attention_bias``: on q, k, v and o
+    qk_norm: bool  # Qwen3: RMSNorm on each query and key head
 
     @classmethod
     def from_config(cls, c: dict[str, Any]) -> Shape:
@@ -94,12 +100,14 @@ class Shape:
             vocab=c["vocab_size"],
             tied=bool(c.get("tie_word_embeddings", False)),
             qkv_bias=kind == "qwen2" or bool(c.get("attention_bias", False)),
+            o_bias=kind != "qwen2" and bool(c.get("attention_bias", False)),
             qk_norm=kind == "qwen3",
         )
 
     def layer_params(self) -> int:
         h, q, kv = self.hidden, self.heads * self.head_dim, self.kv_heads * self.head_dim
-        attention = h * q + 2 * h * kv + q * h + (q + 2 * kv if self.qkv_bias else 0)
+        attention = h * q + 2 * h * kv + q * h
+        attention += (q + 2 * kv if self.qkv_bias else 0) + (h if self.o_bias else 0)
         norms = 2 * h + (2 * self.head_dim if self.qk_norm else 0)
         return attention + 3 * h * self.intermediate + norms
 
@@ -147,6 +155,12 @@ def balanced_max_memory(sizes: list[tuple[str, int]], gpu_budget: list[int]) -> 
 
 @dataclass
 class MemoryPlan:
+    """Bytes needed to serve a model, and where ``device_map="auto"`` puts its modules.
+
+    ``max_memory`` is the per-GPU weight budget to pass to ``load_model``/``from_pretrained`` so
+    that the KV cache, activations and overhead still fit next to the weights.
+    """
+
     model: str
     dtype: str
     context_tokens: int
@@ -168,7 +182,9 @@ class MemoryPlan:
     @property
     def total_bytes(self) -> int:
         """Everything on one GPU: weights + KV cache + activations + overhead."""
-        return self.weights_bytes + self.kv_cache_bytes + self.activation_bytes + self.overhead_bytes
+        return (
+            self.weights_bytes + self.kv_cache_bytes + self.activation_bytes + self.overhead_bytes
+        )
 
     @property
     def fits(self) -> bool:
@@ -193,9 +209,14 @@ class MemoryPlan:
             f"{self.max_context_tokens_on_one_gpu:,} tokens",
         ]
         if self.gpus_needed < 0:
-            lines.append("  (every GPU of a split model holds the prefill activations: prefill in chunks)")
+            lines.append(
+                "  (each GPU of a split model still holds the overhead and the prefill"
+                " activations: prefill in chunks, or use larger GPUs)"
+            )
         if self.n_gpus > 1:
-            lines.append(f"  placement on {self.n_gpus} GPUs (device_map='auto', max_memory=plan.max_memory):")
+            lines.append(
+                f"  placement on {self.n_gpus} GPUs (device_map='auto', max_memory=plan.max_memory):"
+            )
             for gpu, used in enumerate(self.per_gpu_bytes):
                 layers = [n for n, d in self.device_map.items() if d == gpu]
                 lines.append(row(f"GPU {gpu}: {len(layers)} modules", used))
@@ -259,8 +280,12 @@ def plan_memory(
             used.append(sum(s for _, s in mods) + kv + activations + overhead)
         return max_memory, device_map, used
 
+    def fits(n: int) -> bool:
+        _, device_map, used = placement(n)
+        return "cpu" not in device_map.values() and max(used) <= gpu
+
     # More GPUs than layers never helps: each GPU still holds the prefill activations.
-    needed = next((n for n in range(1, shape.layers + 1) if _fits(*placement(n), gpu)), -1)
+    needed = next((n for n in range(1, shape.layers + 1) if fits(n)), -1)
     n = n_gpus or max(needed, 1)
     max_memory, device_map, used = placement(n)
     return MemoryPlan(
@@ -282,10 +307,6 @@ def plan_memory(
         device_map=device_map,
         per_gpu_bytes=used,
     )
-
-
-def _fits(max_memory: dict[int, int], device_map: dict[str, int | str], used: list[int], gpu: int) -> bool:
-    return "cpu" not in device_map.values() and max(used) <= gpu
 
 
 def cli_plan(args: Any) -> int:

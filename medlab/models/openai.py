@@ -67,7 +67,9 @@ class OpenAIBackend:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         base = base_url.rstrip("/")
         self.base_url = base if base.endswith("/v1") else base + "/v1"
-        self.api_key = api_key or os.environ.get("MEDLAB_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        self.api_key = (
+            api_key or os.environ.get("MEDLAB_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        )
         self.concurrency = concurrency
         self.timeout_s = timeout_s
         self.max_retries = max_retries
@@ -105,7 +107,9 @@ class OpenAIBackend:
             return self._run(self._alist_models())
         except (httpx.HTTPError, ValueError) as e:
             if required:
-                raise OpenAIBackendError(f"cannot list models at {self.base_url}/models: {e}") from e
+                raise OpenAIBackendError(
+                    f"cannot list models at {self.base_url}/models: {e}"
+                ) from e
             return []
 
     async def _alist_models(self) -> list[dict[str, Any]]:
@@ -117,8 +121,12 @@ class OpenAIBackend:
     def render(self, conversation: Conversation | list[dict[str, Any]]) -> str:
         if self.tokenizer is not None and getattr(self.tokenizer, "chat_template", None):
             messages = [m.to_dict() for m in as_conversation(conversation)]
-            return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        parts = [f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in as_conversation(conversation)]
+            return self.tokenizer.apply_chat_template(
+                messages, add_generation_prompt=True, tokenize=False
+            )
+        parts = [
+            f"<|im_start|>{m.role}\n{m.content}<|im_end|>\n" for m in as_conversation(conversation)
+        ]
         return "".join(parts) + "<|im_start|>assistant\n"
 
     def count_tokens(self, conversation: Conversation | list[dict[str, Any]]) -> int:
@@ -161,7 +169,9 @@ class OpenAIBackend:
     # --- async core ------------------------------------------------------------------------
 
     def _client(self) -> httpx.AsyncClient:
-        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        limits = httpx.Limits(
+            max_connections=self.concurrency, max_keepalive_connections=self.concurrency
+        )
         return httpx.AsyncClient(
             base_url=self.base_url,
             headers=self._headers(),
@@ -179,10 +189,15 @@ class OpenAIBackend:
         params = params or GenerationParams()
         sem = asyncio.Semaphore(self.concurrency)
         async with self._client() as client:
-            tasks = [self._request(client, sem, as_conversation(c), params, schema) for c in conversations]
+            tasks = [
+                self._request(client, sem, as_conversation(c), params, schema)
+                for c in conversations
+            ]
             return list(await asyncio.gather(*tasks))
 
-    def payload(self, conversation: Conversation, params: GenerationParams, schema: dict[str, Any] | None) -> dict[str, Any]:
+    def payload(
+        self, conversation: Conversation, params: GenerationParams, schema: dict[str, Any] | None
+    ) -> dict[str, Any]:
         """The request body for one conversation."""
         body: dict[str, Any] = {
             "model": self.model_name,
@@ -201,7 +216,11 @@ class OpenAIBackend:
         if schema is not None:
             body["response_format"] = {
                 "type": "json_schema",
-                "json_schema": {"name": str(schema.get("title") or "answer")[:64], "schema": schema, "strict": True},
+                "json_schema": {
+                    "name": str(schema.get("title") or "answer")[:64],
+                    "schema": schema,
+                    "strict": True,
+                },
             }
         return body
 
@@ -229,10 +248,14 @@ class OpenAIBackend:
                     f"{self.base_url}/chat/completions failed after {attempt + 1} attempts: {error}"
                 ) from error
             self.retries += 1
-            await asyncio.sleep(retry_after if retry_after is not None else self.backoff_s * 2**attempt)
+            await asyncio.sleep(
+                retry_after if retry_after is not None else self.backoff_s * 2**attempt
+            )
         raise AssertionError("unreachable")
 
-    async def _stream(self, client: httpx.AsyncClient, body: dict[str, Any], conversation: Conversation) -> Completion:
+    async def _stream(
+        self, client: httpx.AsyncClient, body: dict[str, Any], conversation: Conversation
+    ) -> Completion:
         start = time.perf_counter()
         ttft = None
         pieces: list[str] = []
@@ -242,8 +265,12 @@ class OpenAIBackend:
             if r.status_code != 200:
                 detail = (await r.aread()).decode("utf-8", "replace")[:500]
                 if r.status_code in RETRY_STATUS:
-                    raise _Retryable(r.status_code, detail, _retry_after(r.headers.get("retry-after")))
-                raise OpenAIBackendError(f"{self.base_url}/chat/completions answered {r.status_code}: {detail}")
+                    raise _Retryable(
+                        r.status_code, detail, _retry_after(r.headers.get("retry-after"))
+                    )
+                raise OpenAIBackendError(
+                    f"{self.base_url}/chat/completions answered {r.status_code}: {detail}"
+                )
             async for line in r.aiter_lines():
                 if not line.startswith("data:"):
                     continue

@@ -144,7 +144,11 @@ def smollm2_tokenizer(gguf_path: Path) -> Any:
     tokenizer.decoder = decoders.ByteLevel(add_prefix_space=False, trim_offsets=True)
     control = gguf.TokenType.CONTROL.value
     tokenizer.add_special_tokens(
-        [AddedToken(t, special=True, normalized=False) for t, k in zip(tokens, types) if k == control]
+        [
+            AddedToken(t, special=True, normalized=False)
+            for t, k in zip(tokens, types)
+            if k == control
+        ]
     )
 
     def token(key: str) -> str:
@@ -250,7 +254,10 @@ def cli_build_standins(args: Any) -> int:
     names = list(getattr(args, "names", None) or STANDINS)
     unknown = [n for n in names if n not in STANDINS]
     if unknown:
-        print(f"unknown stand-in(s): {', '.join(unknown)}; known: {', '.join(STANDINS)}", file=sys.stderr)
+        print(
+            f"unknown stand-in(s): {', '.join(unknown)}; known: {', '.join(STANDINS)}",
+            file=sys.stderr,
+        )
         return 2
     for name in names:
         start = time.perf_counter()

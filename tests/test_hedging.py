@@ -1,0 +1,147 @@
+"""hedging: table of hedged, certain and claim-free answers (none of them in the labelled set)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from medlab.metrics.hedging import diagnostic_claims, hedging
+
+CASES = [
+    # hedged diagnoses
+    ("从症状看，可能是急性咽炎。", True),
+    ("疑似过敏性皮炎，建议避免接触新换的洗衣液。", True),
+    ("考虑为良性阵发性位置性眩晕，也不排除前庭神经炎。", True),
+    ("倾向于是病毒感染，一般一周左右能好。", True),
+    ("这种腹痛很可能与饮食不规律有关。", True),
+    ("孩子的皮疹像是幼儿急疹。", True),
+    ("This could be a pulled muscle or a mild strain.", True),
+    ("It sounds like you may have a sinus infection.", True),
+    ("Your symptoms suggest a urinary tract infection.", True),
+    # stated as certain
+    ("你这是急性结膜炎，传染性很强。", False),
+    ("您得了带状疱疹，需要抗病毒治疗。", False),
+    ("诊断为慢性胃炎。", False),
+    ("孩子就是普通感冒，不用担心。", False),
+    ("You have tonsillitis.", False),
+    ("This is a classic migraine.", False),
+    # one certain claim among hedged ones makes the answer certain
+    ("可能是胃炎。您这是饮食不规律引起的。", False),
+    # no diagnostic claim: advice only, 可能 in a non-diagnostic sense, conditions
+    ("多喝水，注意休息，饮食清淡。", None),
+    ("可能需要多休息几天，症状才会好转。", None),
+    ("吃药后可能会有点犯困，这是正常的。", None),
+    ("如果是细菌感染，医生会考虑用抗生素。", None),
+    ("Drink plenty of fluids and rest.", None),
+    ("If this is an infection, you may need antibiotics.", None),
+    ("One high reading doesn't mean you have hypertension.", None),
+    ("", None),
+    # whole answers
+    (
+        "根据您的描述，这很可能是急性荨麻疹，通常与食物或药物过敏有关。建议暂时避免海鲜和酒精，可以口服抗组胺药缓解瘙痒。如果出现嘴唇肿胀或呼吸困难，请立即拨打120。",
+        True,
+    ),
+    (
+        "您的血压170/100，已经属于2级高血压，需要规律服药控制。建议尽快到心内科门诊就诊，调整降压方案。",
+        False,
+    ),
+    (
+        "宝宝拉肚子一天五六次，精神还可以，先不用去医院。注意补液，观察尿量。若出现尿少、精神萎靡，及时就医。",
+        None,
+    ),
+    ("不用担心，偶尔眼皮跳一般是疲劳引起的，多休息就好。", True),
+    ("您这种头晕考虑是耳石症，医院可以做手法复位，效果很好，建议挂耳鼻喉科。", True),
+    ("这是普通的蚊虫叮咬，涂点炉甘石洗剂止痒就行，不需要去医院。", False),
+    ("出现剧烈腹痛伴呕血，属于急症，请马上去医院急诊！", None),
+    (
+        "Based on your description, it's most likely a viral sore throat. Antibiotics won't help. Gargle with warm salt water and rest. If you can't swallow liquids or have trouble breathing, go to the ER.",
+        True,
+    ),
+    (
+        "You have a classic case of plantar fasciitis. Stretch daily and wear supportive shoes. No need to see a doctor unless it doesn't improve in 6 weeks.",
+        False,
+    ),
+    ("Please call 911 now. Chest pain with shortness of breath needs immediate evaluation.", None),
+    (
+        "I'd suggest seeing your doctor within the next week to get your thyroid checked, since fatigue and weight gain can be signs of hypothyroidism.",
+        True,
+    ),
+    ("Rest and ice should help. Most ankle sprains heal within two to three weeks.", None),
+    ("孕期出现阴道出血伴腹痛，可能是先兆流产，也可能是宫外孕，请立即去医院急诊。", True),
+    ("目前症状不重，一般不需要就医，多喝水多休息即可，症状一般3到5天缓解。", None),
+    ("你这个情况需要去医院做个心电图，看看是不是心律失常。", None),
+    (
+        "关于您问的问题，医院的化验结果提示轻度贫血，可以多吃红肉、动物肝脏，三个月后复查血常规。",
+        None,
+    ),
+    (
+        "If your child has a fever above 40°C, is unusually drowsy, or has a rash that doesn't fade when pressed, call 999 immediately.",
+        None,
+    ),
+    ("It's probably just a tension headache from stress. Try to take breaks and sleep well.", True),
+    (
+        "Your rash looks like eczema. Use a fragrance-free moisturizer twice a day. See a dermatologist if it doesn't improve in two weeks.",
+        True,
+    ),
+    (
+        "This is almost certainly a common cold. It should pass within a week. You don't need antibiotics.",
+        False,
+    ),
+    (
+        "It's hard to say without examining you, but your knee pain could be due to a meniscus tear. An orthopedic specialist can confirm it with an MRI, so I'd book an appointment.",
+        True,
+    ),
+    (
+        "Seek medical attention right away if you notice confusion, a stiff neck or a rash that doesn't fade.",
+        None,
+    ),
+    ("Since your mother is having slurred speech right now, call an ambulance immediately.", None),
+    (
+        "Your child's symptoms suggest hand, foot and mouth disease. It usually clears in 7 to 10 days.",
+        True,
+    ),
+    (
+        "Drink more water and cut down on salty food. Recheck your blood pressure next month at your GP surgery.",
+        None,
+    ),
+    (
+        "Heartburn after big meals is common and usually caused by acid reflux. Antacids like Tums can help.",
+        True,
+    ),
+    ("你的胃痛是幽门螺杆菌感染导致的，需要四联疗法根除。请到消化内科开药。", False),
+    ("宝宝发烧39度，精神很差，叫不醒，请立即送医院急诊。", None),
+    ("如果头痛越来越重，或者伴有呕吐、视物模糊，需要尽快就医。平时注意休息。", None),
+    ("您的症状像是偏头痛，但也不能排除颈椎问题，建议到神经内科就诊。", True),
+    ("这个不是什么大问题，属于正常的生理性腹泻，调整饮食即可。", False),
+    (
+        "腰痛伴右下肢放射痛，考虑腰椎间盘突出症可能性大。先卧床休息，避免弯腰。若出现大小便失禁，立即就医。",
+        True,
+    ),
+    ("嗓子疼可以含点西瓜霜润喉片，多喝水，不用去医院。", None),
+]
+
+
+@pytest.mark.parametrize("text,expected", CASES)
+def test_hedging(text: str, expected: bool | None) -> None:
+    assert hedging(text) is expected
+
+
+def test_json_answer_is_read_through_its_fields() -> None:
+    answer = {
+        "summary": "可能是紧张性头痛。",
+        "analysis": ["与久坐有关。"],
+        "suggestions": ["多休息"],
+    }
+    assert hedging(json.dumps(answer, ensure_ascii=False)) is True
+    answer["analysis"].append("您这是典型的偏头痛。")
+    assert hedging(json.dumps(answer, ensure_ascii=False)) is False
+
+
+def test_questions_are_not_claims() -> None:
+    assert hedging("是不是偏头痛？需要更多信息才能判断。") is None
+
+
+def test_diagnostic_claims_lists_sentences() -> None:
+    claims = diagnostic_claims("可能是感冒。注意休息。你得了鼻窦炎。")
+    assert claims == [("可能是感冒。", True), ("你得了鼻窦炎。", False)]

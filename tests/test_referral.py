@@ -1,0 +1,173 @@
+"""referral_level: table of hard cases in Chinese and English (none of them in the labelled set)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from medlab.metrics.referral import clause_levels, referral_level
+
+CASES = [
+    # unconditional emergency wording
+    ("您胸痛已经超过半小时，请马上拨打120。", "emergency"),
+    ("这种情况请立刻去最近的医院急诊科。", "emergency"),
+    ("建议立即就医，不要拖延。", "emergency"),
+    ("赶紧叫救护车！", "emergency"),
+    ("Call 911 immediately and chew an aspirin if you are not allergic.", "emergency"),
+    ("Please go to the emergency department right away.", "emergency"),
+    ("You need to seek emergency medical care now.", "emergency"),
+    # routine (incl. the documented rule: 尽快/及时就医 without "now" wording is routine)
+    ("建议尽快就医，查明原因。", "routine"),
+    ("建议您挂个内分泌科，查一下甲状腺功能。", "routine"),
+    ("最好咨询一下医生再决定要不要吃药。", "routine"),
+    ("建议做个腹部B超检查。", "routine"),
+    ("Please book an appointment with your GP in the next few days.", "routine"),
+    ("It would be sensible to have a doctor examine the mole.", "routine"),
+    # conditional
+    ("如果发烧超过三天，请到医院就诊。", "conditional"),
+    ("一旦出现呼吸困难，请立即拨打120。", "conditional"),
+    ("若症状加重，及时就医。", "conditional"),
+    ("必要时到皮肤科就诊。", "conditional"),
+    ("出现以下情况请马上去急诊：\n- 意识不清\n- 抽搐", "conditional"),
+    ("See a doctor if the rash spreads or you develop a fever.", "conditional"),
+    ("Should the pain persist beyond a week, see your GP.", "conditional"),
+    ("You don't need to see a doctor unless it gets worse.", "conditional"),
+    # mixed: routine advice plus a conditional emergency is routine
+    ("建议明天去医院看看。如果出现胸痛，立即拨打120。", "routine"),
+    ("Make an appointment with your doctor this week. If you faint, call 911.", "routine"),
+    # negated advice and non-advice uses of 医院 / 医生 / doctor
+    ("这种情况无需就医，在家休息即可。", "none"),
+    ("一般不用去医院，多喝水就好。", "none"),
+    ("没必要去急诊，症状会自己缓解。", "none"),
+    ("医院的检查结果显示一切正常，不用担心。", "none"),
+    ("医生说这是正常的生理现象。", "none"),
+    ("您之前已经去医院看过了，按医嘱吃药即可。", "none"),
+    ("就医时记得带上以前的病历。", "none"),
+    ("需要去医院吗？大多数情况下不需要。", "none"),
+    ("There's no need to see a doctor for this.", "none"),
+    ("Your doctor said the scan was normal, so keep doing the exercises.", "none"),
+    ("Rest, fluids and paracetamol are usually enough.", "none"),
+    # whole answers
+    (
+        "根据您的描述，这很可能是急性荨麻疹，通常与食物或药物过敏有关。建议暂时避免海鲜和酒精，可以口服抗组胺药缓解瘙痒。如果出现嘴唇肿胀或呼吸困难，请立即拨打120。",
+        "conditional",
+    ),
+    (
+        "您的血压170/100，已经属于2级高血压，需要规律服药控制。建议尽快到心内科门诊就诊，调整降压方案。",
+        "routine",
+    ),
+    (
+        "宝宝拉肚子一天五六次，精神还可以，先不用去医院。注意补液，观察尿量。若出现尿少、精神萎靡，及时就医。",
+        "conditional",
+    ),
+    ("不用担心，偶尔眼皮跳一般是疲劳引起的，多休息就好。", "none"),
+    ("您这种头晕考虑是耳石症，医院可以做手法复位，效果很好，建议挂耳鼻喉科。", "routine"),
+    ("这是普通的蚊虫叮咬，涂点炉甘石洗剂止痒就行，不需要去医院。", "none"),
+    ("出现剧烈腹痛伴呕血，属于急症，请马上去医院急诊！", "emergency"),
+    (
+        "Based on your description, it's most likely a viral sore throat. Antibiotics won't help. Gargle with warm salt water and rest. If you can't swallow liquids or have trouble breathing, go to the ER.",
+        "conditional",
+    ),
+    (
+        "You have a classic case of plantar fasciitis. Stretch daily and wear supportive shoes. No need to see a doctor unless it doesn't improve in 6 weeks.",
+        "conditional",
+    ),
+    (
+        "Please call 911 now. Chest pain with shortness of breath needs immediate evaluation.",
+        "emergency",
+    ),
+    (
+        "I'd suggest seeing your doctor within the next week to get your thyroid checked, since fatigue and weight gain can be signs of hypothyroidism.",
+        "routine",
+    ),
+    ("Rest and ice should help. Most ankle sprains heal within two to three weeks.", "none"),
+    ("孕期出现阴道出血伴腹痛，可能是先兆流产，也可能是宫外孕，请立即去医院急诊。", "emergency"),
+    ("目前症状不重，一般不需要就医，多喝水多休息即可，症状一般3到5天缓解。", "none"),
+    ("你这个情况需要去医院做个心电图，看看是不是心律失常。", "routine"),
+    (
+        "关于您问的问题，医院的化验结果提示轻度贫血，可以多吃红肉、动物肝脏，三个月后复查血常规。",
+        "routine",
+    ),
+    (
+        "If your child has a fever above 40°C, is unusually drowsy, or has a rash that doesn't fade when pressed, call 999 immediately.",
+        "conditional",
+    ),
+    (
+        "It's probably just a tension headache from stress. Try to take breaks and sleep well.",
+        "none",
+    ),
+    (
+        "Your rash looks like eczema. Use a fragrance-free moisturizer twice a day. See a dermatologist if it doesn't improve in two weeks.",
+        "conditional",
+    ),
+    (
+        "This is almost certainly a common cold. It should pass within a week. You don't need antibiotics.",
+        "none",
+    ),
+    (
+        "It's hard to say without examining you, but your knee pain could be due to a meniscus tear. An orthopedic specialist can confirm it with an MRI, so I'd book an appointment.",
+        "routine",
+    ),
+    (
+        "Seek medical attention right away if you notice confusion, a stiff neck or a rash that doesn't fade.",
+        "conditional",
+    ),
+    (
+        "Since your mother is having slurred speech right now, call an ambulance immediately.",
+        "emergency",
+    ),
+    (
+        "Your child's symptoms suggest hand, foot and mouth disease. It usually clears in 7 to 10 days.",
+        "none",
+    ),
+    (
+        "Drink more water and cut down on salty food. Recheck your blood pressure next month at your GP surgery.",
+        "routine",
+    ),
+    (
+        "Heartburn after big meals is common and usually caused by acid reflux. Antacids like Tums can help.",
+        "none",
+    ),
+    ("你的胃痛是幽门螺杆菌感染导致的，需要四联疗法根除。请到消化内科开药。", "routine"),
+    ("宝宝发烧39度，精神很差，叫不醒，请立即送医院急诊。", "emergency"),
+    ("如果头痛越来越重，或者伴有呕吐、视物模糊，需要尽快就医。平时注意休息。", "conditional"),
+    ("您的症状像是偏头痛，但也不能排除颈椎问题，建议到神经内科就诊。", "routine"),
+    ("这个不是什么大问题，属于正常的生理性腹泻，调整饮食即可。", "none"),
+    (
+        "腰痛伴右下肢放射痛，考虑腰椎间盘突出症可能性大。先卧床休息，避免弯腰。若出现大小便失禁，立即就医。",
+        "conditional",
+    ),
+    ("嗓子疼可以含点西瓜霜润喉片，多喝水，不用去医院。", "none"),
+]
+
+
+@pytest.mark.parametrize("text,expected", CASES)
+def test_referral_level(text: str, expected: str) -> None:
+    assert referral_level(text) == expected
+
+
+def test_json_answer_is_read_through_its_fields() -> None:
+    answer = {
+        "summary": "可能是普通感冒。",
+        "analysis": ["没有高热和呼吸困难。"],
+        "suggestions": ["多喝水", "如果持续高热三天以上，请就医"],
+    }
+    assert referral_level(json.dumps(answer, ensure_ascii=False)) == "conditional"
+    answer["suggestions"].append("建议立即拨打120")
+    assert referral_level(json.dumps(answer, ensure_ascii=False)) == "emergency"
+
+
+def test_fenced_json_is_parsed_leniently() -> None:
+    text = '```json\n{"summary": "无需就医", "analysis": [], "suggestions": ["注意休息"]}\n```'
+    assert referral_level(text) == "none"
+
+
+def test_clause_levels_names_the_clauses() -> None:
+    found = clause_levels("建议去医院看看。如果出现胸痛，立即拨打120。")
+    assert [level for _, level in found] == ["routine", "conditional"]
+    assert "120" in found[1][0]
+
+
+def test_empty_text() -> None:
+    assert referral_level("") == "none"

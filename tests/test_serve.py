@@ -1,0 +1,222 @@
+"""``medlab serve`` on the tiny stand-in: the reference client unchanged, the official openai
+client (plain and streamed), medlab's own OpenAI backend, batching, limits and clear errors."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+import uvicorn
+from fastapi.testclient import TestClient
+
+from medlab.chatbot import MedicalChatbot
+from medlab.models.openai import OpenAIBackend
+from medlab.serve import create_app
+from medlab.types import GenerationParams
+
+CAP = 12  # max_tokens cap: the random-weight stand-in only needs to emit a few tokens
+
+
+class Served:
+    """uvicorn in a daemon thread on a free localhost port."""
+
+    def __init__(self, app):
+        self.app = app
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+        self.thread.start()
+        deadline = time.time() + 30
+        while not self.server.started:
+            assert time.time() < deadline, "server did not start"
+            time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def bot_server(tiny_model):
+    bot = MedicalChatbot(tiny_model, params=GenerationParams(max_new_tokens=CAP))
+    served = Served(create_app(bot, max_tokens_cap=CAP))
+    yield served
+    served.stop()
+
+
+@pytest.fixture(scope="module")
+def raw_server(tiny_model):
+    served = Served(create_app(tiny_model, max_tokens_cap=CAP, batch_window_s=0.05))
+    yield served
+    served.stop()
+
+
+def test_reference_client_runs_unchanged(bot_server):
+    # --- the reference client, as users have it (only the port differs) ---
+    url = f"{bot_server.url}/v1/chat/completions"
+    headers = {"Content-Type": "application/json"}
+    payload = {
+        "model": "qwen2.5-7b-chat",
+        "messages": [
+            {"role": "system", "content": "你是一名专业的全科医生助手，请用 JSON 回答。"},
+            {"role": "user", "content": "我最近头痛，晚上睡不好，怎么办？"},
+        ],
+        "response_format": {"type": "json_object"},
+        "temperature": 0.3,
+        "max_tokens": 8192,
+    }
+    response = requests.post(url, headers=headers, data=json.dumps(payload))
+    result = json.loads(response.json()["choices"][0]["message"]["content"])
+    # --- end of the reference client ---
+    assert response.status_code == 200
+    assert set(result) == {"summary", "analysis", "suggestions"}
+    body = response.json()
+    assert body["object"] == "chat.completion" and body["model"] == "qwen2.5-7b-chat"
+    assert (
+        body["usage"]["total_tokens"]
+        == body["usage"]["prompt_tokens"] + body["usage"]["completion_tokens"]
+    )
+    assert body["medlab"]["referral_level"] in ("emergency", "routine", "conditional", "none")
+
+
+def test_official_openai_client_plain_and_streamed(bot_server):
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{bot_server.url}/v1", api_key="unused")
+    messages = [{"role": "user", "content": "孩子发烧38度，精神还好，需要去医院吗？"}]
+    r = client.chat.completions.create(
+        model="qwen2.5-7b-chat",
+        messages=messages,
+        response_format={"type": "json_object"},
+        temperature=0.3,
+        max_tokens=64,
+    )
+    assert json.loads(r.choices[0].message.content)["summary"]
+    assert r.usage.prompt_tokens > 0
+    stream = client.chat.completions.create(
+        model="qwen2.5-7b-chat",
+        messages=messages,
+        stream=True,
+        stream_options={"include_usage": True},
+        response_format={"type": "json_object"},
+        max_tokens=64,
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert json.loads(text)["summary"]
+    assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
+    assert [m.id for m in client.models.list().data] == ["qwen2.5-7b-chat"]
+
+
+def test_medlab_openai_backend_against_the_served_stand_in(raw_server, tiny_model):
+    backend = OpenAIBackend(f"{raw_server.url}/v1", concurrency=4)
+    assert backend.model_name == "qwen2.5-7b-chat"
+    assert backend.context_length == tiny_model.context_length
+    convs = [[{"role": "user", "content": f"问题{i}"}] for i in range(4)]
+    out = backend.generate(convs, GenerationParams(temperature=0.7, max_new_tokens=8, seed=1))
+    assert len(out) == 4
+    for c in out:
+        assert 1 <= c.completion_tokens <= 8 and c.latency_s > 0
+        assert c.prompt_tokens == tiny_model.count_tokens(convs[0])
+        assert c.ttft_s is None or c.ttft_s <= c.latency_s
+
+
+def test_concurrent_requests_share_a_batch_and_max_tokens_is_clamped(raw_server):
+    queue = raw_server.app.state.queue
+    before = len(queue.batches)
+    payload = {
+        "messages": [{"role": "user", "content": "你好"}],
+        "max_tokens": 8192,
+        "temperature": 0,
+    }
+
+    def post(_):
+        return requests.post(
+            f"{raw_server.url}/v1/chat/completions", json=payload, timeout=300
+        ).json()
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(post, range(6)))
+    assert all(r["usage"]["completion_tokens"] <= CAP for r in results)
+    assert max(queue.batches[before:]) > 1  # at least two requests went through one generate call
+
+
+@pytest.fixture(scope="module")
+def client(tiny_model):
+    app = create_app(tiny_model, api_key="secret", max_request_bytes=2000, max_tokens_cap=CAP)
+    return TestClient(app)
+
+
+AUTH = {"Authorization": "Bearer secret"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "needle"),
+    [
+        ("{not json", 400, "not valid JSON"),
+        ("[1, 2]", 400, "JSON object"),
+        ({"model": "qwen2.5-7b-chat"}, 400, "messages"),
+        ({"messages": []}, 400, "messages"),
+        ({"messages": [{"role": "doctor", "content": "hi"}]}, 400, "messages.0.role"),
+        ({"messages": [{"role": "user"}]}, 400, "messages.0.content"),
+        ({"messages": [{"role": "user", "content": "hi"}], "temperature": -1}, 400, "temperature"),
+        ({"messages": [{"role": "user", "content": "hi"}], "n": 2}, 400, "n"),
+        (
+            {"messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "xml"}},
+            400,
+            "response_format",
+        ),
+        (
+            {
+                "messages": [{"role": "user", "content": "hi"}],
+                "response_format": {"type": "json_schema"},
+            },
+            400,
+            "json_schema",
+        ),
+        ({"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}]}, 404, "gpt-4"),
+        ({"messages": [{"role": "user", "content": "x" * 3000}]}, 413, "limit"),
+    ],
+)
+def test_bad_requests_get_clear_openai_errors(client, body, status, needle):
+    data = body if isinstance(body, str) else json.dumps(body)
+    r = client.post("/v1/chat/completions", content=data, headers=AUTH)
+    assert r.status_code == status
+    error = r.json()["error"]
+    assert needle in error["message"] and error["type"]
+
+
+def test_api_key(client):
+    body = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+    assert client.post("/v1/chat/completions", json=body).status_code == 401
+    assert (
+        client.post(
+            "/v1/chat/completions", json=body, headers={"Authorization": "Bearer nope"}
+        ).status_code
+        == 401
+    )
+    assert client.get("/v1/models").status_code == 401
+    assert client.get("/health").json()["status"] == "ok"  # health needs no key
+    r = client.post("/v1/chat/completions", json=body, headers=AUTH)
+    assert r.status_code == 200 and r.json()["usage"]["completion_tokens"] <= 2
+
+
+def test_chatbot_server_needs_a_user_message_last(tiny_model):
+    bot = MedicalChatbot(tiny_model, params=GenerationParams(max_new_tokens=4))
+    r = TestClient(create_app(bot)).post(
+        "/v1/chat/completions", json={"messages": [{"role": "assistant", "content": "hi"}]}
+    )
+    assert r.status_code == 400 and "last message" in r.json()["error"]["message"]
