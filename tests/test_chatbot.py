@@ -226,14 +226,15 @@ def test_bad_arguments_are_clear():
         MedicalChatbot(Scripted()).respond([{"role": "assistant", "content": "hi"}])
 
 
-def test_cli_chat_repl(monkeypatch, capsys):
+def test_cli_chat_repl(monkeypatch, capsys, tiny_model):
     from medlab.chatbot import cli_chat
     from medlab.cli import build_parser
 
     lines = iter(["感冒了流鼻涕怎么办", "/reset", "/quit"])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
-    args = build_parser().parse_args(["chat", "--model", "tiny-qwen2", "--max-new-tokens", "8"])
-    assert cli_chat(args) == 0
+    monkeypatch.setattr("medlab.models.load_model", lambda name, **kw: tiny_model)  # loaded once
+    argv = ["chat", "--model", "tiny-qwen2", "--max-new-tokens", "8", "--mode", "normal"]
+    assert cli_chat(build_parser().parse_args(argv)) == 0
     out = capsys.readouterr().out
-    assert "gp_assistant@v" in out and "structured mode" in out
+    assert "gp_assistant@v" in out and "normal mode" in out
     assert out.count("bot> ") == 1 and "referral:" in out and "(history cleared)" in out
