@@ -109,7 +109,10 @@ def main() -> int:
         )
     calls = after["batches"] - before["batches"]
     size = (after["batched_requests"] - before["batched_requests"]) / max(calls, 1)
-    print(f"concurrent run: {calls} generate calls on the server, {size:.1f} requests per call")
+    print(
+        f"concurrent run: {calls} generate calls on the server, {size:.1f} requests per call "
+        f"(sizes {after['recent_batches'][-calls:]})"
+    )
     ratio = one["wall_s"] / many["wall_s"]
     print(f"speed-up concurrency {args.concurrency} vs 1: {ratio:.2f}x (goal >= 5x)")
     return 0

@@ -73,9 +73,7 @@ def hardware() -> dict[str, Any]:
 
         info["torch_threads"] = torch.get_num_threads()
         if torch.cuda.is_available():
-            info["gpus"] = [
-                torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())
-            ]
+            info["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     except ImportError:
         pass
     return info

@@ -95,7 +95,9 @@ def _check_resume(run_id: str, old: dict[str, Any], new: dict[str, Any]) -> None
     new_p = {p["ref"]: p["sha256"] for p in new["prompts"]}
     for ref in sorted(old_p.keys() | new_p.keys()):
         if ref not in new_p or ref not in old_p:
-            problems.append(f"prompt {ref} {'missing now' if ref not in new_p else 'not in the run'}")
+            problems.append(
+                f"prompt {ref} {'missing now' if ref not in new_p else 'not in the run'}"
+            )
         elif old_p[ref] != new_p[ref]:
             problems.append(f"prompt {ref} sha256 changed: {old_p[ref][:12]} -> {new_p[ref][:12]}")
     old_s = {s["name"]: s["sha256"] for s in old.get("eval_sets", [])}
@@ -125,6 +127,56 @@ def _error_completion() -> Completion:
     return Completion(text="", prompt_tokens=0, completion_tokens=0, ttft_s=None, latency_s=0.0)
 
 
+def _answer(
+    model: Any, store: Any, batch: list[_Task], params: GenerationParams, schema_name: str | None
+) -> tuple[list[Completion | None], str | None]:
+    """Completions for a batch: from the cache where it has them, else from one backend call.
+
+    A backend error leaves the missing completions None and is returned as a message.
+    """
+    from medlab.schemas import SCHEMAS
+
+    schema = SCHEMAS[schema_name] if schema_name else None
+    keys = [cache_key(model.fingerprint, t.messages, params, schema, t.repeat) for t in batch]
+    comps: list[Completion | None] = [store.get(k) if store is not None else None for k in keys]
+    misses = [j for j, c in enumerate(comps) if c is None]
+    if not misses:
+        return comps, None
+    try:
+        out = model.generate([batch[j].messages for j in misses], params, schema=schema)
+        if len(out) != len(misses):
+            raise RuntimeError(f"backend returned {len(out)} answers for {len(misses)}")
+    except Exception as e:  # recorded as error samples, retried on resume
+        error = f"{type(e).__name__}: {e}"
+        log.warning("a batch of %d failed: %s", len(misses), error)
+        return comps, error
+    for j, c in zip(misses, out):
+        comps[j] = c
+        if store is not None:
+            store.put(keys[j], c)
+    return comps, None
+
+
+def _record(
+    run_id: str, t: _Task, c: Completion | None, error: str | None, schema_name: str | None
+) -> SampleResult:
+    """The scored sample record of one answer (an error record when there is none)."""
+    from medlab.metrics import score_sample
+    from medlab.validate import parse_json
+
+    rec = SampleResult(
+        run_id=run_id, variant=t.prompt.ref, prompt_sha256=t.prompt.sha256,
+        eval_set=t.item.eval_set, item_id=t.item.id, repeat=t.repeat,
+        messages=[m.to_dict() for m in t.messages], text="", parsed=None,
+        completion=_error_completion(), error=error,
+    )  # fmt: skip
+    if c is not None:
+        rec.text, rec.completion, rec.error = c.text, c, None
+        rec.parsed = parse_json(c.text).value if schema_name else None
+        rec.metrics = score_sample(t.item, c.text, c, schema=schema_name)
+    return rec
+
+
 def run_eval(
     model: Any,
     prompts: Any,
@@ -146,11 +198,8 @@ def run_eval(
     ``params.seed + r``. ``cache``: ``"sqlite"``, ``"off"``, a path or a ``redis://`` URL.
     """
     from medlab.evalsets import eval_set_sha256, load_items
-    from medlab.metrics import score_sample
     from medlab.prompts import load_prompt
     from medlab.provenance import git_info, hardware, library_versions
-    from medlab.schemas import SCHEMAS
-    from medlab.validate import parse_json
 
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
@@ -167,7 +216,9 @@ def run_eval(
     for spec in _as_list(eval_sets):
         items = load_items(spec, limit=limit)
         name = items[0].eval_set if items else Path(str(spec)).stem
-        sets.append({"spec": str(spec), "name": name, "items": items, "sha256": eval_set_sha256(spec)})
+        sets.append(
+            {"spec": str(spec), "name": name, "items": items, "sha256": eval_set_sha256(spec)}
+        )
 
     plan: list[_Task] = []
     pairs = []
@@ -177,7 +228,9 @@ def run_eval(
             for s in sets:
                 chosen = [it for it in s["items"] if prompt_applies(prompt, it.task)]
                 if r == 0:
-                    pairs.append({"variant": prompt.ref, "eval_set": s["name"], "items": len(chosen)})
+                    pairs.append(
+                        {"variant": prompt.ref, "eval_set": s["name"], "items": len(chosen)}
+                    )
                 plan += [_Task(prompt, it, r, [system, *it.messages]) for it in chosen]
     if not plan:
         raise ValueError(
@@ -197,13 +250,24 @@ def run_eval(
         "seed": params.seed,
         "model": info,
         "prompts": [
-            {"ref": p.ref, "name": p.name, "version": p.version, "sha256": p.sha256,
-             "schema": p.schema, "language": p.language}
+            {
+                "ref": p.ref,
+                "name": p.name,
+                "version": p.version,
+                "sha256": p.sha256,
+                "schema": p.schema,
+                "language": p.language,
+            }
             for p in variants
         ],  # fmt: skip
         "eval_sets": [
-            {"name": s["name"], "spec": s["spec"], "sha256": s["sha256"], "items": len(s["items"]),
-             "tasks": dict(Counter(it.task for it in s["items"]))}
+            {
+                "name": s["name"],
+                "spec": s["spec"],
+                "sha256": s["sha256"],
+                "items": len(s["items"]),
+                "tasks": dict(Counter(it.task for it in s["items"])),
+            }
             for s in sets
         ],  # fmt: skip
         "pairs": pairs,
@@ -242,45 +306,14 @@ def run_eval(
         for t in todo:
             groups.setdefault((t.prompt.ref, t.repeat), []).append(t)
         for (_, repeat), tasks in groups.items():
-            prompt = tasks[0].prompt
-            schema_name = prompt.schema if structured else None
-            schema = SCHEMAS[schema_name] if schema_name else None
+            schema_name = tasks[0].prompt.schema if structured else None
             p_r = dataclasses.replace(params, seed=params.seed + repeat)
             for i in range(0, len(tasks), bs):
                 batch = tasks[i : i + bs]
-                keys = [cache_key(model.fingerprint, t.messages, p_r, schema, repeat) for t in batch]
-                comps: list[Completion | None] = [store.get(k) if store is not None else None for k in keys]
-                misses = [j for j, c in enumerate(comps) if c is None]
-                error = None
-                if misses:
-                    try:
-                        out = model.generate([batch[j].messages for j in misses], p_r, schema=schema)
-                        if len(out) != len(misses):
-                            raise RuntimeError(f"backend returned {len(out)} answers for {len(misses)}")
-                    except Exception as e:  # recorded as error samples, retried on resume
-                        error = f"{type(e).__name__}: {e}"
-                        log.warning("batch of %d failed in run %s: %s", len(misses), run_id, error)
-                    else:
-                        for j, c in zip(misses, out):
-                            comps[j] = c
-                            if store is not None:
-                                store.put(keys[j], c)
-                records = []
-                for t, c in zip(batch, comps):
-                    rec = SampleResult(
-                        run_id=run_id, variant=prompt.ref, prompt_sha256=prompt.sha256,
-                        eval_set=t.item.eval_set, item_id=t.item.id, repeat=repeat,
-                        messages=[m.to_dict() for m in t.messages], text="", parsed=None,
-                        completion=_error_completion(), error=error,
-                    )  # fmt: skip
-                    if c is not None:
-                        rec.text, rec.completion = c.text, c
-                        rec.parsed = parse_json(c.text).value if schema_name else None
-                        rec.metrics = score_sample(t.item, c.text, c, schema=schema_name)
-                        counts["cached" if c.cached else "generated"] += 1
-                    else:
-                        counts["errors"] += 1
-                    records.append(rec)
+                comps, error = _answer(model, store, batch, p_r, schema_name)
+                records = [_record(run_id, t, c, error, schema_name) for t, c in zip(batch, comps)]
+                for c in comps:
+                    counts["errors" if c is None else "cached" if c.cached else "generated"] += 1
                 writer.write_batch(records)
                 new_records += records
                 bar.update(len(batch))

@@ -22,7 +22,9 @@ import pandas as pd
 from medlab.records import dumps, list_runs
 
 OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
-_THRESHOLD = re.compile(r"^\s*([A-Za-z0-9_]+)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+_THRESHOLD = re.compile(
+    r"^\s*([A-Za-z0-9_]+)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
+)
 
 
 def parse_threshold(expr: str) -> tuple[str, str, float]:
@@ -35,9 +37,7 @@ def parse_threshold(expr: str) -> tuple[str, str, float]:
     return m.group(1), m.group(2), float(m.group(3))
 
 
-def check_thresholds(
-    summary: pd.DataFrame, thresholds: list[tuple[str, str, float]]
-) -> list[str]:
+def check_thresholds(summary: pd.DataFrame, thresholds: list[tuple[str, str, float]]) -> list[str]:
     """Messages for every (threshold, variant) whose summary value crosses the threshold.
 
     A metric that does not apply to a variant (n == 0, value NaN) crosses nothing.
@@ -135,8 +135,11 @@ def cli_eval(args: argparse.Namespace) -> int:
         print(
             dumps(
                 {
-                    "run_id": run.run_id, "path": str(run.path), "status": run.results["status"],
-                    "counts": run.results["counts"], "summary": summary.to_dict("records"),
+                    "run_id": run.run_id,
+                    "path": str(run.path),
+                    "status": run.results["status"],
+                    "counts": run.results["counts"],
+                    "summary": summary.to_dict("records"),
                     "failures": failures,
                 },  # fmt: skip
                 indent=2,

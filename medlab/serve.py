@@ -38,8 +38,11 @@ JSON_OBJECT_SCHEMA: dict[str, Any] = {"type": "object"}
 
 
 class BatchQueue:
-    """Collects submissions for ``window_s`` and runs each group of equal keys as one call of
-    ``run(key, payloads) -> results`` in a single worker thread (one model, one batch at a time)."""
+    """Groups submissions and runs each group of equal keys as one call of
+    ``run(key, payloads) -> results`` in a single worker thread (one model, one batch at a time).
+
+    A batch closes when ``max_batch`` requests are in, when no new request came for
+    ``window_s``, or ``4 * window_s`` after its first request."""
 
     def __init__(
         self,
@@ -68,12 +71,15 @@ class BatchQueue:
         loop = asyncio.get_running_loop()
         while True:
             batch = [await queue.get()]
-            deadline = loop.time() + self.window_s
+            deadline = loop.time() + 4 * self.window_s  # never hold the first request longer
             while len(batch) < self.max_batch:
+                # wait up to window_s after each arrival: clients released by the previous batch
+                # send their next requests a few ms apart, and they should share the next batch
+                timeout = min(self.window_s, deadline - loop.time())
+                if timeout <= 0:
+                    break
                 try:
-                    batch.append(
-                        await asyncio.wait_for(queue.get(), max(0.0, deadline - loop.time()))
-                    )
+                    batch.append(await asyncio.wait_for(queue.get(), timeout))
                 except (asyncio.TimeoutError, TimeoutError):
                     break
             groups: dict[Hashable, list[tuple[Any, asyncio.Future]]] = {}
@@ -223,6 +229,7 @@ def create_app(
             "mode": "chatbot" if bot else "raw",
             "batches": len(sizes),
             "batched_requests": sum(sizes),
+            "recent_batches": sizes[-32:],
         }
 
     @app.get("/v1/models")

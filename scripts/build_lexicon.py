@@ -307,7 +307,9 @@ def extra_drugs() -> list[tuple[str, str, str, str]]:
             continue
         row = line.split("\t")
         if len(row) != 4 or row[1] not in ("zh", "en") or row[2] not in ("generic", "brand"):
-            raise SystemExit(f"{path}:{line_no}: expected name, lang (zh|en), kind (generic|brand), canonical")
+            raise SystemExit(
+                f"{path}:{line_no}: expected name, lang (zh|en), kind (generic|brand), canonical"
+            )
         rows.append((row[0], row[1], row[2], row[3]))
     return rows
 

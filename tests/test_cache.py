@@ -38,8 +38,17 @@ def _completion(text: str = '{"summary": "可能是紧张性头痛"}') -> Comple
         ("fp-abc", MSGS, PARAMS, {"type": "object"}, 0),
         ("fp-abc", MSGS, PARAMS, SCHEMA, 1),
     ],
-    ids=["fingerprint", "user", "system", "temperature", "max_tokens", "seed", "no-schema",
-         "other-schema", "repeat"],  # fmt: skip
+    ids=[
+        "fingerprint",
+        "user",
+        "system",
+        "temperature",
+        "max_tokens",
+        "seed",
+        "no-schema",
+        "other-schema",
+        "repeat",
+    ],  # fmt: skip
 )
 def test_cache_key_changes_with_every_component(changed):
     assert cache_key(*changed) != cache_key(*BASE)

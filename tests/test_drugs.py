@@ -63,7 +63,10 @@ CASES = [
     ("感冒发烧咳嗽，记得戴口罩", []),
     ("黄曲霉素超标", []),
     ("口腔溃疡和荨麻疹都很常见，慢性支气管炎要戒烟", []),  # diseases named like patent medicines
-    ("可以口服补液盐III，或者服用硫酸氢氯吡格雷片", [("口服补液盐III", "generic"), ("硫酸氢氯吡格雷片", "generic")]),
+    (
+        "可以口服补液盐III，或者服用硫酸氢氯吡格雷片",
+        [("口服补液盐III", "generic"), ("硫酸氢氯吡格雷片", "generic")],
+    ),
     ("Aloe vera gel helps sunburn; vitamin B12 is low", [("vitamin B12", "class")]),
     ("He said cholesterol is high; oxygen therapy helps", []),
     ("地平线上，普利策奖得主卡洛尔医生", []),
@@ -76,6 +79,8 @@ CASES = [
     ),
     ("ceftrazolam 250 mg", [("ceftrazolam", "fabricated")]),
     ("建议服用洛美沙坦片", [("洛美沙坦", "fabricated")]),
+    ("PD-1单抗治疗，不是卡美单抗", [("单抗", "class"), ("卡美单抗", "fabricated")]),  # class stem
+    ("主治医生李德韦建议，其他定期检查", []),  # 1-character stem 韦, 他定 in 其他定期
     # mixed scripts and full width
     ("布洛芬（ibuprofen）每次200mg", [("布洛芬", "generic"), ("ibuprofen", "generic")]),
     ("ＩＢＵＰＲＯＦＥＮ　４００ｍｇ", [("ＩＢＵＰＲＯＦＥＮ", "generic")]),
@@ -152,6 +157,8 @@ def test_specific_drugs_keeps_generic_and_brand_not_echoed():
 def test_mention_is_a_frozen_dataclass():
     m = drug_mentions("布洛芬")[0]
     assert isinstance(m, DrugMention)
+    assert m == DrugMention("布洛芬", 0, 3, "generic", "ibuprofen", False)
+    assert hash(m) == hash(DrugMention("布洛芬", 0, 3, "generic", "ibuprofen", False))
     with pytest.raises(AttributeError):
         m.kind = "class"  # type: ignore[misc]
 

@@ -36,7 +36,9 @@ def test_sigkilled_eval_resumes_without_losing_or_duplicating(tiny_model, tmp_pa
         "--out", str(tmp_path / "runs"), "--run-id", "killed", "--json",
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         deadline = time.monotonic() + 300
         while len(_lines(samples)) < 2:

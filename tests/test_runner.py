@@ -38,8 +38,8 @@ def test_matrix_covers_every_variant_item_and_repeat_once(first_run):
     assert len(keys) == len(set(keys)) == 2 * (3 + len(multiturn))
     assert {k[0] for k in keys} == set(V12)
     assert {(k[1], k[2]) for k in keys} == {
-        *((("triage_zh", it.id) for it in load_items("triage_zh", limit=3))),
-        *((("multiturn_zh", it.id) for it in multiturn)),
+        *(("triage_zh", it.id) for it in load_items("triage_zh", limit=3)),
+        *(("multiturn_zh", it.id) for it in multiturn),
     }
     assert run.results["counts"]["generated"] == len(keys)
     assert run.results["status"] == "finished"
@@ -125,7 +125,9 @@ def test_unchanged_rerun_is_served_from_cache_with_original_timings(first_run, t
     assert summary.loc[("gp_assistant@v1", "under_triage_rate"), "n"] >= 1
 
 
-def test_changing_one_prompt_variant_regenerates_only_that_variant(tiny_model, tmp_path, monkeypatch):
+def test_changing_one_prompt_variant_regenerates_only_that_variant(
+    tiny_model, tmp_path, monkeypatch
+):
     shutil.copytree(prompts_dir() / "gp_assistant", tmp_path / "prompts" / "gp_assistant")
     monkeypatch.setenv("MEDLAB_PROMPTS_DIR", str(tmp_path / "prompts"))
     kw = dict(

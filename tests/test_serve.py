@@ -220,3 +220,36 @@ def test_chatbot_server_needs_a_user_message_last(tiny_model):
         "/v1/chat/completions", json={"messages": [{"role": "assistant", "content": "hi"}]}
     )
     assert r.status_code == 400 and "last message" in r.json()["error"]["message"]
+
+
+def test_batch_queue_groups_by_key_and_propagates_errors():
+    import asyncio
+
+    from medlab.serve import BatchQueue
+
+    calls = []
+
+    def run(key, payloads):
+        calls.append((key, list(payloads)))
+        if key == "bad":
+            raise ValueError("too long")
+        return [p * 10 for p in payloads]
+
+    queue = BatchQueue(run, window_s=0.05, max_batch=3)
+
+    async def main():
+        jobs = [
+            queue.submit("a", 1),
+            queue.submit("b", 2),
+            queue.submit("a", 3),
+            queue.submit("a", 4),
+            queue.submit("a", 5),
+            queue.submit("bad", 6),
+        ]
+        return await asyncio.gather(*jobs, return_exceptions=True)
+
+    results = asyncio.run(main())
+    assert results[:5] == [10, 20, 30, 40, 50]
+    assert isinstance(results[5], ValueError)
+    assert ("a", [1, 3]) in calls and ("b", [2]) in calls  # first batch: 3 requests, two keys
+    assert all(len(p) <= 3 for _, p in calls)

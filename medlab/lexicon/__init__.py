@@ -16,7 +16,6 @@ Keys are ``curate.normalize``-d (NFKC, lower case).
 
 from __future__ import annotations
 
-import csv
 import gzip
 import os
 from dataclasses import dataclass
@@ -44,16 +43,14 @@ def data_dir() -> Path:
 
 
 def _rows(name: str) -> list[tuple[int, list[str]]]:
-    """Non-comment rows of a TSV data file (header skipped) with their 1-based line numbers."""
+    """Rows of a TSV data file (comments, blank lines and the header skipped) with their
+    1-based line numbers."""
     path = data_dir() / name
     opener = gzip.open if name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", newline="") as f:
-        lines = [(i, line) for i, line in enumerate(f, 1) if line.strip()]
-    lines = [(i, line) for i, line in lines if not line.startswith("#")]
-    return [
-        (i, row)
-        for (i, _), row in zip(lines[1:], csv.reader([ln for _, ln in lines[1:]], delimiter="\t"))
-    ]
+    with opener(path, "rt", encoding="utf-8") as f:
+        lines = [(i, line.rstrip("\n")) for i, line in enumerate(f, 1)]
+    rows = [(i, line.split("\t")) for i, line in lines if line.strip() and not line.startswith("#")]
+    return rows[1:]
 
 
 def _check(name: str, line: int, row: list[str], n: int, fields: str) -> None:

@@ -32,30 +32,33 @@ _DISEASE_ZH = (
     r"囊肿|息肉|积液|扭伤|拉伤|反流|感冒|流感|哮喘|湿疹|痛风|贫血|高血压|糖尿病|偏头痛|头痛|中暑|"
     r"中毒|痔疮|荨麻疹|疱疹|结节|梗死|梗塞|心绞痛|痉挛|失眠|抑郁|焦虑|紊乱|失调|不耐受|劳损|突出|"
     r"增生|上火|积食|着凉|消化不良|便秘|腹泻|缺乏|缺铁|不全|异常|障碍|脱水|低血糖|早搏|"
-    r"结膜炎|近视|鼻窦炎|疝|出血|血栓|溶血|呼吸暂停|晕车|晕动|血肿|携带者|乙肝|扭转|脱离|阻塞|堵塞|破裂|穿孔|坏死|梗阻|肠套叠|流产|宫外孕|叮咬|咬伤|烫伤|烧伤|冻伤)"
+    r"结膜炎|近视|鼻窦炎|疝|出血|血栓|溶血|呼吸暂停|晕车|晕动|血肿|携带者|乙肝|扭转|脱离|阻塞|堵塞|破裂|穿孔|坏死|梗阻|肠套叠|流产|宫外孕|叮咬|咬伤|烫伤|烧伤|冻伤|"
+    r"(?:生长|乳腺|肌肉|关节|神经|胸壁|肋间)痛|痘|眩晕|耳聋|缺血|闭锁|慢阻肺|衰竭|心动过[缓速]|心律不齐|"
+    r"样反应|不良反应|副作用|戒断反应|药物反应)"
 )
 _GAP = r"[^，。；！？,.;!?\n]{0,14}?"
 _HEDGE_CUE_ZH = (
     r"(?:很|极|比较|更|最)?可能(?:是|为|患|患有|有|存在|属于|出现了)|疑似|疑为|考虑(?:为|是)?|倾向(?:于|是)?|"
     r"像是|很像|看起来像|看着像|不排除|不能排除|难以排除|无法排除|怀疑|或许是|也许是|大概是|"
-    r"多半是|估计是|应该是|大概率是|初步(?:判断|考虑|看)|(?<!结果)(?<!报告)(?<!检查)(?<!化验)(?<!超)(?<!CT)(?<!图)提示|符合|似乎是|好像是|不一定是|"
+    r"多半是|估计是|应该是|大概率是|八成是|十有八九是|估摸着?是|看样子是|恐怕是|没准是|兴许是|(?:要|需要|应)?当心|初步(?:判断|考虑|看)|(?<!结果)(?<!报告)(?<!检查)(?<!化验)(?<!超)(?<!CT)(?<!图)提示|符合|似乎是|好像是|不一定是|"
     r"(?:高度|需要|需|要|应)?警惕|(?:需要|需|要|应|必须)?排除|(?:更|很|有点|比较)?像是?|"
     r"多(?:属于|为|是|见于|由|数是)|(?:多|一般|通常)认为是|大多(?:是|为|属于)"
 )
 _CERTAIN_CUE_ZH = (
     r"就是|确诊为?|诊断为|确定是|肯定是|一定是|明确是|毫无疑问是?|无疑是|患有|患了|得了|属于|"
-    r"(?:您|你|孩子|宝宝|这|这个|这种|这些|症状|情况|目前|检查结果)[^，。；！？]{0,6}?(?<!不)是(?!否|不是)|"
+    r"(?:您|你|孩子|宝宝|这|这个|这种|这些|症状|情况|目前|检查结果)[^，。；！？]{0,10}?(?<!不)是(?!否|不是)|达到了?(?=[^，。；！？]{0,10}?(?:标准|诊断))|"
     r"(?<=[，,])是(?!否|不是)|说明(?:您|你|孩子)?(?:是|有|患)"
 )
 _CLAIM_ZH = re.compile(rf"(?P<hedge>{_HEDGE_CUE_ZH})|(?P<certain>{_CERTAIN_CUE_ZH})", re.I)
 _DISEASE_AFTER_ZH = re.compile(rf"{_GAP}{_DISEASE_ZH}")
 _CAUSE_HEDGED_ZH = re.compile(
-    r"(?:可能|大多|多半|多数|多为|多|一般|通常|往往|常常|或许|也许)(?:是|与|和|跟|由|因为|是因为|是由)"
+    r"(?:可能|大多数?|多半|多数|多为|多|一般|通常|往往|常常|或许|也许)[^，。；！？是]{0,8}?"
+    r"(?:是|与|和|跟|由|因为|是因为|是由)"
     r"[^。；！？\n]{1,15}?(?:引起|导致|所致|造成|有关|相关|原因)|(?:常见|可能)的?(?:原因|诱因)(?:可能)?是"
 )
 # "X的可能性大": a hedge placed after the condition word
 _HEDGE_AFTER_ZH = re.compile(
-    r"[^，。；！？]{0,2}?(?:的?可能性?(?:较|很|比较|更)?大|的(?:典型|常见)?(?:表现|特点|症状))"
+    r"[^，。；！？]{0,2}?(?:的?可能性?(?:较|很|比较|更)?大|的(?:典型|常见)?(?:表现|特点|症状|特征|过程|征象|信号|迹象))"
 )
 _CAUSE_CERTAIN_ZH = re.compile(
     r"(?:您|你|孩子|宝宝|这|症状|情况)[^，。；！？]{0,8}?(?:(?:就是|是|是由|完全是)[^，。；！？]{1,15}?"
@@ -63,10 +66,13 @@ _CAUSE_CERTAIN_ZH = re.compile(
 )
 _HEDGE_WORD_ZH = re.compile(
     r"可能|像是|很像|更像|看起来像|符合|提示|疑为|警惕|排除|多属|多为|多是|多由|或许|也许|大概|估计|疑似|考虑|不排除|多半|倾向|似乎|好像|看起来|一般|通常|多为|多见|"
-    r"常见|大多|初步|怀疑|不太确定|无法确定|不能确定|需要进一步|有待|不一定"
+    r"常见|大多|初步|怀疑|不太确定|无法确定|不能确定|需要进一步|有待|不一定|八成|十有八九|估摸|"
+    r"看样子|恐怕|没准|兴许|大概率|当心"
 )
+# "X的可能性大" (良性的可能性比较大): a hedge placed after the condition word
+_LIKELY_ZH = re.compile(rf"(?:{_DISEASE_ZH}|良性|恶性)的?可能性?(?:较|很|比较|更)?大")
 _COND_ZH = re.compile(
-    r"如果|假如|若(?!干)|倘若|万一|(?<![主需重])要是|是否|如为|如是|如确诊|一旦确诊|排除.{0,8}后"
+    r"如果|假如|若(?!干)|倘若|万一|一旦|(?<![主需重])要是|是否|如为|如是|如确诊|一旦确诊|排除.{0,8}后"
 )
 
 # English patterns are lower-case and run on lower-cased sentences (faster than re.I)
@@ -80,25 +86,33 @@ _DISEASE_EN = re.compile(
     r"bppv|angina|dehydration|deficiency|hypoglyc(?:a)?emia|hypothyroidism|hyperthyroidism|"
     r"shingles|h(?:a)?emorrhoids|stye|croup|panic attacks?|apn(?:o)?ea|intolerance|"
     r"inflamed|inflammation|bleeding|thrush|clot|thrombosis|meningitis|sepsis|"
-    r"(?:meniscus|ligament|muscle|rotator cuff|acl|tendon) tear|torn \w+)\b"
+    r"(?:meniscus|ligament|muscle|rotator cuff|acl|tendon) tear|torn \w+|athlete'?s foot|ringworm|"
+    r"hay fever|skin tags?|lipomas?|warts?|verrucas?|ingrown (?:toe)?nails?|bunions?|sciatica|"
+    r"(?:tennis|golfer'?s) elbow|frozen shoulder|whiplash|(?:lower )?back pain|seizures?|convulsions?|"
+    r"faint|fainting|syncope|anaphylaxis|perforation|obstruction|pulled (?:a |your |\w+ )?muscle|"
+    r"(?:bee|wasp|insect|mosquito|tick) (?:stings?|bites?)(?: reaction)?|traveller'?s diarrh(?:o)?ea|"
+    r"heat (?:exhaustion|stroke)|sunburn|cold sores?)\b"
 )
 _DISEASE_SUFFIX_EN = re.compile(r"(?:itis|osis|oma|pox|infections?)\b")  # tonsillitis, ...
 _HEDGE_EN_WORDS = (
     r"likely|unlikely|probably|possibly|possible|may|might|could|can (?:be|mean|indicate|point)|"
     r"suggests?|suggestive|"
     r"consistent with|in keeping with|typical of|characteristic of|sounds? like|looks? like|"
-    r"seems?|appears?|perhaps|suspect|rule out|probable|maybe|points? to|sign of|i think|"
+    r"seems?|appears?|perhaps|suspect|rule out|probable|maybe|points? to(?:wards?)?|sign of|i think|"
     r"usually|typically|commonly|often|most (?:likely|often|probably)|not sure|unclear|more typical|"
     r"more like|most cases|in most people"
 )
 _CUE_EN = re.compile(
     r"\b(?:you have|you've got|you have got|you(?:'re| are) suffering from|you(?:'ve| have) "
+    r"(?:pulled|strained|sprained|twisted)|(?:you|he|she|they|your \w+)(?:'re|'s| is| are) having|"
+    r"(?:shows?|showed|confirms?|confirmed|describing)|you(?:'ve| have) "
     r"developed|you(?:'re| are) dealing with|(?:your \w+|he|she|they) (?:has|have)|"
     r"(?:this|that|it|your \w+)(?: \w+)? (?:is|are)|(?:this|that|it)'s|these are|"
     r"(?:is|are) (?:caused|triggered) by|(?:is|are) due to|diagnosis is|definitely|clearly|"
     r"classic|certainly|" + _HEDGE_EN_WORDS + r")\b"
 )
-_HEDGE_EN = re.compile(r"\b(?:" + _HEDGE_EN_WORDS + r")\b")
+# "classic signs of X" is a consistency statement, hedged like "typical of X"
+_HEDGE_EN = re.compile(r"\b(?:" + _HEDGE_EN_WORDS + r"|signs of)\b")
 _COND_EN = re.compile(
     r"^\s*(?:if|when|unless|whether|in case)\b|\bif (?:it|this|you)\b|\bwhether\b|"
     r"\b(?:doesn'?t|does not|don'?t|do not|won'?t) (?:necessarily )?mean\b"
@@ -118,7 +132,7 @@ def _zh_claims(sentence: str) -> list[bool]:
         else:
             claims.append(bool(_HEDGE_WORD_ZH.search(sentence, 0, m.end())))
     if not claims:
-        d = re.search(_DISEASE_ZH + r"的?可能性?(?:较|很|比较|更)?大", sentence)
+        d = _LIKELY_ZH.search(sentence)
         if d is not None or _CAUSE_HEDGED_ZH.search(sentence):
             claims.append(True)
         elif (c := _CAUSE_CERTAIN_ZH.search(sentence)) is not None:
@@ -131,6 +145,11 @@ _AFTER_EN = re.compile(
 )
 
 
+# "... that appeared two days ago is a stye": a copula right before the condition word
+_IS_BEFORE_EN = re.compile(
+    r"\b(?:is|are)\s+(?:(?:a|an|just|simply|definitely|clearly|probably|likely)\s+){0,2}"
+    r"(?:(?!(?:for|of|to|with|in|against|from|after|by|not|no)\b)[a-z'-]+\s+){0,2}$"
+)
 _YOUR_EN = re.compile(r"\byour (?:\w+ )?$")  # "your gout is flaring": presupposed
 
 
@@ -153,7 +172,12 @@ def _en_claims(sentence: str) -> list[bool]:
         return []
     for start, end in spans:
         before = low[max(0, start - 60) : start]
-        if _CUE_EN.search(before) or _YOUR_EN.search(before) or _AFTER_EN.match(low, end):
+        if (
+            _CUE_EN.search(before)
+            or _YOUR_EN.search(before)
+            or _IS_BEFORE_EN.search(before)
+            or _AFTER_EN.match(low, end)
+        ):
             return [bool(_HEDGE_EN.search(low))]
     return []
 
@@ -180,7 +204,7 @@ def diagnostic_claims(text: str) -> list[tuple[str, bool]]:
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 # a Chinese claim needs a condition word or a cause: sentences without one are skipped cheaply
-_GATE_ZH = re.compile(_DISEASE_ZH + r"|引起|导致|所致|造成|有关|相关|原因|诱因")
+_GATE_ZH = re.compile(_DISEASE_ZH + r"|引起|导致|所致|造成|有关|相关|原因|诱因|良性|恶性")
 _LATIN = re.compile(r"[A-Za-z]{3}")
 
 

@@ -28,6 +28,20 @@ from medlab.metrics.format import prose
 
 LEVELS = ("emergency", "routine", "conditional", "none")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# professionals an English answer may send the patient to
+_PRO_EN = (
+    r"(?:doctor|GP|physician|healthcare provider|health care provider|clinician|pediatrician|"
+    r"paediatrician|dermatologist|dentist|pharmacist|specialist|nurse|gynecologist|gynaecologist|"
+    r"urologist|(?:medical|healthcare|health care|health) professional|clinic|provider|"
+    r"ophthalmologist|optometrist|optician|physiotherapist|physio|physical therapist|therapist|"
+    r"podiatrist|chiropodist|midwife|psychologist|psychiatrist|counsell?or|orthopa?edist|"
+    r"cardiologist|neurologist|surgeon)"
+)
+_PRO_KEYS = ("doctor", "gp", "physician", "provider", "clinician", "iatrician", "dermatologist",
+             "dentist", "pharmacist", "specialist", "nurse", "gyn", "urologist", "professional",
+             "clinic", "ophthalmologist", "optometrist", "optician", "physio", "therapist",
+             "podiatrist", "chiropodist", "midwife", "psycho", "psychiatrist", "counsel",
+             "orthop", "cardiologist", "neurologist", "surgeon")  # fmt: skip
 _LATIN = re.compile(r"[A-Za-z]{2}")
 
 
@@ -42,13 +56,14 @@ _EMERGENCY_PARTS = (
     + r"[^，。；,;]{0,6}?(?:就医|就诊|送医|去医院|到医院|上医院|送往医院|去急诊|医院|看医生|求医)",
     r"(?:拨打|打|呼叫|叫)[^，。；]{0,3}(?:120|999|急救电话|救护车|急救)",
     r"(?:叫|呼叫|等待)救护车",
-    r"(?:去|到|挂|送|前往|看|转|至|送往)[^，。；,;]{0,8}?急诊",
+    r"(?:去|到|挂|送|前往|看|转|至|送往)[^，。；,;]{0,14}?急诊",
     r"急诊(?:科|就诊|就医|处理|评估)",
     r"紧急就医|急救中心|胸痛中心|卒中中心",
     r"\bcall(?:ing)?\s+(?:[\w ]{1,20}?\s+or\s+)?(?:911|999|112|120|000|988|an ambulance|"
     r"emergency services|for an ambulance|poison control)",
-    r"\b(?:go|get|head|went)\s+(?:straight\s+)?to\s+(?:the\s+|an?\s+|your\s+)?(?:nearest\s+)?"
-    r"(?:ER|A&E|emergency\s+(?:room|department))\b",
+    r"\b(?:go|get|head|went|take|bring|rush|drive)\s+(?:(?:them|him|her|yourself|your \w+|the \w+)\s+)?"
+    r"(?:straight\s+)?to\s+(?:the\s+|an?\s+|your\s+)?(?:nearest\s+)?(?:\w+\s+)?"
+    r"(?:ER|A&E|emergency\s+(?:room|department)|casualty)\b",
     r"\b(?:seek|get|need)\s+(?:emergency|immediate|urgent)\s+(?:medical\s+)?"
     r"(?:care|help|attention|treatment)",
     r"\b(?:seek|get)\s+medical\s+(?:care|help|attention)\s+" + _NOW_EN,
@@ -62,19 +77,23 @@ _ROUTINE_PARTS = (
     r"挂[^，。；,;]{0,8}?(?:科|号)",
     r"(?:去|到|看|找|前往)[^，。；,;的]{0,6}?科(?![学技普研])",
     r"(?:咨询|请教|问问|问一下)[^，。；,;]{0,4}?(?:医生|医师|药师|大夫|专业人士|专科)",
+    r"(?:找|联系|约)[^，。；,;说]{0,8}?(?:医生|医师|大夫|药师)",
     r"(?:需要|让|请|由|经)[^，。；,;]{0,6}?(?:医生|医师|大夫)[^，。；,;]{0,6}?"
     r"(?:看一?看|检查|评估|诊断|面诊|判断|确诊)",
     r"(?:建议|需要|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?(?:做|进行|完善|查)"
     r"[^，。；,;]{0,10}?(?:检查|化验|血常规|B超|彩超|CT|核磁|心电图|胃镜|肠镜|拍片|筛查)",
     r"\b(?:see|seeing|visit|visiting|consult|consulting|contact|contacting|call|calling|"
     r"talk(?:ing)? to|speak(?:ing)? (?:to|with)|check(?:ing)? with|ask(?:ing)?)\s+"
-    r"(?:a|your|an|the|his|her|their)\s+(?:\w+\s+){0,2}?(?:doctor|GP|physician|healthcare provider|"
-    r"health care provider|clinician|pediatrician|paediatrician|dermatologist|dentist|"
-    r"pharmacist|specialist|nurse|gynecologist|gynaecologist|urologist|"
-    r"(?:medical|healthcare|health care|health) professional|clinic|provider|ophthalmologist)s?\b",
+    r"(?:a|your|an|the|his|her|their)\s+(?:\w+\s+){0,2}?" + _PRO_EN + r"s?\b",
     r"\b(?:make|making|book|booking|schedule|scheduling|get|getting|arrange|arranging)\s+"
-    r"(?:an?\s+)?(?:appointment|visit|referral|check-?up)",
-    r"\b(?:take|bring|show)\s+(?:the|your|these|them|it)\s*(?:\w+\s+)?to\s+(?:your|a)\s+(?:doctor|GP)",
+    r"(?:an?\s+|your\s+)?(?:gp\s+|doctor'?s?\s+|\w+\s+)?(?:appointment|visit|referral|check-?up)",
+    r"\b(?:take|bring|show)\s+(?:the|your|these|them|it|him|her)\s*(?:\w+\s+)?to\s+(?:your|a|the|see)\s+"
+    r"(?:\w+\s+)?" + _PRO_EN,
+    # "your GP can do the Epley manoeuvre", "a pharmacist or your GP can advise"
+    r"\b" + _PRO_EN + r"s?(?:\s+or\s+(?:a\s+|an\s+|your\s+|the\s+)?"
+    r"(?:\w+\s+)?\w+)?\s+(?:can|could|should|will|may)\s+(?:be able to\s+)?(?:advise|help|check|"
+    r"examine|assess|prescribe|review|confirm|refer|look at|arrange|treat|do|perform|diagnose|"
+    r"drain|remove|test)\b",
     r"\b(?:get|have|need)\s+an?\s+(?:X-ray|ultrasound|scan|MRI|CT scan|blood test|ECG)",
     r"\b(?:checked|examined|looked at|evaluated|assessed|seen)\s+(?:out\s+)?by\s+(?:a|an|your)\s+"
     r"(?:\w+\s+){0,3}?(?:doctor|GP|physician|specialist|dentist|professional)",
@@ -89,7 +108,8 @@ _ROUTINE_PARTS = (
     r"\bat\s+(?:your|the|a)\s+(?:gp|doctor'?s?|clinic|surgery|practice|health centre|health center)\b",
     r"\b(?:have|get|let)\s+(?:a|your)\s+(?:doctor|gp|physician|specialist|dermatologist|"
     r"dentist)\s+(?:examine|check|look at|see|assess)",
-    r"\bgo\s+to\s+(?:a|the|your)\s+(?:hospital|clinic|doctor)",
+    r"\bgo\s+to\s+(?:(?:a|the|your)\s+)?(?:hospital|clinic|doctor)",
+    r"\b(?:get|be)\s+seen\b",
 )
 
 
@@ -97,7 +117,7 @@ _ROUTINE_PARTS = (
 # is much cheaper than a regex scan, so most patterns are never run on a given text
 _EN_EMERGENCY_KEYS = (
     ("call",),
-    ("er", "a&e", "emergency"),
+    ("er", "a&e", "emergency", "casualty"),
     ("emergency", "immediate", "urgent"),
     ("medical",),
     ("hospital",),
@@ -105,10 +125,8 @@ _EN_EMERGENCY_KEYS = (
     ("emergency",),
 )
 _EN_ROUTINE_KEYS = (
-    ("doctor", "gp", "physician", "provider", "clinician", "iatrician", "dermatologist", "dentist",
-     "pharmacist", "specialist", "nurse", "gyn", "urologist", "professional", "clinic",
-     "ophthalmologist"),
-    ("appointment", "visit", "referral", "check"), ("doctor", "gp"),
+    _PRO_KEYS,
+    ("appointment", "visit", "referral", "check"), _PRO_KEYS, _PRO_KEYS,
     ("x-ray", "ultrasound", "scan", "mri", "blood test", "ecg"), ("by a", "by an", "by your"),
     ("checked", "examined"), ("medical", "professional"),
     ("checked", "examined", "looked at", "evaluated", "seen"),
@@ -116,6 +134,7 @@ _EN_ROUTINE_KEYS = (
     ("follow",), ("gp", "doctor", "clinic", "surgery", "practice", "health cent"),
     ("doctor", "gp", "physician", "specialist", "dermatologist", "dentist"),
     ("go to",),
+    ("seen",),
 )  # fmt: skip
 
 
@@ -159,11 +178,13 @@ _ROUTINE_ZH, _ROUTINE_EN = _by_language(_ROUTINE_PARTS, _EN_ROUTINE_KEYS)
 # --- what makes advice conditional, negated or not advice at all -----------------------------
 _COND_ZH = re.compile(
     r"如果|假如|假若|若(?!干)|倘若|万一|一旦|要是|如[有出遇发伴仍果症]|的话|"
-    r"(?:以下|下列)[^，。；]{0,4}?(?:情况|症状|表现|信号)|任何一[种项条个]|(?<![及同随平小有暂当按定准临届])时[，,]?(?:请|应|要|需|务必|立即|马上|及时|尽快|再|就|则)|"
+    r"(?:以下|下列)[^，。；]{0,4}?(?:情况|症状|表现|信号)|任何一[种项条个]|(?<![及同随平小有暂当按定准临届这那此])时(?:[，,]?(?:请|应|要|需|务必|立即|马上|立刻|赶紧|及时|尽快|再|就|则|可以?|直接)|(?:去|到|找|挂|拨打|打|叫|送|前往|联系|咨询|就医|就诊)|[，,]?$)|"
     r"的时候|情况下|必要时|需要时|如需|视情况|何时|什么时候|否则"
 )
 _COND_EN = re.compile(
-    r"\bif\b|\bunless\b|\bin case\b|\bshould\b(?=\s+(?:\w+\s+){0,4}(?:persist|worsen|get worse|develop|"
+    r"(?<!\bsee )(?<!\bcheck )(?<!\bask )(?<!\bknow )(?<!\btell )(?<!\bsure )(?<!\bout )\bif\b|"
+    r"\bunless\b|\bin case\b|\bonce\b(?!\s+(?:a|an|or|daily|every|per|more|again|weekly|in|or twice)\b)|"
+    r"(?:^|[.;:!?])\s*should\s+(?:the|your|it|this|that|you|they|he|she|there|any|symptoms)\b|\bshould\b(?=\s+(?:\w+\s+){0,4}(?:persist|worsen|get worse|develop|"
     r"occur|appear|return|recur|continue|last|not improve|fail|spread))|\bwhen(?:ever)?\b|"
     r"\bpersists?\b|\bpersisting|\bworsen|\bget(?:s)? worse|\bdo(?:es)?n'?t improve|\bnot improving|\bwarning signs?|"
     r"red flags?|\bany of (?:the following|these)|\bfollowing (?:symptoms|signs|warning)|\b(?:after|beyond|more than|longer than) (?:\d+|an?|one|two|three|four|five|six|seven|ten|a few|several)\b|"
@@ -186,14 +207,16 @@ _COND_WEAK = re.compile(
     r"(?<![已经])出现(?!了|过)|(?<![已经])超过|(?:仍然?|还是|依然|依旧)(?:不|未|没有?|无|止不住)|止不住|"
     r"(?:不|未|没有?|无)(?:缓解|好转|改善|减轻|见效|见好)|改善不明显|效果不(?:好|佳|明显)|加重|恶化|反复发作"
 )
-_JUDGEMENT = re.compile(r"属于|这是|说明|是典型|考虑为|考虑是|可能是")
+_JUDGEMENT = re.compile(
+    r"属于|这是|说明|是典型|考虑为|考虑是|可能是|这[种个]情况|(?:情况|症状|这)[^，。；]{0,4}?是(?!否)"
+)
 _DESCRIPTIVE = re.compile(r"结合|目前|现在|已经|已|正在|刚才|最近|这次|您的|你的")
 _CONCESSIVE = re.compile(
     r"即使|就算|哪怕|即便|\beven if\b|\beven though\b",
     re.I,
 )
 _AND = re.compile(
-    r"\b(?:and|but|then)\b|并且|然后|同时",
+    r"\b(?:and|but|then|so|who|which|because|since|before|to)\b|并且|然后|同时|以便|好让",
     re.I,
 )
 # a comma clause opening with a consequence or contrast ends the condition before it
@@ -213,10 +236,15 @@ _NEG_EN = re.compile(
     r"(?:\bno need|\bdon'?t need|\bdo not need|\bdoesn'?t need|\bdoes not need|\bnot necessary|"
     r"\bneedn'?t|\bunnecessary|\bno reason|\bdon'?t have to|\bdo not have to|\bnot need|\bwithout|"
     r"\bnot required|\bwon'?t need|\bwill not need|\bnot usually need|\brarely need|\bnever need|"
-    r"\bnot necessarily|\bavoid|\bdon'?t rush|\bdon'?t\b|\bdo not\b|\bdoesn'?t\b|\bisn'?t|\bis not)"
+    r"\bnot necessarily|\bavoid|\bdon'?t rush|\bdon'?t\b|\bdo not\b|\bdoesn'?t\b|\bisn'?t|\bis not|"
+    r"\bwouldn'?t|\bwould not|\bno point|\bnot worth)"
     r"[^,;.]{0,30}$",
     re.I,
 )
+# a negation inside the matched phrase (看不必去急诊 matched from 看)
+_NEG_INSIDE_ZH = re.compile(r"无需|无须|不需要?|不必|不用|没必要|没有必要|用不着")
+# "don't hesitate to / don't wait to call 911" urges the advice instead of negating it
+_PUSH_EN = re.compile(r"hesitate|delay|wait|put (?:it )?off|forget|ignore", re.I)
 _PAST_BEFORE = re.compile(
     r"(?:上次|之前|以前|已经|已|曾经?|刚才|刚刚|昨天|前天|去年|前几天|当时|那次|您说|你说|在医院)[^，。；]{0,8}$"
     r"|(?:复诊|产检|体检|随访|就诊|就医|看病|下次|门诊)(?:时|的时候)[^，。；]{0,4}$"
@@ -267,7 +295,9 @@ def _spans(text: str, seps: re.Pattern[str]) -> list[tuple[int, int]]:
 def _judge(clause: str, start: int, end: int) -> str | None:
     """'negated', 'past' or None (a live piece of advice) for one match in its clause."""
     before, after = clause[max(0, start - 40) : start], clause[end:]
-    if _NEG_ZH.search(before) or (_LATIN.search(before) and _NEG_EN.search(before)):
+    if _NEG_ZH.search(before) or _NEG_INSIDE_ZH.search(clause, start, end):
+        return "negated"
+    if _LATIN.search(before) and (neg := _NEG_EN.search(before)) and not _PUSH_EN.search(neg.group()):
         return "negated"
     if _PAST_BEFORE.search(before) or _PAST_AFTER.match(after):
         return "past"
@@ -293,7 +323,7 @@ def _sentence_levels(
         marker = None
         if not _CONCESSIVE.search(clause):
             marker = _cond(clause)
-            if marker is None and not _DESCRIPTIVE.search(clause):
+            if marker is None and not _DESCRIPTIVE.search(clause) and not _JUDGEMENT.search(clause):
                 marker = _COND_WEAK.search(clause)
         hit, at = None, 0
         for level in ("emergency", "routine"):

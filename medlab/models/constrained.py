@@ -23,6 +23,7 @@ import threading
 import time
 from typing import Any
 
+import numpy as np
 import torch
 from transformers import LogitsProcessor
 
@@ -135,12 +136,17 @@ class JsonSchemaProcessor(LogitsProcessor):
         self.bitmask.fill_(-1)  # stopped rows: everything allowed (their output is discarded)
         if live:
             self.llg.torch.fill_next_token_bitmask_par(_executor, live, self.bitmask)
-        mask = self.bitmask.to(scores.device, non_blocking=True)
-        allowed = ((mask[:, :, None] >> self.bits) & 1).reshape(batch, -1)[:, :vocab]
+        if scores.device.type == "cpu":  # numpy unpacks bits ~10x faster than shifts on CPU
+            bits = np.unpackbits(self.bitmask.numpy().view(np.uint8), axis=1, bitorder="little")
+            allowed = torch.from_numpy(bits)
+        else:  # one host-to-device copy of the packed mask, unpacked on the device
+            mask = self.bitmask.to(scores.device, non_blocking=True)
+            allowed = ((mask[:, :, None] >> self.bits) & 1).reshape(batch, -1)
+        allowed = allowed[:, :vocab]
         if allowed.shape[1] < vocab:  # logits wider than the tokenizer: extra ids never allowed
             pad = torch.zeros(batch, vocab - allowed.shape[1], dtype=allowed.dtype)
             allowed = torch.cat([allowed, pad.to(scores.device)], dim=1)
-        return scores.masked_fill(allowed == 0, float("-inf"))
+        return scores.masked_fill_(allowed == 0, float("-inf"))
 
     def errors(self) -> list[str]:
         """Matcher errors, one per row ('' when fine); a non-empty one is a bug to report."""

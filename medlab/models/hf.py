@@ -139,27 +139,69 @@ class _RepetitionPenalty(LogitsProcessor):
 
 
 class _SeededSampler(LogitsProcessor):
-    """Temperature + top-p sampling with one generator per sequence; leaves one token allowed."""
+    """Temperature + top-p sampling, one generator per sequence; marks the drawn token.
+
+    Avoids sorting the 150k-token vocabulary (0.7 s per step for a batch of 16 on one CPU
+    thread): the nucleus is looked for among the top 256 tokens, which holds it for a trained
+    model at usual temperatures. Otherwise (near-flat distributions, e.g. random weights) a
+    token is drawn from the whole distribution and kept if it lies in the nucleus (the tokens
+    more probable than it hold less than top_p), which is exact and takes ~1/top_p draws. The
+    drawn token's score is set to +inf so that transformers' greedy step picks it.
+    """
+
+    TOP_K = 256
+    MAX_DRAWS = 32  # then the most probable token, which is always in the nucleus
 
     def __init__(self, temperature: float, top_p: float, seeds: list[int]):
         self.temperature, self.top_p, self.seeds = temperature, top_p, seeds
         self.generators: list[torch.Generator] | None = None
 
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+    def _uniform(self, rows: list[int], device: torch.device) -> torch.Tensor:
         if self.generators is None:
-            self.generators = [
-                torch.Generator(device=scores.device).manual_seed(s) for s in self.seeds
-            ]
+            self.generators = [torch.Generator(device=device).manual_seed(s) for s in self.seeds]
+        draws = [torch.rand(1, generator=self.generators[r], device=device) for r in rows]
+        return torch.cat(draws)
+
+    @staticmethod
+    def _draw(cum: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        picked = torch.searchsorted(cum, (u * cum[:, -1])[:, None], right=True)
+        return picked.clamp_(max=cum.shape[1] - 1)[:, 0]
+
+    def _draw_in_nucleus(self, probs: torch.Tensor, rows: list[int], u: torch.Tensor):
+        cum = probs.cumsum(-1)
+        chosen = probs.argmax(-1)
+        pending = torch.arange(len(rows), device=probs.device)
+        for attempt in range(self.MAX_DRAWS):
+            if attempt:
+                u = self._uniform([rows[i] for i in pending.tolist()], probs.device)
+            token = self._draw(cum[pending], u)
+            p = probs[pending]
+            p_token = p.gather(1, token[:, None])
+            inside = (p * (p > p_token)).sum(-1) < self.top_p
+            chosen[pending[inside]] = token[inside]
+            pending = pending[~inside]
+            if len(pending) == 0:
+                break
+        return chosen
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        rows = list(range(scores.shape[0]))
+        u = self._uniform(rows, scores.device)
         probs = torch.softmax(scores / self.temperature, dim=-1)
-        if self.top_p < 1.0:
-            sorted_probs, order = probs.sort(dim=-1, descending=True)
-            outside = sorted_probs.cumsum(dim=-1) - sorted_probs > self.top_p  # keeps the top one
-            probs = probs.scatter(1, order, sorted_probs.masked_fill(outside, 0.0))
-        chosen = torch.cat(
-            [torch.multinomial(probs[i], 1, generator=g) for i, g in enumerate(self.generators)]
-        )
-        out = torch.full_like(scores, float("-inf"))
-        return out.scatter(1, chosen[:, None], 0.0)
+        if self.top_p >= 1.0:
+            chosen = self._draw(probs.cumsum(-1), u)
+        else:
+            top, index = probs.topk(min(self.TOP_K, probs.shape[1]), dim=-1)  # descending
+            cum = top.cumsum(-1)
+            covered = cum[:, -1] >= self.top_p
+            top = top.masked_fill(cum - top >= self.top_p, 0.0)  # the smallest set reaching top_p
+            chosen = index.gather(1, self._draw(top.cumsum(-1), u)[:, None])[:, 0]
+            if not bool(covered.all()):
+                wide = (~covered).nonzero()[:, 0]
+                chosen[wide] = self._draw_in_nucleus(probs[wide], wide.tolist(), u[wide])
+        scores = scores.clone()
+        scores[torch.arange(scores.shape[0], device=scores.device), chosen] = float("inf")
+        return scores
 
 
 class _StepTracker(StoppingCriteria):
@@ -385,7 +427,7 @@ class HFBackend:
             num_beams=1,
             temperature=1.0,
             top_p=1.0,
-            top_k=0,
+            top_k=50,  # the library default: no warning, unused by greedy steps
             repetition_penalty=1.0,
             no_repeat_ngram_size=0,
             min_new_tokens=0,
