@@ -4,7 +4,7 @@ The rerun must be served from the cache for 100% of its samples and take at most
 first run's wall time (both runs measured warm: a small untimed run loads the lazy parts
 first). Prints both wall times, the ratio and the hit rate; exits 1 when a target is missed.
 
-    OMP_NUM_THREADS=1 python benchmarks/cache.py [--limit 40] [--max-new-tokens 128]
+    OMP_NUM_THREADS=1 python benchmarks/cache.py [--limit 20] [--max-new-tokens 64]
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--limit", type=int, default=40, help="triage_zh items per variant")
-    p.add_argument("--max-new-tokens", type=int, default=128)
+    p.add_argument("--limit", type=int, default=20, help="triage_zh items per variant")
+    p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--cache", default=None, help="cache spec (default: a fresh SQLite file)")
     p.add_argument("--structured", action="store_true", help="constrained JSON output")
     args = p.parse_args()

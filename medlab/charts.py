@@ -77,8 +77,7 @@ def forest_plot(comparison: pd.DataFrame, title: str = "Paired differences (B - 
     fig, ax = plt.subplots(figsize=(7, 0.38 * len(df) + 1.2))
     y = np.arange(len(df))
     colors = ["tab:red" if s else "tab:grey" for s in df["significant"]]
-    ax.errorbar(df["diff"], y, xerr=[df["diff"] - df["ci_low"], df["ci_high"] - df["diff"]],
-                fmt="none", ecolor=colors, capsize=3)  # fmt: skip
+    ax.hlines(y, df["ci_low"], df["ci_high"], colors=colors, lw=1.5)  # one colour per row
     ax.scatter(df["diff"], y, color=colors, zorder=3)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, [f"{m} (n={n}, p_holm={p:.3g})" for m, n, p in

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 
 def _model_args(p: argparse.ArgumentParser, default: str = "tiny-qwen2") -> None:
-    p.add_argument("--model", default=default, help="stand-in name, hub id, local path or openai:URL")
+    p.add_argument(
+        "--model", default=default, help="stand-in name, hub id, local path or openai:URL"
+    )
     p.add_argument("--model-name", default=None, help="served model name (openai: backends)")
     p.add_argument("--device-map", default=None, help='e.g. "auto" to spread over all GPUs')
     p.add_argument("--parallel", choices=["split", "replicas"], default=None)
@@ -34,19 +36,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="evaluate prompt variants x eval sets")
     _model_args(p)
     _gen_args(p)
-    p.add_argument("--prompts", required=True, help="comma-separated, e.g. gp_assistant@v1,gp_assistant@v2")
+    p.add_argument(
+        "--prompts", required=True, help="comma-separated, e.g. gp_assistant@v1,gp_assistant@v2"
+    )
     p.add_argument("--eval-sets", required=True, help="comma-separated names or JSONL paths")
     p.add_argument("--limit", type=int, default=None, help="first N items of each set")
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--normal", action="store_true", help="free text instead of structured JSON")
-    p.add_argument("--cache", default="sqlite", help='"sqlite", "off", a .sqlite path or redis://...')
+    p.add_argument(
+        "--cache", default="sqlite", help='"sqlite", "off", a .sqlite path or redis://...'
+    )
     p.add_argument("--out", default="runs")
     p.add_argument("--run-id", default=None)
     p.add_argument("--resume", metavar="RUN_ID", default=None, help="continue this run")
     p.add_argument("--json", action="store_true", help="print the summary as JSON (for CI)")
     p.add_argument(
-        "--fail-if", action="append", default=[], metavar='"METRIC>VALUE"',
+        "--fail-if",
+        action="append",
+        default=[],
+        metavar='"METRIC>VALUE"',
         help="exit 1 when a summary metric crosses the threshold (repeatable)",
     )
     p.set_defaults(handler="medlab.runner:cli_eval")
@@ -85,15 +94,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--api-key", default=None, help="require this bearer token")
     p.add_argument("--served-name", default="qwen2.5-7b-chat")
-    p.add_argument("--max-tokens-cap", type=int, default=None, help="upper bound on max_tokens per request")
-    p.add_argument("--batch-window-ms", type=float, default=50.0, help="wait this long to batch requests")
+    p.add_argument(
+        "--max-tokens-cap", type=int, default=None, help="upper bound on max_tokens per request"
+    )
+    p.add_argument(
+        "--batch-window-ms", type=float, default=50.0, help="wait this long to batch requests"
+    )
     p.set_defaults(handler="medlab.serve:cli_serve")
 
     p = sub.add_parser("notebooks", help="execute the notebooks headlessly")
     p.add_argument("action", choices=["run"])
     p.add_argument("--model", default=None)
     p.add_argument("--out", default="runs/notebooks")
-    p.add_argument("--only", default=None, help="comma-separated notebook name prefixes, e.g. 01,02")
+    p.add_argument(
+        "--only", default=None, help="comma-separated notebook name prefixes, e.g. 01,02"
+    )
     p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
     p.set_defaults(handler="medlab.notebooks:cli_notebooks")
 
@@ -109,7 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--context", type=int, default=32768)
     m.add_argument("--batch", type=int, default=1)
     m.add_argument("--gpu-gb", type=float, default=24.0)
-    m.add_argument("--gpus", type=int, default=None, dest="n_gpus", help="default: as many as needed")
+    m.add_argument(
+        "--gpus", type=int, default=None, dest="n_gpus", help="default: as many as needed"
+    )
     m.add_argument("--prefill-chunk", type=int, default=None, help="tokens per prefill pass")
     m.set_defaults(handler="medlab.models.memory:cli_plan")
 

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-LIBRARIES = ("medlab", "torch", "transformers", "accelerate", "datasets", "outlines", "pandas")
+LIBRARIES = ("medlab", "torch", "transformers", "accelerate", "datasets", "llguidance", "pandas")
 
 
 def library_versions(names: tuple[str, ...] = LIBRARIES) -> dict[str, str | None]:

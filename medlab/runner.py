@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import logging
 import time
@@ -83,6 +84,23 @@ def _now() -> str:
 def _sha(obj: Any) -> str:
     canonical = json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _fresh_run_id(out_dir: Path, stem: str) -> str:
+    """``stem``, or ``stem-2``, ``stem-3``, ...: the first whose folder this call creates.
+
+    The same configuration started twice within one second (two processes, or a notebook
+    cell run twice) gets two runs, never one run resumed by surprise.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for i in itertools.count(1):
+        run_id = stem if i == 1 else f"{stem}-{i}"
+        try:
+            (out_dir / run_id).mkdir()
+            return run_id
+        except FileExistsError:
+            continue
+    raise AssertionError("unreachable")
 
 
 def _check_resume(run_id: str, old: dict[str, Any], new: dict[str, Any]) -> None:
@@ -274,7 +292,8 @@ def run_eval(
     }
     if run_id is None:
         digest = _sha([info["fingerprint"], results["prompts"], results["eval_sets"], config])
-        run_id = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + digest[:8]
+        stem = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + digest[:8]
+        run_id = _fresh_run_id(Path(out_dir), stem)
     path = Path(out_dir) / run_id
     old = read_results(path)
     existing: list[SampleResult] = []

@@ -166,7 +166,9 @@ def _paired_frame(samples: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
         )
     left = samples[samples["variant"] == a].set_index(keys)
     right = samples[samples["variant"] == b].set_index(keys)
-    return left.merge(right, how="inner", left_index=True, right_index=True, suffixes=("__a", "__b"))
+    return left.merge(
+        right, how="inner", left_index=True, right_index=True, suffixes=("__a", "__b")
+    )
 
 
 def compare(

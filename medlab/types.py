@@ -30,7 +30,9 @@ class Message:
         if isinstance(m, Message):
             return m
         if m.get("role") not in ("system", "user", "assistant"):
-            raise ValueError(f"message role must be system, user or assistant, got {m.get('role')!r}")
+            raise ValueError(
+                f"message role must be system, user or assistant, got {m.get('role')!r}"
+            )
         if not isinstance(m.get("content"), str):
             raise ValueError("message content must be a string")
         return cls(m["role"], m["content"])

@@ -78,7 +78,9 @@ def test_referral_accuracy_and_recall_per_level() -> None:
 
 
 def test_hedging_accuracy() -> None:
-    assert RESULT["hedging"]["accuracy"] >= 0.90, f"hedging accuracy {RESULT['hedging']['accuracy']:.3f}"
+    assert RESULT["hedging"]["accuracy"] >= 0.90, (
+        f"hedging accuracy {RESULT['hedging']['accuracy']:.3f}"
+    )
 
 
 def test_specific_drug_f1() -> None:

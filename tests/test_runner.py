@@ -242,3 +242,12 @@ def test_unreachable_redis_warns_and_the_run_continues_uncached(tiny_model, tmp_
         )  # fmt: skip
     assert run.results["counts"]["generated"] == 2 and run.results["status"] == "finished"
     assert Path(run.path, "samples.jsonl").exists()
+
+
+def test_same_configuration_in_the_same_second_gets_a_new_run(tmp_path):
+    from medlab.runner import _fresh_run_id
+
+    assert _fresh_run_id(tmp_path, "20261201-080000-abcd1234") == "20261201-080000-abcd1234"
+    assert _fresh_run_id(tmp_path, "20261201-080000-abcd1234") == "20261201-080000-abcd1234-2"
+    assert _fresh_run_id(tmp_path, "20261201-080000-abcd1234") == "20261201-080000-abcd1234-3"
+    assert sorted(p.name for p in tmp_path.iterdir())[-1].endswith("-3")

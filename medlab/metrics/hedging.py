@@ -27,29 +27,35 @@ from medlab.metrics.format import prose
 _SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?]*")
 _EN_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 
-_DISEASE_ZH = (
-    r"(?:炎(?!热)|病(?![毒情历人史因房程假号区痛菌])|(?<!急)症(?!状)|感染|卒中|惊厥|痛经|疼痛|神经痛|疮|癣|疹(?!子)|结核|综合征|结石|溃疡|过敏|骨折|肿瘤|癌|"
+_DISEASE_ZH_ALTS = (
+    r"炎(?!热)|病(?![毒情历人史因房程假号区痛菌])|症(?!状)(?<!急症)|感染|卒中|惊厥|痛经|疼痛|神经痛|疮|癣|疹(?!子)|结核|综合征|结石|溃疡|过敏|骨折|肿瘤|癌|"
     r"囊肿|息肉|积液|扭伤|拉伤|反流|感冒|流感|哮喘|湿疹|痛风|贫血|高血压|糖尿病|偏头痛|头痛|中暑|"
     r"中毒|痔疮|荨麻疹|疱疹|结节|梗死|梗塞|心绞痛|痉挛|失眠|抑郁|焦虑|紊乱|失调|不耐受|劳损|突出|"
     r"增生|上火|积食|着凉|消化不良|便秘|腹泻|缺乏|缺铁|不全|异常|障碍|脱水|低血糖|早搏|"
     r"结膜炎|近视|鼻窦炎|疝|出血|血栓|溶血|呼吸暂停|晕车|晕动|血肿|携带者|乙肝|扭转|脱离|阻塞|堵塞|破裂|穿孔|坏死|梗阻|肠套叠|流产|宫外孕|叮咬|咬伤|烫伤|烧伤|冻伤|"
-    r"(?:生长|乳腺|肌肉|关节|神经|胸壁|肋间)痛|痘|眩晕|耳聋|缺血|闭锁|慢阻肺|衰竭|心动过[缓速]|心律不齐|"
-    r"样反应|不良反应|副作用|戒断反应|药物反应)"
+    r"生长痛|乳腺痛|肌肉痛|关节痛|胸壁痛|肋间痛|痘|眩晕|耳聋|缺血|闭锁|慢阻肺|衰竭|心动过[缓速]|心律不齐|"
+    r"样反应|不良反应|副作用|戒断反应|药物反应|脓肿|亢进|减退|痴呆|黄疸|脂肪肝|硬化|狭窄|脱垂|脱位|"
+    r"夹层|休克|麻痹|瘫痪|撕裂|积水|生理性|病理性"
 )
+# (the alternatives stay flat where they open a pattern: a group first would disable the regex
+# engine's scan for their first characters)
+_DISEASE_ZH = rf"(?:{_DISEASE_ZH_ALTS})"
 _GAP = r"[^，。；！？,.;!?\n]{0,14}?"
 _HEDGE_CUE_ZH = (
-    r"(?:很|极|比较|更|最)?可能(?:是|为|患|患有|有|存在|属于|出现了)|疑似|疑为|考虑(?:为|是)?|倾向(?:于|是)?|"
+    r"很可能(?:是|为|患|患有|有|存在|属于|出现了)|极可能(?:是|为|患|患有|有|存在|属于|出现了)|比较可能(?:是|为|患|患有|有|存在|属于|出现了)|更可能(?:是|为|患|患有|有|存在|属于|出现了)|最可能(?:是|为|患|患有|有|存在|属于|出现了)|可能(?:是|为|患|患有|有|存在|属于|出现了)|疑似|疑为|考虑(?:为|是)?|倾向(?:于|是)?|"
     r"像是|很像|看起来像|看着像|不排除|不能排除|难以排除|无法排除|怀疑|或许是|也许是|大概是|"
-    r"多半是|估计是|应该是|大概率是|八成是|十有八九是|估摸着?是|看样子是|恐怕是|没准是|兴许是|(?:要|需要|应)?当心|初步(?:判断|考虑|看)|(?<!结果)(?<!报告)(?<!检查)(?<!化验)(?<!超)(?<!CT)(?<!图)提示|符合|似乎是|好像是|不一定是|"
-    r"(?:高度|需要|需|要|应)?警惕|(?:需要|需|要|应|必须)?排除|(?:更|很|有点|比较)?像是?|"
+    r"多半是|估计是|应该是|大概率是|(?:我|个人)[^，。；！？]{0,4}?(?:判断|认为|觉得|看)(?:是|为)?|八成是|十有八九是|估摸着?是|看样子是|恐怕是|没准是|兴许是|当心|初步(?:判断|考虑|看)|提示(?<!结果提示)(?<!报告提示)(?<!检查提示)(?<!化验提示)(?<!超提示)(?<!CT提示)(?<!图提示)|符合|似乎是|好像是|不一定是|"
+    r"警惕|排除|像是?|"
     r"多(?:属于|为|是|见于|由|数是)|(?:多|一般|通常)认为是|大多(?:是|为|属于)"
 )
 _CERTAIN_CUE_ZH = (
     r"就是|确诊为?|诊断为|确定是|肯定是|一定是|明确是|毫无疑问是?|无疑是|患有|患了|得了|属于|"
     r"(?:您|你|孩子|宝宝|这|这个|这种|这些|症状|情况|目前|检查结果)[^，。；！？]{0,10}?(?<!不)是(?!否|不是)|达到了?(?=[^，。；！？]{0,10}?(?:标准|诊断))|"
-    r"(?<=[，,])是(?!否|不是)|说明(?:您|你|孩子)?(?:是|有|患)"
+    r"是(?<=[，,]是)(?!否|不是)|说明(?:您|你|孩子)?(?:是|有|患)"
 )
-_CLAIM_ZH = re.compile(rf"(?P<hedge>{_HEDGE_CUE_ZH})|(?P<certain>{_CERTAIN_CUE_ZH})", re.I)
+# every alternative starts with a literal and there is no re.I, so the regex engine can skip
+# to the cues' first characters (an optional prefix or a leading look-behind would disable that)
+_CLAIM_ZH = re.compile(rf"(?P<hedge>{_HEDGE_CUE_ZH})|(?P<certain>{_CERTAIN_CUE_ZH})")
 _DISEASE_AFTER_ZH = re.compile(rf"{_GAP}{_DISEASE_ZH}")
 _CAUSE_HEDGED_ZH = re.compile(
     r"(?:可能|大多数?|多半|多数|多为|多|一般|通常|往往|常常|或许|也许)[^，。；！？是]{0,8}?"
@@ -67,10 +73,15 @@ _CAUSE_CERTAIN_ZH = re.compile(
 _HEDGE_WORD_ZH = re.compile(
     r"可能|像是|很像|更像|看起来像|符合|提示|疑为|警惕|排除|多属|多为|多是|多由|或许|也许|大概|估计|疑似|考虑|不排除|多半|倾向|似乎|好像|看起来|一般|通常|多为|多见|"
     r"常见|大多|初步|怀疑|不太确定|无法确定|不能确定|需要进一步|有待|不一定|八成|十有八九|估摸|"
-    r"看样子|恐怕|没准|兴许|大概率|当心"
+    r"看样子|恐怕|没准|兴许|大概率|当心|判断|认为|觉得"
 )
+# the condition word modifies another noun (动脉粥样硬化的危险因素): not a claim
+_MODIFIER_AFTER_ZH = re.compile(
+    r"的?(?:危险因素|风险|高危|预防|治疗|用药|药物|检查|筛查|并发症|患者|人群)"
+)
+_YOU_ZH = re.compile(r"[您你]")
 # "X的可能性大" (良性的可能性比较大): a hedge placed after the condition word
-_LIKELY_ZH = re.compile(rf"(?:{_DISEASE_ZH}|良性|恶性)的?可能性?(?:较|很|比较|更)?大")
+_LIKELY_ZH = re.compile(rf"(?:{_DISEASE_ZH_ALTS}|良性|恶性)的?可能性?(?:较|很|比较|更)?大")
 _COND_ZH = re.compile(
     r"如果|假如|若(?!干)|倘若|万一|一旦|(?<![主需重])要是|是否|如为|如是|如确诊|一旦确诊|排除.{0,8}后"
 )
@@ -91,9 +102,14 @@ _DISEASE_EN = re.compile(
     r"(?:tennis|golfer'?s) elbow|frozen shoulder|whiplash|(?:lower )?back pain|seizures?|convulsions?|"
     r"faint|fainting|syncope|anaphylaxis|perforation|obstruction|pulled (?:a |your |\w+ )?muscle|"
     r"(?:bee|wasp|insect|mosquito|tick) (?:stings?|bites?)(?: reaction)?|traveller'?s diarrh(?:o)?ea|"
-    r"heat (?:exhaustion|stroke)|sunburn|cold sores?)\b"
+    r"heat (?:exhaustion|stroke)|sunburn|cold sores?|abscess(?:es)?|dissection|aneurysm|embolism|"
+    r"ectropion|polyps?|nodules?|fibroids?|prolapse|scabies|lice|impetigo|rosacea|milia|"
+    r"blockage|obstruction|dislocation|concussion)\b"
 )
-_DISEASE_SUFFIX_EN = re.compile(r"(?:itis|osis|oma|pox|infections?)\b")  # tonsillitis, ...
+# medical-term endings: tonsillitis, psoriasis, lipoma, anaemia, neuropathy, angioedema, ...
+_DISEASE_SUFFIX_EN = re.compile(
+    r"(?:itis|osis|oma|pox|infections?|a?emia|pathy|algia|plasia|trophy|rrh(?:o)?ea|o?edema|iasis)\b"
+)
 _HEDGE_EN_WORDS = (
     r"likely|unlikely|probably|possibly|possible|may|might|could|can (?:be|mean|indicate|point)|"
     r"suggests?|suggestive|"
@@ -123,10 +139,12 @@ def _zh_claims(sentence: str) -> list[bool]:
     """Hedged flag of each diagnostic claim in one Chinese sentence."""
     claims: list[bool] = []
     for m in _CLAIM_ZH.finditer(sentence):
-        if not _DISEASE_AFTER_ZH.match(sentence, m.end()):
+        d = _DISEASE_AFTER_ZH.match(sentence, m.end())
+        if d is None or _MODIFIER_AFTER_ZH.match(sentence, d.end()):
             continue
-        if m.group("hedge") or _HEDGE_AFTER_ZH.match(
-            sentence, _DISEASE_AFTER_ZH.match(sentence, m.end()).end()
+        # "X的表现" hedges a consistency statement, not "你这是X的表现" said of the patient
+        if m.group("hedge") or (
+            _HEDGE_AFTER_ZH.match(sentence, d.end()) and not _YOU_ZH.match(m.group())
         ):
             claims.append(True)
         else:
@@ -204,7 +222,7 @@ def diagnostic_claims(text: str) -> list[tuple[str, bool]]:
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 # a Chinese claim needs a condition word or a cause: sentences without one are skipped cheaply
-_GATE_ZH = re.compile(_DISEASE_ZH + r"|引起|导致|所致|造成|有关|相关|原因|诱因|良性|恶性")
+_GATE_ZH = re.compile(_DISEASE_ZH_ALTS + r"|引起|导致|所致|造成|有关|相关|原因|诱因|良性|恶性")
 _LATIN = re.compile(r"[A-Za-z]{3}")
 
 

@@ -93,7 +93,7 @@ _ROUTINE_PARTS = (
     r"\b" + _PRO_EN + r"s?(?:\s+or\s+(?:a\s+|an\s+|your\s+|the\s+)?"
     r"(?:\w+\s+)?\w+)?\s+(?:can|could|should|will|may)\s+(?:be able to\s+)?(?:advise|help|check|"
     r"examine|assess|prescribe|review|confirm|refer|look at|arrange|treat|do|perform|diagnose|"
-    r"drain|remove|test)\b",
+    r"drain|remove|test|give you|show you|teach you|recommend|suggest|fit you)\b",
     r"\b(?:get|have|need)\s+an?\s+(?:X-ray|ultrasound|scan|MRI|CT scan|blood test|ECG)",
     r"\b(?:checked|examined|looked at|evaluated|assessed|seen)\s+(?:out\s+)?by\s+(?:a|an|your)\s+"
     r"(?:\w+\s+){0,3}?(?:doctor|GP|physician|specialist|dentist|professional)",
@@ -110,6 +110,7 @@ _ROUTINE_PARTS = (
     r"dentist)\s+(?:examine|check|look at|see|assess)",
     r"\bgo\s+to\s+(?:(?:a|the|your)\s+)?(?:hospital|clinic|doctor)",
     r"\b(?:get|be)\s+seen\b",
+    r"\b(?:see|seeing|ask|asking|talk to|speak to)\s+(?:anyone|someone|somebody)\b",
 )
 
 
@@ -135,6 +136,7 @@ _EN_ROUTINE_KEYS = (
     ("doctor", "gp", "physician", "specialist", "dermatologist", "dentist"),
     ("go to",),
     ("seen",),
+    ("anyone", "someone", "somebody"),
 )  # fmt: skip
 
 
@@ -178,13 +180,16 @@ _ROUTINE_ZH, _ROUTINE_EN = _by_language(_ROUTINE_PARTS, _EN_ROUTINE_KEYS)
 # --- what makes advice conditional, negated or not advice at all -----------------------------
 _COND_ZH = re.compile(
     r"如果|假如|假若|若(?!干)|倘若|万一|一旦|要是|如[有出遇发伴仍果症]|的话|"
-    r"(?:以下|下列)[^，。；]{0,4}?(?:情况|症状|表现|信号)|任何一[种项条个]|(?<![及同随平小有暂当按定准临届这那此])时(?:[，,]?(?:请|应|要|需|务必|立即|马上|立刻|赶紧|及时|尽快|再|就|则|可以?|直接)|(?:去|到|找|挂|拨打|打|叫|送|前往|联系|咨询|就医|就诊)|[，,]?$)|"
-    r"的时候|情况下|必要时|需要时|如需|视情况|何时|什么时候|否则"
+    r"(?:以下|下列)[^，。；]{0,4}?(?:情况|症状|表现|信号)|任何一[种项条个]|(?<![及同随平小有暂当按准临届这那此])(?:(?<=稳定)|(?<!定))时(?:[，,]?(?:请|应|要|需|务必|立即|马上|立刻|赶紧|及时|尽快|再|就|则|可以?|直接)|(?:去|到|找|挂|拨打|打|叫|送|前往|联系|咨询|就医|就诊)|[，,]?$)|"
+    r"的时候|情况下|必要时|需要时|如需|视情况|何时|什么时候|否则|"
+    # a threshold followed by 再 (三天以上再就医): only then
+    r"(?:以上|以后|之后|后|还|仍)(?:的话)?[，,]?再(?=[^，。；]{0,4}?(?:就医|就诊|去|到|看|找))"
 )
 _COND_EN = re.compile(
-    r"(?<!\bsee )(?<!\bcheck )(?<!\bask )(?<!\bknow )(?<!\btell )(?<!\bsure )(?<!\bout )\bif\b|"
+    r"\bif\b(?<!\bsee if)(?<!\bcheck if)(?<!\bask if)(?<!\bknow if)(?<!\btell if)(?<!\bsure if)"
+    r"(?<!\bout if)|"
     r"\bunless\b|\bin case\b|\bonce\b(?!\s+(?:a|an|or|daily|every|per|more|again|weekly|in|or twice)\b)|"
-    r"(?:^|[.;:!?])\s*should\s+(?:the|your|it|this|that|you|they|he|she|there|any|symptoms)\b|\bshould\b(?=\s+(?:\w+\s+){0,4}(?:persist|worsen|get worse|develop|"
+    r"^\s*should\s+(?:the|your|it|this|that|you|they|he|she|there|any|symptoms)\b|\bshould\b(?=\s+(?:\w+\s+){0,4}(?:persist|worsen|get worse|develop|"
     r"occur|appear|return|recur|continue|last|not improve|fail|spread))|\bwhen(?:ever)?\b|"
     r"\bpersists?\b|\bpersisting|\bworsen|\bget(?:s)? worse|\bdo(?:es)?n'?t improve|\bnot improving|\bwarning signs?|"
     r"red flags?|\bany of (?:the following|these)|\bfollowing (?:symptoms|signs|warning)|\b(?:after|beyond|more than|longer than) (?:\d+|an?|one|two|three|four|five|six|seven|ten|a few|several)\b|"
@@ -202,7 +207,7 @@ def _cond(text: str) -> re.Match[str] | None:
 
 # state words that open a condition in advice (出现X，立即…) but also describe the present
 _COND_WEAK = re.compile(
-    r"(?:持续|超过)[^，。；]{0,8}?(?:天|周|小时|日|个月)|(?:仍|还|依然|一直|总)(?:是|然)?(?:不|未|没有?)"
+    r"(?:持续|连续|超过)[^，。；]{0,8}?(?:天|周|小时|日|个月)|(?:仍|还|依然|一直|总)(?:是|然)?(?:不|未|没有?)"
     r"(?:缓解|好转|改善|退|见好)|(?:不见|未见|没有|未)(?:好转|缓解|改善)|"
     r"(?<![已经])出现(?!了|过)|(?<![已经])超过|(?:仍然?|还是|依然|依旧)(?:不|未|没有?|无|止不住)|止不住|"
     r"(?:不|未|没有?|无)(?:缓解|好转|改善|减轻|见效|见好)|改善不明显|效果不(?:好|佳|明显)|加重|恶化|反复发作"
@@ -262,6 +267,7 @@ _SENT_END = re.compile(r"[。！？；;!?]+|\.(?=\s)")
 def _matches(line: str) -> list[tuple[int, int, str]]:
     """(start, end, level) of every advice phrase in a text."""
     found: list[tuple[int, int, str]] = []
+    seen: dict[int, bool] = {}
     zh = _CJK.search(line) is not None
     low = line.lower() if _LATIN.search(line) else None
     if low is not None and len(low) != len(line):  # a rare character that lower() expands
@@ -276,7 +282,10 @@ def _matches(line: str) -> list[tuple[int, int, str]]:
                     found += [(m.start(), m.end(), level) for m in p.finditer(line)]
         if low is not None:
             for p, keys in en_patterns:
-                if any(k in low for k in keys):
+                ok = seen.get(id(keys))  # several patterns share one key tuple
+                if ok is None:
+                    ok = seen[id(keys)] = any(k in low for k in keys)
+                if ok:
                     found += [(m.start(), m.end(), level) for m in p.finditer(low)]
     return found
 
@@ -297,7 +306,11 @@ def _judge(clause: str, start: int, end: int) -> str | None:
     before, after = clause[max(0, start - 40) : start], clause[end:]
     if _NEG_ZH.search(before) or _NEG_INSIDE_ZH.search(clause, start, end):
         return "negated"
-    if _LATIN.search(before) and (neg := _NEG_EN.search(before)) and not _PUSH_EN.search(neg.group()):
+    if (
+        _LATIN.search(before)
+        and (neg := _NEG_EN.search(before))
+        and not _PUSH_EN.search(neg.group())
+    ):
         return "negated"
     if _PAST_BEFORE.search(before) or _PAST_AFTER.match(after):
         return "past"

@@ -41,8 +41,7 @@ compile_seconds: dict[str, float] = {}  # schema json -> one-off compile time
 def _llguidance() -> Any:
     try:
         import llguidance
-        import llguidance.hf
-        import llguidance.torch  # noqa: F401
+        import llguidance.hf  # noqa: F401  (not llguidance.torch: it starts torch.compile)
     except ImportError as e:  # pragma: no cover - the dev extra installs it
         raise ImportError(
             "structured output needs llguidance: pip install 'medlab[structured]'"
@@ -117,7 +116,8 @@ class JsonSchemaProcessor(LogitsProcessor):
         batch, vocab = scores.shape
         if self.matchers is None:  # first step: nothing generated yet
             self.matchers = [self.llg.LLMatcher(self.llg_tok, self.grammar) for _ in range(batch)]
-            self.bitmask = self.llg.torch.allocate_token_bitmask(batch, self.llg_tok.vocab_size)
+            words = (self.llg_tok.vocab_size + 31) // 32  # one bit per token, packed in int32
+            self.bitmask = torch.full((batch, words), -1, dtype=torch.int32)
             self.bits = torch.arange(32, dtype=torch.int32, device=scores.device)
             self.ended = [False] * batch
         else:
@@ -135,7 +135,8 @@ class JsonSchemaProcessor(LogitsProcessor):
         live = [(m, i) for i, m in enumerate(self.matchers) if not self.ended[i]]
         self.bitmask.fill_(-1)  # stopped rows: everything allowed (their output is discarded)
         if live:
-            self.llg.torch.fill_next_token_bitmask_par(_executor, live, self.bitmask)
+            row_bytes = self.bitmask.shape[1] * 4
+            _executor.unsafe_compute_mask_ptr(live, self.bitmask.data_ptr(), row_bytes, batch)
         if scores.device.type == "cpu":  # numpy unpacks bits ~10x faster than shifts on CPU
             bits = np.unpackbits(self.bitmask.numpy().view(np.uint8), axis=1, bitorder="little")
             allowed = torch.from_numpy(bits)
