@@ -13,7 +13,9 @@ import jsonschema
 import pytest
 
 from medlab.models import constrained
+from medlab.schemas import SCHEMAS
 from medlab.types import GenerationParams
+from medlab.validate import validate_answer
 
 TEXT = {"type": "string", "maxLength": 200}
 CONSULTATION = {
@@ -30,21 +32,23 @@ QUESTIONS = [f"问题{i}：我头痛{i + 1}天了，还有点发烧，需要去�
 
 
 @pytest.mark.slow
-def test_twenty_of_twenty_answers_are_schema_valid_json(tiny_model):
-    # every answer must close its JSON: 1 + 2 x 5 strings of <= 200 characters fit in 2600
-    # tokens, so no answer can be cut short by the budget
-    params = GenerationParams(temperature=0.3, top_p=0.9, max_new_tokens=2600, seed=0)
+def test_twenty_of_twenty_answers_pass_the_shipped_consultation_schema(tiny_model):
+    # the schema the chatbot and the runner use (1-8 items, strings <= 300-400 characters);
+    # the budget is far above what the bounded strings need, so only the end token can end one
+    schema = SCHEMAS["consultation"]
+    params = GenerationParams(temperature=0.3, top_p=0.9, max_new_tokens=6000, seed=0)
     tiny_model.batch_size = 20
     try:
         answers = tiny_model.generate(
-            [[{"role": "user", "content": q}] for q in QUESTIONS], params, schema=CONSULTATION
+            [[{"role": "user", "content": q}] for q in QUESTIONS], params, schema=schema
         )
     finally:
         tiny_model.batch_size = 16
     assert len(answers) == 20
     for answer in answers:
         value = json.loads(answer.text)  # strict: the whole text is one JSON object
-        jsonschema.validate(value, CONSULTATION)
+        jsonschema.validate(value, schema)
+        assert validate_answer(answer.text, schema="consultation") == []
         assert answer.finish_reason == "stop"  # ended by the end token once the JSON closed
         assert 0 < answer.ttft_s <= answer.latency_s
 
@@ -81,7 +85,7 @@ def test_schema_is_compiled_once_per_tokenizer(tiny_model):
     ("schema", "error", "match"),
     [
         ({"type": "object", "properties": {"a": {"type": "strin"}}}, ValueError, "invalid JSON"),
-        ("not json", json.JSONDecodeError, ""),
+        ("not json", json.JSONDecodeError, None),
         ([1, 2], TypeError, "JSON Schema dict"),
     ],
 )

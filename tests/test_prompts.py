@@ -28,6 +28,7 @@ SHIPPED = [
     "gp_assistant@v2",
     "gp_assistant@v3",
     "gp_assistant_en@v1",
+    "gp_assistant_en@v2",
 ]
 
 FRONT = """---
@@ -108,9 +109,13 @@ def test_front_matter_of_shipped_prompts():
     assert by_ref["emr_extractor@v1"].schema == "emr_extraction"
     assert {p.schema for r, p in by_ref.items() if r.startswith("gp_")} == {"consultation"}
     assert by_ref["gp_assistant_en@v1"].language == "en"
+    assert by_ref["gp_assistant_en@v2"].meta["parent"] == "gp_assistant_en@v1"
     for p in by_ref.values():
         assert p.text == p.render() and "{{" not in p.text
-        assert p.meta["date"] == "2026-11-26" and p.meta["changelog"]
+        assert p.meta["changelog"]
+        parent = p.meta["parent"]
+        if parent:  # a version is never older than the one it derives from
+            assert str(by_ref[parent].meta["date"]) <= str(p.meta["date"])
 
 
 @pytest.mark.parametrize(
@@ -127,6 +132,7 @@ def test_front_matter_of_shipped_prompts():
         ),
         ("emr_extractor@v1", ["patient_age", "出院诊断", "最多 8 条", "整数"]),
         ("gp_assistant_en@v1", ["red flag", "seek medical care immediately", "more than 3 days"]),
+        ("gp_assistant_en@v2", ["use only these class names", "Even if the user names a drug"]),
     ],
 )
 def test_prompts_say_what_their_version_promises(ref, phrases):

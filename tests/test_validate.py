@@ -181,7 +181,14 @@ def test_drug_violations_say_where_and_whether_echoed():
 
 
 @pytest.mark.parametrize(
-    "ref", ["gp_assistant@v1", "gp_assistant@v2", "gp_assistant@v3", "gp_assistant_en@v1"]
+    "ref",
+    [
+        "gp_assistant@v1",
+        "gp_assistant@v2",
+        "gp_assistant@v3",
+        "gp_assistant_en@v1",
+        "gp_assistant_en@v2",
+    ],
 )
 def test_gp_prompts_name_drug_classes_only(ref):
     from medlab.metrics import drug_mentions
