@@ -144,8 +144,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.redis
-def test_redis_server_going_away_warns_once_and_continues_uncached():
+def _own_redis_server() -> tuple[subprocess.Popen, str]:
+    """A redis-server of this test's own on a free port (stopping it affects no one else)."""
     if not shutil.which("redis-server"):
         pytest.skip("redis-server is not installed")
     port = _free_port()
@@ -153,14 +153,19 @@ def test_redis_server_going_away_warns_once_and_continues_uncached():
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
         stdout=subprocess.DEVNULL,
     )
+    for _ in range(200):  # wait until the server accepts connections
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return server, f"redis://127.0.0.1:{port}/0"
+
+
+@pytest.mark.redis
+def test_redis_server_going_away_warns_once_and_continues_uncached():
+    server, url = _own_redis_server()
     try:
-        url = f"redis://127.0.0.1:{port}/0"
-        for _ in range(200):  # wait until the server accepts connections
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
         cache = RedisCache(url, ttl_s=60)
         assert cache.available
         cache.put("k1", _completion())
@@ -174,3 +179,66 @@ def test_redis_server_going_away_warns_once_and_continues_uncached():
         assert cache.get("k2") is None
     assert len(record) == 1
     assert cache.available is False
+
+
+FAST = GenerationParams(temperature=0.0, max_new_tokens=4)
+
+
+def _eval(model, cache, tmp_path, **kw):
+    from medlab.runner import run_eval
+
+    return run_eval(
+        model, ["gp_assistant@v1"], ["triage_zh"], params=FAST, structured=False, limit=3,
+        cache=cache, out_dir=tmp_path / "runs", progress=False, **kw,
+    )  # fmt: skip
+
+
+@pytest.mark.redis
+def test_eval_rerun_is_served_from_the_real_redis_server(redis_url, tiny_model, tmp_path):
+    cache = RedisCache(redis_url, ttl_s=600, prefix=f"medlab-test-{uuid.uuid4().hex}:")
+    first = _eval(tiny_model, cache, tmp_path)
+    again = _eval(tiny_model, cache, tmp_path)
+    assert first.results["counts"]["generated"] == 3 and first.results["counts"]["cached"] == 0
+    assert again.results["counts"]["cached"] == 3 and again.results["counts"]["generated"] == 0
+    assert list(again.samples["text"]) == list(first.samples["text"])
+    assert again.samples["cached"].all()
+
+
+class _StopsServerAfterFirstBatch:
+    """The stand-in, but the Redis server is stopped as soon as the first batch is answered."""
+
+    def __init__(self, inner, server):
+        self.inner, self.server, self.calls = inner, server, 0
+        self.name, self.fingerprint = inner.name, inner.fingerprint
+        self.context_length, self.batch_size = inner.context_length, 1
+
+    def generate(self, conversations, params=None, schema=None):
+        out = self.inner.generate(conversations, params, schema=schema)
+        self.calls += 1
+        if self.calls == 1:
+            self.server.terminate()
+            self.server.wait(10)
+        return out
+
+    def count_tokens(self, conversation):
+        return self.inner.count_tokens(conversation)
+
+    def info(self):
+        return self.inner.info()
+
+
+@pytest.mark.redis
+def test_eval_continues_uncached_when_redis_goes_away_mid_run(tiny_model, tmp_path):
+    server, url = _own_redis_server()
+    try:
+        cache = RedisCache(url, ttl_s=60)
+        model = _StopsServerAfterFirstBatch(tiny_model, server)
+        with pytest.warns(RuntimeWarning, match="unreachable"):
+            run = _eval(model, cache, tmp_path)
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            server.wait(10)
+    assert model.calls == 3  # one batch per item: the run went on after the server died
+    assert run.results["counts"]["generated"] == 3 and run.results["counts"]["errors"] == 0
+    assert run.samples["error"].isna().all() and not run.samples["cached"].any()
