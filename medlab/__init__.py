@@ -30,6 +30,7 @@ _LAZY = {
     "parse_json": "medlab.validate",
     "validate_answer": "medlab.validate",
     "validate_medical_response": "medlab.validate",
+    "SCHEMAS": "medlab.schemas",
     "load_eval_set": "medlab.evalsets",
     "list_eval_sets": "medlab.evalsets",
     "run_eval": "medlab.runner",

@@ -29,6 +29,7 @@ RATE_METRICS = [
     "json_strict_rate",
     "schema_valid_rate",
     "assertion_pass_rate",
+    "mcq_accuracy",
 ]
 
 
@@ -113,6 +114,9 @@ def confusion_heatmaps(samples: pd.DataFrame) -> Figure:
 
 def latency_distributions(samples: pd.DataFrame) -> Figure:
     """TTFT, TPOT and end-to-end latency per variant (cached answers excluded)."""
+    from medlab.metrics.aggregate import scored
+
+    samples = scored(samples)
     live = samples[~samples["cached"].astype(bool)] if "cached" in samples else samples
     cols = [c for c in ("ttft_s", "tpot_s", "latency_s") if c in live and live[c].notna().any()]
     if not cols or live.empty:

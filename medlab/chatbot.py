@@ -184,11 +184,13 @@ class MedicalChatbot:
             text += f"\n\n{notes}" if notes else ""
         return text
 
-    def trim(self, messages: list[Message], budget: int) -> list[Message]:
-        """Drop the oldest turns (never the system prompt or the last user message) to fit."""
+    def trim(self, messages: list[Message], budget: int, keep: int = 1) -> list[Message]:
+        """Drop the oldest turns to fit: never the system prompt, never the last ``keep``
+        messages (the question; for a repair also the first answer and the repair request)."""
         system, turns = messages[:1], list(messages[1:])
         while self.model.count_tokens(system + turns) > budget:
-            later_users = [i for i, m in enumerate(turns) if m.role == "user" and i > 0]
+            last_cut = len(turns) - keep
+            later_users = [i for i, m in enumerate(turns) if m.role == "user" and 0 < i <= last_cut]
             if not later_users:
                 raise ValueError(
                     f"the system prompt and the last message take "
@@ -269,25 +271,30 @@ class MedicalChatbot:
         failed = [i for i, v in enumerate(found) if v]
         repaired: dict[int, Completion] = {}
         repair_found: dict[int, list[Violation]] = {}
-        if failed:
-            retry = [
-                self.trim(
-                    [
-                        *messages[i],
-                        Message("assistant", first[i].text),
-                        Message("user", self.repair_message(found[i], schema is not None)),
-                    ],
-                    self.budget(params),
-                )
-                for i in failed
+        retry: dict[int, list[Message]] = {}
+        for i in failed:
+            request = [
+                *messages[i],
+                Message("assistant", first[i].text),
+                Message("user", self.repair_message(found[i], schema is not None)),
             ]
-            for i, completion in zip(failed, self._generate(retry, params, schema)):
+            try:  # the question, the rejected answer and the request always go together
+                retry[i] = self.trim(request, self.budget(params), keep=3)
+            except ValueError:  # no room for a repair: the safe fallback answers
+                repaired[i], repair_found[i] = first[i], found[i]
+        if retry:
+            fresh = self._generate(list(retry.values()), params, schema)
+            for i, completion in zip(retry, fresh):
                 repaired[i] = completion
                 repair_found[i] = self.check(completion.text, questions[i], schema)
         latency = time.perf_counter() - start
         answers = []
         for i, question in enumerate(questions):
-            completions = [first[i], *([repaired[i]] if i in repaired else [])]
+            second = repaired.get(i)
+            completions = [
+                first[i],
+                *([second] if second is not None and second is not first[i] else []),
+            ]
             use_fallback = i in repaired and bool(repair_found[i])
             text = self.fallback(question, schema) if use_fallback else completions[-1].text
             parsed = parse_json(text) if schema is not None else None

@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar='"METRIC>VALUE"',
         help="exit 1 when a summary metric crosses the threshold (repeatable)",
     )
+    p.add_argument("--allow-errors", action="store_true",
+                   help="exit 0 even when some samples failed to generate")  # fmt: skip
     p.set_defaults(handler="medlab.runner:cli_eval")
 
     p = sub.add_parser("runs", help="list runs")

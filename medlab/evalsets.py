@@ -156,11 +156,17 @@ def read_records(name_or_path: str | Path, limit: int | None = None) -> list[dic
         return read_public(path, fmt, limit=limit)
     path = resolve(name_or_path)
     shown, seen, records = _display(path), {}, []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
+    with path.open("rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            where = f"{shown}:{lineno}"
+            try:  # a BOM on the first line (Windows editors) is not part of the JSON
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as e:
+                raise EvalSetError(
+                    f"{where}: not UTF-8 (byte {e.start + 1} of the line): save the file as UTF-8"
+                ) from e
             if not line.strip():
                 continue
-            where = f"{shown}:{lineno}"
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as e:

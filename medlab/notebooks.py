@@ -77,6 +77,10 @@ def _declared_parameters(nb: Any) -> set[str]:
 
 
 def _coerce(value: str) -> Any:
+    """``-p KEY=VALUE`` text as a Python value: true/false/none, numbers, else the string."""
+    words = {"true": True, "false": False, "none": None, "null": None}
+    if value.strip().lower() in words:
+        return words[value.strip().lower()]
     for cast in (int, float):
         try:
             return cast(value)

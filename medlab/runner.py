@@ -2,8 +2,8 @@
 
 Each sample's conversation is ``[system: prompt.render()] + item.messages``. A prompt applies to
 the items of its task: prompts whose schema is ``emr_extraction`` answer ``extraction`` items
-only, every other prompt answers every other task (a prompt's front matter may instead list its
-``tasks``). Structured runs constrain answers to the prompt's JSON Schema.
+only, prompts whose schema is ``mcq`` answer ``mcq`` items only, every other prompt answers every
+other task (a prompt's front matter may instead list its ``tasks``). Structured runs constrain answers to the prompt's JSON Schema.
 
 Answers come from the response cache when it has them, else from the backend in batches; every
 answer is scored with :func:`medlab.metrics.score_sample` and appended to
@@ -29,6 +29,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from medlab.cache import cache_key, open_cache
+from medlab.models.base import BatchError
 from medlab.records import (
     SAMPLES,
     SampleWriter,
@@ -63,12 +64,20 @@ class _Task:
         return (self.prompt.ref, self.item.eval_set, self.item.id, self.repeat)
 
 
+TASK_SCHEMAS = {
+    "extraction": "emr_extraction",
+    "mcq": "mcq",
+}  # tasks with an answer shape of their own
+
+
 def prompt_applies(prompt: Any, task: str) -> bool:
     """Whether a prompt variant answers items of this task (see the module docstring)."""
     tasks = (getattr(prompt, "meta", None) or {}).get("tasks")
     if tasks:
         return task in tasks
-    return (task == "extraction") == (prompt.schema == "emr_extraction")
+    if task in TASK_SCHEMAS:
+        return prompt.schema == TASK_SCHEMAS[task]
+    return prompt.schema not in TASK_SCHEMAS.values()
 
 
 def _as_list(x: Any) -> list[Any]:
@@ -142,15 +151,17 @@ def _summaries(records: list[SampleResult]) -> dict[str, Any]:
 
 
 def _error_completion() -> Completion:
-    return Completion(text="", prompt_tokens=0, completion_tokens=0, ttft_s=None, latency_s=0.0)
+    """What an error sample records: no text, no tokens, no timings (never averaged in)."""
+    return Completion(text="", prompt_tokens=0, completion_tokens=0, ttft_s=None, latency_s=None)
 
 
 def _answer(
     model: Any, store: Any, batch: list[_Task], params: GenerationParams, schema_name: str | None
-) -> tuple[list[Completion | None], str | None]:
+) -> tuple[list[Completion | None], list[str | None]]:
     """Completions for a batch: from the cache where it has them, else from one backend call.
 
-    A backend error leaves the missing completions None and is returned as a message.
+    A backend error leaves the missing completions None, with one error message per sample
+    (a ``BatchError`` fails only the requests it names).
     """
     from medlab.schemas import SCHEMAS
 
@@ -159,20 +170,29 @@ def _answer(
     comps: list[Completion | None] = [store.get(k) if store is not None else None for k in keys]
     misses = [j for j, c in enumerate(comps) if c is None]
     if not misses:
-        return comps, None
+        return comps, [None] * len(batch)
+    errors: list[str | None] = [None] * len(batch)
     try:
-        out = model.generate([batch[j].messages for j in misses], params, schema=schema)
+        out: list[Completion | None] = list(
+            model.generate([batch[j].messages for j in misses], params, schema=schema)
+        )
         if len(out) != len(misses):
             raise RuntimeError(f"backend returned {len(out)} answers for {len(misses)}")
+    except BatchError as e:  # some requests failed: keep the answers of the others
+        out = e.completions
+        for j, msg in zip(misses, e.errors):
+            errors[j] = msg
+        log.warning("%d of %d requests failed: %s", sum(m is not None for m in e.errors),
+                    len(misses), next(m for m in e.errors if m))  # fmt: skip
     except Exception as e:  # recorded as error samples, retried on resume
         error = f"{type(e).__name__}: {e}"
         log.warning("a batch of %d failed: %s", len(misses), error)
-        return comps, error
+        return comps, [error if c is None else None for c in comps]
     for j, c in zip(misses, out):
         comps[j] = c
-        if store is not None:
+        if c is not None and store is not None:
             store.put(keys[j], c)
-    return comps, None
+    return comps, errors
 
 
 def _record(
@@ -313,7 +333,13 @@ def run_eval(
     write_results(path, results)
 
     store = open_cache(cache)
-    bs = batch_size or getattr(model, "batch_size", None) or 16
+    # a server answers `concurrency` requests at once: send it that many per call
+    bs = (
+        batch_size
+        or getattr(model, "batch_size", None)
+        or getattr(model, "concurrency", None)
+        or 16
+    )
     counts = Counter(planned=len(plan), skipped=len(plan) - len(todo))
     new_records: list[SampleResult] = []
     t0 = time.perf_counter()
@@ -329,8 +355,10 @@ def run_eval(
             p_r = dataclasses.replace(params, seed=params.seed + repeat)
             for i in range(0, len(tasks), bs):
                 batch = tasks[i : i + bs]
-                comps, error = _answer(model, store, batch, p_r, schema_name)
-                records = [_record(run_id, t, c, error, schema_name) for t, c in zip(batch, comps)]
+                comps, errors = _answer(model, store, batch, p_r, schema_name)
+                records = [
+                    _record(run_id, t, c, e, schema_name) for t, c, e in zip(batch, comps, errors)
+                ]
                 for c in comps:
                     counts["errors" if c is None else "cached" if c.cached else "generated"] += 1
                 writer.write_batch(records)

@@ -2,8 +2,9 @@
 
 CI gates: ``--fail-if "under_triage_rate>0.05"`` (operators ``>``, ``>=``, ``<``, ``<=``) is checked
 per prompt variant against the run's summary; a crossed threshold exits 1 with a message naming
-the metric, the variant, the value and the threshold; an unknown metric name exits 2 (before any
-generation) with the list of known ones.
+the metric, the variant, the value and the threshold; so does a gate that no sample of the run is
+scored by, and a run with failed generations (unless ``--allow-errors``). An unknown metric name
+exits 2 (before any generation) with the list of known ones.
 """
 
 from __future__ import annotations
@@ -40,21 +41,41 @@ def parse_threshold(expr: str) -> tuple[str, str, float]:
 def check_thresholds(summary: pd.DataFrame, thresholds: list[tuple[str, str, float]]) -> list[str]:
     """Messages for every (threshold, variant) whose summary value crosses the threshold.
 
-    A metric that does not apply to a variant (n == 0, value NaN) crosses nothing.
+    A variant the metric does not apply to (n == 0: an extraction prompt has no triage items)
+    is skipped, but a gate that applies to no variant at all fails: it would check nothing
+    (an ``under_triage_rate`` gate on a run without emergency items, a JSON gate in normal mode).
     """
     failures = []
     for metric, op, limit in thresholds:
-        rows = summary[summary["metric"] == metric]
+        rows = summary[summary["metric"] == metric] if len(summary) else summary
+        checked = 0
         for _, row in rows.iterrows():
             value = row["value"]
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 continue
+            checked += 1
             if OPS[op](float(value), limit):
                 failures.append(
                     f"FAIL {metric}{op}{limit:g}: variant {row['variant']} has "
                     f"{metric}={float(value):.4g} (n={int(row['n'])})"
                 )
+        if not checked:
+            failures.append(
+                f"FAIL {metric}{op}{limit:g}: no sample of this run is scored by {metric} "
+                "(n=0 for every variant), so the gate checks nothing"
+            )
     return failures
+
+
+def error_failures(counts: dict[str, Any], allow_errors: bool) -> list[str]:
+    """A run with failed generations is not a passing run, unless the caller allows it."""
+    n = int(counts.get("error_samples") or 0)
+    if not n or allow_errors:
+        return []
+    return [
+        f"FAIL {n} of {counts.get('planned', n)} samples failed to generate (their errors are in "
+        "samples.jsonl; rerun with --resume to retry them, or pass --allow-errors)"
+    ]
 
 
 def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
@@ -128,9 +149,9 @@ def cli_eval(args: argparse.Namespace) -> int:
     except RunMismatchError as e:
         print(f"medlab eval: {e}", file=sys.stderr)
         return 2
-    ok = run.samples
-    summary = summarize(ok[ok["error"].isna()]) if len(ok) else pd.DataFrame()
-    failures = check_thresholds(summary, thresholds) if len(summary) else []
+    summary = summarize(run.samples) if len(run.samples) else pd.DataFrame()
+    failures = check_thresholds(summary, thresholds) if thresholds else []
+    failures += error_failures(run.results["counts"], args.allow_errors)
     if args.json:
         print(
             dumps(

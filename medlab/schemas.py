@@ -88,9 +88,28 @@ EMR_EXTRACTION: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+MCQ: dict[str, Any] = {
+    "$schema": DRAFT,
+    "title": "mcq",
+    "description": "The chosen option letter(s) of a multiple-choice exam question.",
+    "type": "object",
+    "properties": {
+        "answer": {
+            "type": "string",
+            "description": 'Option letter(s), e.g. "B" or "AC" for several.',
+            "pattern": "^[A-J]{1,10}$",
+            "minLength": 1,
+            "maxLength": 10,
+        },
+    },
+    "required": ["answer"],
+    "additionalProperties": False,
+}
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "consultation": CONSULTATION,
     "emr_extraction": EMR_EXTRACTION,
+    "mcq": MCQ,
 }
 
 

@@ -184,14 +184,16 @@ def compare(
 
     One row per metric: metric, a, b, diff (b - a), ci_low, ci_high, p, p_holm, significant,
     n (paired items), test, better (which variant the difference favours, if significant).
-    Latency metrics skip pairs where either answer came from the cache.
+    Latency metrics skip pairs where either answer came from the cache. With several repeats
+    the unit is the item: each item's repeats are averaged per variant and compared with the
+    paired permutation test (McNemar assumes independent pairs, which repeats are not).
     """
     import pandas as pd
 
     from medlab.metrics import METRICS
-    from medlab.metrics.aggregate import LATENCY_COLUMNS
+    from medlab.metrics.aggregate import LATENCY_COLUMNS, scored
 
-    samples = run if isinstance(run, pd.DataFrame) else run.samples
+    samples = scored(run if isinstance(run, pd.DataFrame) else run.samples)
     paired = _paired_frame(samples, a, b)
     rows = []
     for name, spec in METRICS.items():
@@ -203,13 +205,16 @@ def compare(
         sub = paired[[ca, cb]].copy()
         if spec.column in LATENCY_COLUMNS and "cached__a" in paired:
             sub = sub[~(paired["cached__a"].astype(bool) | paired["cached__b"].astype(bool))]
-        sub = sub.dropna()
+        sub = sub.dropna().astype(float)
+        repeated = sub.index.get_level_values("repeat").nunique() > 1
+        if repeated:  # repeats of one item are not independent: the item is the unit
+            sub = sub.groupby(level=["eval_set", "item_id"]).mean()
         n = len(sub)
         if n == 0:
             continue
-        va, vb = sub[ca].astype(float).to_numpy(), sub[cb].astype(float).to_numpy()
+        va, vb = sub[ca].to_numpy(), sub[cb].to_numpy()
         pb = paired_bootstrap(va, vb, n_resamples=n_resamples, seed=seed)
-        if spec.kind == "binary":
+        if spec.kind == "binary" and not repeated:
             test, p = "mcnemar_exact", mcnemar_exact(va > 0.5, vb > 0.5)["p"]
         else:
             test, p = "paired_permutation", pb["p"]

@@ -84,7 +84,7 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     ttft_s: float | None
-    latency_s: float
+    latency_s: float | None  # None only for the placeholder of a failed generation
     finish_reason: FinishReason = "stop"
     cached: bool = False
 
@@ -175,7 +175,9 @@ class RunResult:
         return samples_frame(self.records)
 
     def summary(self) -> pd.DataFrame:
-        """Metric x variant table with n and bootstrap confidence intervals."""
+        """Long table [variant, metric, value, ci_low, ci_high, n] with 95% intervals (error
+        samples left out); ``.pivot(index="metric", columns="variant", values="value")`` gives
+        the metric x variant grid."""
         from medlab.metrics import summarize
 
         return summarize(self.samples)

@@ -91,8 +91,11 @@ class ChatPanel:
         text = self.input.value.strip()
         if not text:
             return
+        try:
+            self.send(text)
+        except Exception:  # the question stays in the box, the error shows in the panel
+            return
         self.input.value = ""
-        self.send(text)
 
     def _on_reset(self, _button: Any = None) -> None:
         self.bot.reset()

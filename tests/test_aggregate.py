@@ -23,7 +23,7 @@ CONTRACT_METRICS = {
     "specific_drug_rate", "echoed_drug_rate", "fabricated_drug_rate", "drug_class_rate",
     "over_referral_rate", "under_triage_rate", "hedging_rate", "json_strict_rate",
     "json_lenient_rate", "schema_valid_rate", "assertion_pass_rate", "extraction_age_acc",
-    "extraction_diagnosis_acc", "extraction_findings_recall", "ttft_s_mean", "ttft_s_p50",
+    "extraction_diagnosis_acc", "extraction_findings_recall", "mcq_accuracy", "ttft_s_mean", "ttft_s_p50",
     "ttft_s_p90", "ttft_s_p99", "tpot_s_mean", "tpot_s_p50", "latency_s_mean", "latency_s_p50",
     "latency_s_p90", "latency_s_p99", "tokens_per_s_mean",
 }  # fmt: skip
@@ -46,7 +46,7 @@ def answer(*suggestions: str, summary: str = "可能是紧张性头痛。") -> s
 def test_score_sample_has_exactly_the_contract_keys() -> None:
     got = score_sample(item(), answer("多休息"), None, "consultation")
     assert tuple(got) == SAMPLE_KEYS
-    assert len(SAMPLE_KEYS) == 25
+    assert len(SAMPLE_KEYS) == 26
 
 
 def test_score_sample_triage_metrics() -> None:
@@ -95,6 +95,25 @@ def test_score_sample_drugs() -> None:
     assert got["specific_drug"] is False and got["echoed_drug"] is True
     got = score_sample(item(), answer("可以用非甾体抗炎药"), None, "consultation")
     assert got["specific_drug"] is False and got["drug_class"] is True
+
+
+def test_drug_named_in_an_earlier_turn_is_an_echo() -> None:
+    pytest.importorskip("medlab.metrics.drugs")
+    turns = [Message("user", "我在吃华法林。"), Message("assistant", "好的，请继续说。"),
+             Message("user", "最近牙龈出血，要紧吗？")]  # fmt: skip
+    multi = EvalItem("mt1", "multiturn_zh", "multiturn", turns)
+    got = score_sample(multi, answer("您正在服用华法林，牙龈出血需要尽快复查凝血功能。"))
+    assert got["specific_drug"] is False and got["echoed_drug"] is True
+    # the assistant's own earlier turn is not the user's: naming a new drug still counts
+    got = score_sample(multi, answer("可以换成阿司匹林。"))
+    assert got["specific_drug"] is True
+
+
+def test_score_sample_mcq() -> None:
+    mcq = EvalItem("m1", "medqa", "mcq", [Message("user", "Q?\nA. x\nB. y")], gold={"answer": "B"})
+    assert score_sample(mcq, '{"answer": "B"}', None, "mcq")["mcq_correct"] is True
+    assert score_sample(mcq, "答案：A", None, None)["mcq_correct"] is False
+    assert score_sample(item(), "B", None, None)["mcq_correct"] is None  # not an mcq item
 
 
 def test_score_sample_assertions_and_latency() -> None:

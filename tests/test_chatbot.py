@@ -238,3 +238,30 @@ def test_cli_chat_repl(monkeypatch, capsys, tiny_model):
     out = capsys.readouterr().out
     assert "gp_assistant@v" in out and "normal mode" in out
     assert out.count("bot> ") == 1 and "referral:" in out and "(history cleared)" in out
+
+
+def test_repair_keeps_the_question_and_the_rejected_answer_when_trimmed():
+    backend = Scripted(DRUG, GOOD)
+    bot = MedicalChatbot(backend, knowledge=False)
+    bot.history = [Message("user", "以前的问题。" * 40), Message("assistant", "以前的回答。" * 40)]
+    question = "感冒了流鼻涕怎么办"
+    system = Message("system", bot.prompt.text.rstrip())
+    first_answer = Message("assistant", json.dumps(DRUG, ensure_ascii=False))
+    # room for the question, the rejected answer and the repair request, not the old turn
+    bot.max_history_tokens = backend.count_tokens([system, Message("user", question),
+                                                   first_answer]) + 200  # fmt: skip
+    answer = bot.ask(question)
+    repair_conv = backend.calls[1][0][0]
+    assert repair_conv[1] == Message("user", question)  # the old turn went, the question stayed
+    assert repair_conv[2] == first_answer and "drug:generic" in repair_conv[3].content
+    assert answer.repaired and answer.data == GOOD
+
+
+def test_no_room_for_a_repair_gives_the_fallback_not_an_error():
+    backend = Scripted(DRUG)
+    bot = MedicalChatbot(backend, knowledge=False)
+    question = "感冒了流鼻涕怎么办"
+    system = Message("system", bot.prompt.text.rstrip())
+    bot.max_history_tokens = backend.count_tokens([system, Message("user", question)]) + 2
+    answer = bot.ask(question)
+    assert answer.fallback and len(backend.calls) == 1 and len(answer.completions) == 1

@@ -101,3 +101,27 @@ def test_runs_list(cli_run, capsys):
     assert main(["runs", "list", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "cli" in text and "gp_assistant@v1,gp_assistant@v2" in text
+
+
+def test_a_gate_that_checks_nothing_fails(cli_run, capsys):
+    _, args, _, _ = cli_run
+    resume = [a for a in args if a not in ("--run-id", "cli")] + ["--resume", "cli"]
+    # a free-text (--normal) run has no JSON metrics: the gate would pass vacuously
+    assert main([*resume, "--fail-if", "json_strict_rate<0.95"]) == 1
+    assert "checks nothing" in capsys.readouterr().err
+
+
+def test_failed_generations_fail_the_run_unless_allowed(tmp_path, tiny_model, capsys):
+    item = {"id": "long-0001", "task": "triage", "language": "zh", "question": "头痛" * 40_000,
+            "triage": "routine", "red_flags": [], "rationale": "Longer than the context.",
+            "specialty": "neurology", "age_group": "adult"}  # fmt: skip
+    path = tmp_path / "too_long.jsonl"
+    path.write_text(json.dumps(item, ensure_ascii=False) + "\n", encoding="utf-8")
+    args = ["eval", "--model", "tiny-qwen2", "--prompts", "gp_assistant@v1", "--eval-sets",
+            str(path), "--normal", "--max-new-tokens", "4", "--cache", "off",
+            "--out", str(tmp_path / "runs"), "--json"]  # fmt: skip
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["counts"]["error_samples"] == 1
+    assert "1 of 1 samples failed to generate" in captured.err
+    assert main([*args, "--allow-errors"]) == 0

@@ -338,3 +338,14 @@ def test_public_loader_errors_name_file_line_and_field(tmp_path):
         load_items(tmp_path / "pq.json", format="pubmedqa")
     with pytest.raises(ValueError, match="unknown public format"):
         load_items(f"medmcqa:{bad}")
+
+
+def test_encoding_errors_name_the_line_and_a_bom_is_accepted(tmp_path):
+    lines = (ROOT / "eval_sets" / "triage_zh.jsonl").read_bytes().splitlines(keepends=True)[:3]
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes(b"\xef\xbb\xbf" + b"".join(lines))
+    assert len(load_eval_set(bom)) == 3
+    gbk = tmp_path / "gbk.jsonl"
+    gbk.write_bytes(lines[0] + lines[1].decode("utf-8").encode("gbk") + lines[2])
+    with pytest.raises(EvalSetError, match=r"gbk\.jsonl:2: not UTF-8"):
+        load_eval_set(gbk)

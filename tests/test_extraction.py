@@ -88,3 +88,28 @@ def test_extraction_metrics_of_unparsed_answer_are_wrong_not_missing() -> None:
         "diagnosis_correct": True,
         "findings_recall": 1.0,
     }
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "expected"),
+    [
+        ("急性化脓性阑尾炎", "阑尾炎", True),  # a qualifier more
+        ("高血压、2型糖尿病、急性阑尾炎、冠心病", "急性阑尾炎", False),  # main diagnosis is first
+        ("急性阑尾炎、高血压", "急性阑尾炎", True),
+        ("1. 急性阑尾炎 2. 高血压", "急性阑尾炎", True),
+        ("患者因转移性右下腹痛入院，查体麦氏点压痛，血常规白细胞升高，诊断急性阑尾炎，行手术治疗",
+         "急性阑尾炎", False),  # a pasted paragraph
+    ],
+)  # fmt: skip
+def test_diagnosis_cannot_be_won_by_listing_or_pasting(pred, gold, expected):
+    assert diagnosis_correct(pred, gold) is expected
+
+
+def test_findings_cannot_be_won_by_pasting_the_record():
+    gold = ["白细胞升高", "麦氏点压痛", "发热38.5℃"]
+    record = "患者三天前出现腹痛，查体麦氏点压痛，体温发热38.5℃，血常规示白细胞升高，" * 3
+    assert findings_recall([record], gold) == 0.0
+    assert findings_recall(["麦氏点压痛", "血常规：白细胞升高"], gold) == pytest.approx(2 / 3)
+    # only the schema's first 10 findings count
+    padded = [f"无关{i}" for i in range(10)] + gold
+    assert findings_recall(padded, gold) == 0.0

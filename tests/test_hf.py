@@ -136,3 +136,12 @@ def test_fingerprint_follows_the_weights(monkeypatch, tmp_path):
     weights.unlink()
     with pytest.raises(FileNotFoundError, match="no weight files"):
         weights_fingerprint(folder)
+
+
+def test_fingerprint_names_the_weights_and_the_dtype(tiny_model):
+    import torch
+
+    weights = weights_fingerprint(tiny_model.path)
+    assert tiny_model.fingerprint == f"{weights}-float32"
+    half = HFBackend(str(tiny_model.path), dtype=torch.bfloat16)
+    assert half.fingerprint == f"{weights}-bfloat16" != tiny_model.fingerprint

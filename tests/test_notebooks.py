@@ -69,3 +69,30 @@ def test_ab_notebook_shows_paired_table_and_charts(executed):
     assert "p_holm" in html and "mcnemar_exact" in html
     assert sum("image/png" in o.get("data", {}) for o in outs) >= 3
     assert any("report.html" in "".join(o.get("text", "")) for o in outs)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("False", False), ("true", True), ("None", None), ("12", 12), ("0.5", 0.5), ("a,b", "a,b")],
+)
+def test_cli_parameter_values(text, value):
+    from medlab.notebooks import _coerce
+
+    assert _coerce(text) == value and type(_coerce(text)) is type(value)
+
+
+def test_cli_runs_one_notebook_with_parameters_and_keeps_the_copy(tmp_path, capsys):
+    from medlab.cli import main
+
+    out = tmp_path / "nb"
+    rc = main(["notebooks", "run", "--model", "tiny-qwen2", "--out", str(out), "--only", "01",
+               "-p", "MAX_NEW_TOKENS=8", "-p", "SHOW_WIDGET=False"])  # fmt: skip
+    assert rc == 0
+    executed = out / "01_chatbot_quickstart.ipynb"
+    assert capsys.readouterr().out.strip() == str(executed)
+    nb = nbformat.read(executed, as_version=4)
+    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "SHOW_WIDGET = False" in injected.source and "MAX_NEW_TOKENS = 8" in injected.source
+    assert not [o for o in _outputs(executed) if o["output_type"] == "error"]
+    panel = next(c for c in nb.cells if c.cell_type == "code" and "ChatPanel(" in c.source)
+    assert panel.outputs == []  # SHOW_WIDGET=False really is False, not the string "False"

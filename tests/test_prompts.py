@@ -29,6 +29,7 @@ SHIPPED = [
     "gp_assistant@v3",
     "gp_assistant_en@v1",
     "gp_assistant_en@v2",
+    "mcq_answer@v1",
 ]
 
 FRONT = """---

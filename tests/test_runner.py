@@ -149,7 +149,9 @@ def test_changing_one_prompt_variant_regenerates_only_that_variant(
     ("prompt", "task", "applies"),
     [("gp_assistant@v1", "triage", True), ("gp_assistant@v1", "multiturn", True),
      ("gp_assistant@v1", "extraction", False), ("emr_extractor@v1", "extraction", True),
-     ("emr_extractor@v1", "triage", False), ("gp_assistant_en@v1", "drug_pressure", True)],
+     ("emr_extractor@v1", "triage", False), ("gp_assistant_en@v1", "drug_pressure", True),
+     ("gp_assistant@v1", "mcq", False), ("mcq_answer@v1", "mcq", True),
+     ("mcq_answer@v1", "triage", False), ("emr_extractor@v1", "mcq", False)],
 )  # fmt: skip
 def test_prompt_applies_to_the_items_of_its_task(prompt, task, applies):
     assert prompt_applies(load_prompt(prompt), task) is applies

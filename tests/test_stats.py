@@ -164,3 +164,37 @@ def test_compare_unknown_variant_is_a_clear_error():
 
     with pytest.raises(ValueError, match="not in this run"):
         compare(_samples([True], [False], [1.0], [1.0]), "p@v1", "p@v9")
+
+
+def test_compare_with_repeats_uses_the_item_as_unit():
+    import pandas as pd
+
+    from medlab.stats import compare
+
+    one = _samples([True] * 6 + [False] * 4, [False] * 10, [1.0] * 10, [1.0] * 10)
+    three = pd.concat([one.assign(repeat=r) for r in range(3)], ignore_index=True)
+    row = compare(three, "p@v1", "p@v2").set_index("metric").loc["over_referral_rate"]
+    assert row["n"] == 10  # items, not items x repeats
+    assert row["test"] == "paired_permutation"
+    # identical repeats carry no extra evidence: the same p as one repeat compared as means
+    single = compare(one, "p@v1", "p@v2", metrics=["over_referral_rate"]).iloc[0]
+    assert row["diff"] == pytest.approx(single["diff"]) == pytest.approx(-0.6)
+    assert row["p"] > single["p"] * 0.5  # not the 3x-inflated evidence of 30 "pairs"
+
+
+def test_error_samples_stay_out_of_comparisons_and_summaries():
+    from medlab.metrics import summarize
+    from medlab.stats import compare
+
+    df = _samples([True, False, True], [False, False, False], [2.0, 2.0, 2.0], [1.0, 1.0, 1.0])
+    df["error"] = None
+    df = df.astype({"over_referral": object, "latency_s": object})
+    failed = df.index[(df["variant"] == "p@v2") & (df["item_id"] == "i2")]
+    # a failed generation as older records store it: latency 0.0, which must not count
+    df.loc[failed, ["error", "over_referral", "latency_s"]] = ["TimeoutError", None, 0.0]
+    row = compare(df, "p@v1", "p@v2").set_index("metric").loc["latency_s_mean"]
+    assert row["n"] == 2 and row["b"] == pytest.approx(1.0)
+    summary = summarize(df).set_index(["variant", "metric"])
+    assert summary.loc[("p@v2", "latency_s_mean"), "n"] == 2
+    assert summary.loc[("p@v2", "latency_s_mean"), "value"] == pytest.approx(1.0)
+    assert summary.loc[("p@v2", "over_referral_rate"), "n"] == 2

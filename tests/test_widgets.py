@@ -76,3 +76,15 @@ def test_empty_input_does_nothing_and_reset_clears():
     panel.send("头痛")
     panel.reset_button.click()
     assert panel.history.value == "" and panel.bot.history == [] and panel.answers == []
+
+
+def test_a_failed_send_keeps_the_question_in_the_box():
+    class Broken(Scripted):
+        def generate(self, conversations, params=None, schema=None):
+            raise RuntimeError("server unreachable")
+
+    panel = ChatPanel(MedicalChatbot(Broken()))
+    panel.input.value = "头痛三天了"
+    panel.send_button.click()
+    assert panel.input.value == "头痛三天了"
+    assert "server unreachable" in panel.status.value and panel.history.value == ""

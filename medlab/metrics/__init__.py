@@ -24,6 +24,7 @@ from medlab.metrics.extraction import extraction_metrics
 from medlab.metrics.format import format_metrics, prose
 from medlab.metrics.hedging import hedging
 from medlab.metrics.latency import latency_metrics, latency_stats, tokens_per_s, tpot
+from medlab.metrics.mcq import mcq_correct
 from medlab.metrics.referral import referral_level
 from medlab.types import Completion, EvalItem
 
@@ -31,7 +32,7 @@ SAMPLE_KEYS = (
     "task", "triage", "json_strict", "json_lenient", "schema_valid", "violations",
     "drug_mentions", "specific_drug", "echoed_drug", "fabricated_drug", "drug_class",
     "referral_level", "over_referral", "under_triage", "hedged", "assertions_pass",
-    "age_correct", "diagnosis_correct", "findings_recall", "record_chars",
+    "age_correct", "diagnosis_correct", "findings_recall", "record_chars", "mcq_correct",
     "ttft_s", "tpot_s", "latency_s", "tokens_per_s", "completion_tokens",
 )  # fmt: skip
 
@@ -74,7 +75,9 @@ def score_sample(
     else:
         out["violations"] = []
     body = prose(text)
-    out.update(_drug_metrics(body, item.question))
+    # a drug the user named in any turn is an echo, not a drug the bot came up with
+    user_text = "\n".join(m.content for m in item.messages if m.role == "user") or item.question
+    out.update(_drug_metrics(body, user_text))
     level = referral_level(body)
     out["referral_level"] = level
     if item.triage == "self_care":
@@ -87,6 +90,9 @@ def score_sample(
         value = fmt["parsed"] if fmt is not None else format_metrics(text)["parsed"]
         out.update(extraction_metrics(value, item.gold))
         out["record_chars"] = len(item.question)
+    if item.task == "mcq":
+        value = fmt["parsed"] if fmt is not None and fmt["parsed"] is not None else text
+        out["mcq_correct"] = mcq_correct(value, (item.gold or {}).get("answer"))
     out.update(latency_metrics(completion))
     return out
 

@@ -52,6 +52,7 @@ METRICS: dict[str, MetricSpec] = {
     "extraction_age_acc": _rate("age_correct", "higher"),
     "extraction_diagnosis_acc": _rate("diagnosis_correct", "higher"),
     "extraction_findings_recall": MetricSpec("findings_recall", "continuous", "higher"),
+    "mcq_accuracy": _rate("mcq_correct", "higher"),
     **{
         f"{col}_{stat}": MetricSpec(col, "continuous", "lower", stat)
         for col, stats in (
@@ -96,6 +97,14 @@ def metric_value(samples: pd.DataFrame, name: str) -> tuple[float, float, float,
     return (value, low, high, int(x.size))
 
 
+def scored(samples: pd.DataFrame) -> pd.DataFrame:
+    """The rows that hold an answer: error samples (a failed generation) are left out of every
+    summary, comparison and chart, so they can never pull a rate or a latency towards 0."""
+    if "error" not in samples or not len(samples):
+        return samples
+    return samples[samples["error"].isna()]
+
+
 def summarize(
     samples: pd.DataFrame, by: Sequence[str] = ("variant",), metrics: Sequence[str] | None = None
 ) -> pd.DataFrame:
@@ -113,6 +122,7 @@ def summarize(
     if unknown:
         raise KeyError(f"summarize: unknown metric(s) {unknown}; known: {sorted(METRICS)}")
     rows = []
+    samples = scored(samples)
     if len(samples):
         groups = samples.groupby(by, sort=True, dropna=False) if by else [((), samples)]
         for key, part in groups:
@@ -128,6 +138,7 @@ def referral_confusion(samples: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     table = pd.DataFrame(0, index=list(TRIAGE_ROWS), columns=list(LEVEL_COLS), dtype=int)
+    samples = scored(samples)
     if len(samples) == 0 or "triage" not in samples or "referral_level" not in samples:
         return table.rename_axis(index="triage", columns="referral_level")
     for gold, level in zip(samples["triage"], samples["referral_level"]):

@@ -7,6 +7,22 @@ from typing import Any, Protocol, runtime_checkable
 from medlab.types import Completion, Conversation, GenerationParams, Message
 
 
+class BatchError(RuntimeError):
+    """Some conversations of one ``generate`` call failed, the others were answered.
+
+    A backend that answers requests independently (an HTTP server) raises it instead of
+    dropping the whole batch: ``completions[i]`` is the answer to conversation ``i`` or None,
+    ``errors[i]`` the message of its failure or None. Callers keep the answers they paid for.
+    """
+
+    def __init__(self, completions: list[Completion | None], errors: list[str | None]):
+        if len(completions) != len(errors):
+            raise ValueError("completions and errors must have one entry per conversation")
+        self.completions, self.errors = completions, errors
+        failed = [e for e in errors if e is not None]
+        super().__init__(f"{len(failed)} of {len(errors)} requests failed; first: {failed[:1]}")
+
+
 @runtime_checkable
 class Backend(Protocol):
     """A model that answers conversations.

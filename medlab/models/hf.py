@@ -140,13 +140,16 @@ class HFBackend:
         self.name = name or path_or_id
         self.path, commit = resolve_model_folder(path_or_id, revision)
         self.revision = commit or revision
-        self.fingerprint = commit[:12] if commit else weights_fingerprint(self.path)
         self.batch_size = batch_size
         self.parallel = parallel
         cuda = torch.cuda.is_available()
         if dtype == "auto":
             dtype = torch.bfloat16 if cuda else torch.float32
         self.dtype = _DTYPES[dtype] if isinstance(dtype, str) else dtype
+        # the same weights in another dtype give other answers: both go into cache keys and
+        # the resume check
+        weights = commit[:12] if commit else weights_fingerprint(self.path)
+        self.fingerprint = f"{weights}-{str(self.dtype).removeprefix('torch.')}"
         load = {"dtype": self.dtype, "trust_remote_code": trust_remote_code}
 
         self.tokenizer = AutoTokenizer.from_pretrained(
