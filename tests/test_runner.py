@@ -253,3 +253,31 @@ def test_same_configuration_in_the_same_second_gets_a_new_run(tmp_path):
     assert _fresh_run_id(tmp_path, "20261201-080000-abcd1234") == "20261201-080000-abcd1234-2"
     assert _fresh_run_id(tmp_path, "20261201-080000-abcd1234") == "20261201-080000-abcd1234-3"
     assert sorted(p.name for p in tmp_path.iterdir())[-1].endswith("-3")
+
+
+class FailsEverySecond(FailOnce):
+    """Answers every other conversation of a call, as an HTTP backend whose requests fail."""
+
+    def generate(self, conversations, params=None, schema=None):
+        from medlab.models.base import BatchError
+
+        answers = self.model.generate(conversations, params, schema=schema)
+        errors = [None if i % 2 == 0 else "HTTP 503 (injected)" for i in range(len(answers))]
+        raise BatchError([a if e is None else None for a, e in zip(answers, errors)], errors)
+
+
+def test_a_partly_failed_batch_keeps_its_answers(tiny_model, tmp_path):
+    kw = dict(params=GREEDY, structured=False, limit=4, cache=str(tmp_path / "c.sqlite"),
+              out_dir=tmp_path, run_id="partial", progress=False)  # fmt: skip
+    backend = FailsEverySecond(tiny_model)
+    backend.batch_size = 4
+    run = run_eval(backend, ["gp_assistant@v1"], ["triage_zh"], **kw)
+    by_item = {r.item_id: r for r in run.records}
+    ok = [r for r in by_item.values() if r.error is None]
+    failed = [r for r in by_item.values() if r.error]
+    assert len(ok) == 2 and len(failed) == 2
+    assert all(r.error == "HTTP 503 (injected)" and r.metrics == {} for r in failed)
+    assert all(r.metrics and r.completion.completion_tokens > 0 for r in ok)
+    resumed = run_eval(tiny_model, ["gp_assistant@v1"], ["triage_zh"], **kw)
+    assert resumed.results["counts"]["skipped"] == 2  # the answers already paid for are kept
+    assert resumed.results["counts"]["generated"] == 2
