@@ -155,7 +155,7 @@ def read_public(path: str | Path, fmt: str, limit: int | None = None) -> list[di
     """Records (the eval-set JSONL shape, task "mcq") from a public set file in format ``fmt``."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown public format {fmt!r}; known: {', '.join(FORMATS)}")
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"{fmt} file not found: {path}")
     rows, convert, language = FORMATS[fmt]
