@@ -79,7 +79,14 @@ def cpu_benchmark(n: int, new_tokens: int) -> bool:
     return ratio >= 3.0 and same
 
 
-def gpu_benchmark(bandwidth_gbs: float | None, new_tokens: int, prompt_tokens: int) -> None:
+def gpu_benchmark(
+    bandwidth_gbs: float | None,
+    new_tokens: int,
+    prompt_tokens: int,
+    device: str = "cuda",
+    layers: int | None = None,
+    batches: tuple[int, ...] = (1, 8, 32, 64),
+) -> None:
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
@@ -89,26 +96,30 @@ def gpu_benchmark(bandwidth_gbs: float | None, new_tokens: int, prompt_tokens: i
     from medlab.types import GenerationParams
 
     fields = {k: v for k, v in QWEN25_7B_CONFIG.items() if k not in ("torch_dtype",)}
+    if layers:  # fewer layers of the same width: a smaller card, or a quick check
+        fields["num_hidden_layers"] = layers
     config = Qwen2Config(**fields)
     torch.manual_seed(0)
-    with torch.device("cuda"):
+    with torch.device(device):
         model = Qwen2ForCausalLM(config).to(torch.bfloat16)
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(standin_path("tiny-qwen2"))
     backend = HFBackend.from_model(model, tokenizer, name="qwen2.5-7b-shape-random", batch_size=64)
     weights_gb = sum(p.numel() * p.element_size() for p in model.parameters()) / 1e9
-    name = torch.cuda.get_device_name(0)
-    print(f"\nrandom-weight Qwen2.5-7B shape, bf16, {weights_gb:.2f} GB of weights, on {name}")
+    name = torch.cuda.get_device_name(0) if device.startswith("cuda") else device
+    shape = f"{config.num_hidden_layers} of 28 layers" if layers else "exact shape"
+    print(f"\nrandom-weight Qwen2.5-7B ({shape}), bf16, {weights_gb:.2f} GB of weights, on {name}")
     if bandwidth_gbs:
         print(f"  bandwidth bound at batch 1: {bandwidth_gbs:.0f} GB/s / {weights_gb:.1f} GB = "
               f"{bandwidth_gbs / weights_gb:.0f} tokens/s")  # fmt: skip
     params = GenerationParams(temperature=0.0, max_new_tokens=new_tokens, stop=())
     text = "头痛" * (prompt_tokens // 2)
-    for batch in (1, 8, 32, 64):
+    for batch in batches:
         conversations = [[{"role": "user", "content": f"{i}{text}"}] for i in range(batch)]
-        backend.generate(conversations[:batch], GenerationParams(max_new_tokens=4, stop=()))
-        torch.cuda.synchronize()
+        backend.generate(conversations[:batch], GenerationParams(max_new_tokens=2, stop=()))
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
         wall, out = timed(backend, conversations, params)
         tokens = sum(c.completion_tokens for c in out)
         ttft = sum(c.ttft_s for c in out) / len(out)
@@ -117,7 +128,7 @@ def gpu_benchmark(bandwidth_gbs: float | None, new_tokens: int, prompt_tokens: i
         line = (f"  batch {batch:3d}: {tokens / wall:9.1f} tokens/s, TTFT {ttft * 1e3:7.1f} ms, "
                 f"TPOT {tpot * 1e3:6.2f} ms")  # fmt: skip
         if bandwidth_gbs:
-            line += f", batch-1 bound x{(batch / tpot) / (bandwidth_gbs / weights_gb):.2f}"
+            line += f", {(batch / tpot) / (bandwidth_gbs / weights_gb):.2f}x the batch-1 bound"
         print(line)
 
 
@@ -130,6 +141,13 @@ def main() -> int:
     p.add_argument("--bandwidth-gbs", type=float, default=None,
                    help="GPU memory bandwidth in GB/s (H100 SXM 3350, H200 4800, A100 2039)")  # fmt: skip
     p.add_argument("--prompt-tokens", type=int, default=128, help="prompt length (GPU part)")
+    p.add_argument("--device", default="cuda", help="device of the Qwen2.5-7B-shape part")
+    p.add_argument(
+        "--layers", type=int, default=None, help="fewer layers (same width) for small cards"
+    )
+    p.add_argument(
+        "--batches", default="1,8,32,64", help="batch sizes of the Qwen2.5-7B-shape part"
+    )
     args = p.parse_args()
 
     import torch
@@ -139,10 +157,13 @@ def main() -> int:
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
         ok = cpu_benchmark(args.n, args.new_tokens)
     if args.gpu or torch.cuda.is_available():
-        if not torch.cuda.is_available():
-            print("--gpu: no CUDA device here", file=sys.stderr)
+        if args.device.startswith("cuda") and not torch.cuda.is_available():
+            print("--gpu: no CUDA device here (--device cpu runs the same code on the CPU)",
+                  file=sys.stderr)  # fmt: skip
             return 2
-        gpu_benchmark(args.bandwidth_gbs, args.new_tokens, args.prompt_tokens)
+        batches = tuple(int(b) for b in args.batches.split(","))
+        gpu_benchmark(args.bandwidth_gbs, args.new_tokens, args.prompt_tokens, args.device,
+                      args.layers, batches)  # fmt: skip
     return 0 if ok else 1
 
 
