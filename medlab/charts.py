@@ -33,6 +33,15 @@ RATE_METRICS = [
 ]
 
 
+def short_labels(variants: list[str]) -> list[str]:
+    """Axis labels: the versions ("v1", "v2") when every variant is a version of one prompt,
+    else the full refs (emr_extractor@v1 and gp_assistant@v1 must not both read "v1")."""
+    names = {v.split("@")[0] for v in variants}
+    if len(names) == 1 and all("@" in v for v in variants):
+        return [v.split("@")[-1] for v in variants]
+    return [v.replace("@", "\n@") for v in variants]
+
+
 def _empty(title: str, message: str) -> Figure:
     fig, ax = plt.subplots(figsize=(6, 2))
     ax.axis("off")
@@ -59,7 +68,7 @@ def metric_bars(summary: pd.DataFrame, metrics: list[str] | None = None) -> Figu
         err = np.vstack([vals - sub["ci_low"], sub["ci_high"] - vals]).astype(float)
         ax.bar(range(len(variants)), vals, yerr=np.nan_to_num(err), capsize=4,
                color=[colors[i % 10] for i in range(len(variants))])  # fmt: skip
-        ax.set_xticks(range(len(variants)), [v.split("@")[-1] for v in variants])
+        ax.set_xticks(range(len(variants)), short_labels(variants), fontsize=8)
         ax.set_ylim(0, 1.05)
         ns = sub["n"].fillna(0).astype(int).tolist()
         ax.set_title(f"{metric}\n(n={'/'.join(map(str, ns))})", fontsize=9)
@@ -71,19 +80,39 @@ def metric_bars(summary: pd.DataFrame, metrics: list[str] | None = None) -> Figu
 
 
 def forest_plot(comparison: pd.DataFrame, title: str = "Paired differences (B - A)") -> Figure:
-    """Each metric's paired difference with its interval; significant ones (Holm) in colour."""
+    """Each metric's paired difference B - A with its interval; Holm-significant ones in red.
+
+    Rates and other 0-1 metrics share one axis (difference in proportion); latency and
+    throughput, in seconds and tokens/s, get a second panel of relative differences
+    ((B - A) / A, in %), so that no unit squeezes the others into a dot.
+    """
+    from medlab.metrics import METRICS
+    from medlab.metrics.aggregate import LATENCY_COLUMNS
+
     if comparison.empty:
         return _empty(title, "no paired samples")
-    df = comparison.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.38 * len(df) + 1.2))
-    y = np.arange(len(df))
-    colors = ["tab:red" if s else "tab:grey" for s in df["significant"]]
-    ax.hlines(y, df["ci_low"], df["ci_high"], colors=colors, lw=1.5)  # one colour per row
-    ax.scatter(df["diff"], y, color=colors, zorder=3)
-    ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(y, [f"{m} (n={n}, p_holm={p:.3g})" for m, n, p in
-                      zip(df["metric"], df["n"], df["p_holm"])], fontsize=8)  # fmt: skip
-    ax.set_title(title, fontsize=10)
+    timing = comparison["metric"].map(
+        lambda m: m in METRICS and METRICS[m].column in LATENCY_COLUMNS
+    )
+    panels = [(comparison[~timing], "difference in proportion", False),
+              (comparison[timing], "relative difference (B - A) / A, %", True)]  # fmt: skip
+    panels = [p for p in panels if len(p[0])]
+    heights = [len(p[0]) + 1.5 for p in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 0.38 * sum(heights) + 0.8),
+                             squeeze=False, gridspec_kw={"height_ratios": heights})  # fmt: skip
+    for ax, (df, xlabel, relative) in zip(axes.flat, panels):
+        df = df.iloc[::-1]
+        scale = 100.0 / df["a"].abs().replace(0, np.nan) if relative else 1.0
+        diff, low, high = (df[c] * scale for c in ("diff", "ci_low", "ci_high"))
+        y = np.arange(len(df))
+        colors = ["tab:red" if s else "tab:grey" for s in df["significant"]]
+        ax.hlines(y, low, high, colors=colors, lw=1.5)  # one colour per row
+        ax.scatter(diff, y, color=colors, zorder=3)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(y, [f"{m} (n={n}, p_holm={p:.3g})" for m, n, p in
+                          zip(df["metric"], df["n"], df["p_holm"])], fontsize=8)  # fmt: skip
+        ax.set_xlabel(xlabel, fontsize=8)
+    axes.flat[0].set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -128,7 +157,7 @@ def latency_distributions(samples: pd.DataFrame) -> Figure:
             live.loc[live["variant"] == v, col].dropna().to_numpy(dtype=float) for v in variants
         ]
         ax.boxplot(data, showfliers=True)
-        ax.set_xticks(range(1, len(variants) + 1), [v.split("@")[-1] for v in variants])
+        ax.set_xticks(range(1, len(variants) + 1), short_labels(variants), fontsize=8)
         ax.set_title(f"{col} (s)", fontsize=9)
     fig.suptitle("Latency per variant (uncached)", fontsize=9)
     fig.tight_layout()

@@ -22,7 +22,7 @@ def _comparison(n: int) -> pd.DataFrame:
     rng = np.random.default_rng(n)
     diff = rng.uniform(-0.2, 0.2, n)
     return pd.DataFrame({
-        "metric": [f"m{i}" for i in range(n)], "diff": diff, "ci_low": diff - 0.05,
+        "metric": [f"m{i}" for i in range(n)], "a": 0.5, "diff": diff, "ci_low": diff - 0.05,
         "ci_high": diff + 0.05, "p_holm": rng.uniform(0, 1, n), "n": 40,
         "significant": [i % 2 == 0 for i in range(n)],
     })  # fmt: skip
@@ -44,6 +44,29 @@ def test_forest_plot_colours_significant_rows():
     red, grey = (plt.matplotlib.colors.to_rgba(c) for c in ("tab:red", "tab:grey"))
     assert colours == [red, grey, red]  # rows m2, m1, m0: m0 and m2 significant
     _render(fig)
+
+
+def test_forest_plot_puts_timings_on_a_relative_axis_of_their_own():
+    df = pd.DataFrame({
+        "metric": ["over_referral_rate", "latency_s_mean", "tokens_per_s_mean"],
+        "a": [0.4, 2.0, 30.0], "diff": [-0.2, 0.5, -3.0], "ci_low": [-0.3, 0.4, -4.0],
+        "ci_high": [-0.1, 0.6, -2.0], "p_holm": [0.01, 0.02, 0.03], "n": 50,
+        "significant": [True, True, True],
+    })  # fmt: skip
+    fig = charts.forest_plot(df)
+    rates, timings = fig.axes
+    assert [t.get_text().split(" ")[0] for t in rates.get_yticklabels()] == ["over_referral_rate"]
+    assert rates.collections[-1].get_offsets()[0][0] == pytest.approx(-0.2)
+    points = sorted(x for x, _ in timings.collections[-1].get_offsets())
+    assert points == pytest.approx([-10.0, 25.0])  # -3/30 and +0.5/2, in %
+    assert "relative" in timings.get_xlabel()
+    _render(fig)
+
+
+def test_variant_labels_stay_unambiguous():
+    assert charts.short_labels(["gp_assistant@v1", "gp_assistant@v2"]) == ["v1", "v2"]
+    assert charts.short_labels(["gp_assistant@v1", "emr_extractor@v1"]) == [
+        "gp_assistant\n@v1", "emr_extractor\n@v1"]  # fmt: skip
 
 
 def _samples() -> pd.DataFrame:
