@@ -54,6 +54,8 @@ def cache_key(
         "messages": msgs,
         "params": p,
         "schema": schema,
+        # sorting the keys below hides the order of the fields, which the grammar follows
+        "field_order": list((schema or {}).get("properties", {})),
         "seed": p.get("seed"),
         "repeat": repeat,
     }

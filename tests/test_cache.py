@@ -54,6 +54,14 @@ def test_cache_key_changes_with_every_component(changed):
     assert cache_key(*changed) != cache_key(*BASE)
 
 
+def test_cache_key_follows_the_order_of_the_fields():
+    # constrained decoding writes the fields in schema order: another order, another answer
+    two = {"type": "object", "properties": {"summary": {"type": "string"}, "analysis": {}}}
+    swapped = {**two, "properties": dict(reversed(two["properties"].items()))}
+    assert cache_key("fp", MSGS, PARAMS, two) != cache_key("fp", MSGS, PARAMS, swapped)
+    assert cache_key("fp", MSGS, PARAMS, two) == cache_key("fp", MSGS, PARAMS, dict(two))
+
+
 def test_cache_key_is_stable_and_canonical():
     key = cache_key(*BASE)
     assert len(key) == 64 and int(key, 16) >= 0

@@ -75,10 +75,19 @@ def test_budget_hit_before_the_json_closes_reports_length(tiny_model):
 def test_schema_is_compiled_once_per_tokenizer(tiny_model):
     vocab = tiny_model.model.config.vocab_size
     first = constrained.compile_schema(CONSULTATION, tiny_model.tokenizer, vocab)
-    # the same schema with keys in another order is the same cache entry
-    reordered = dict(reversed(list(CONSULTATION.items())))
-    assert constrained.compile_schema(reordered, tiny_model.tokenizer, vocab) is first
-    assert constrained.schema_json(reordered) in constrained.compile_seconds
+    assert constrained.compile_schema(dict(CONSULTATION), tiny_model.tokenizer, vocab) is first
+    assert constrained.schema_json(CONSULTATION) in constrained.compile_seconds
+
+
+def test_fields_are_written_in_the_schema_order(tiny_model):
+    # the prompts ask for the summary first; a grammar built from sorted keys would put
+    # "analysis" first and contradict the prompt's own example
+    params = GenerationParams(temperature=0, max_new_tokens=4)
+    (answer,) = tiny_model.generate([[{"role": "user", "content": "头痛"}]], params, CONSULTATION)
+    assert answer.text.startswith('{"summary": "')
+    swapped = {**CONSULTATION, "properties": dict(reversed(CONSULTATION["properties"].items()))}
+    (answer,) = tiny_model.generate([[{"role": "user", "content": "头痛"}]], params, swapped)
+    assert answer.text.startswith('{"suggestions"')
 
 
 @pytest.mark.parametrize(

@@ -50,12 +50,16 @@ def _llguidance() -> Any:
 
 
 def schema_json(schema: dict[str, Any] | str) -> str:
-    """Canonical JSON text of a schema (sorted keys): the cache key."""
+    """JSON text of a schema, keys in their given order: the grammar's cache key.
+
+    Not sorted: the order of ``properties`` is the order the fields are written in
+    (``summary`` first, as the prompts ask), so two orders are two grammars.
+    """
     if isinstance(schema, str):
         schema = json.loads(schema)
     if not isinstance(schema, dict):
         raise TypeError(f"schema must be a JSON Schema dict, got {type(schema).__name__}")
-    return json.dumps(schema, sort_keys=True, ensure_ascii=False)
+    return json.dumps(schema, ensure_ascii=False)
 
 
 def llg_tokenizer(tokenizer: Any, n_vocab: int) -> Any:
