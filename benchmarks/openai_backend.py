@@ -2,7 +2,8 @@
 
 Starts ``medlab serve --raw`` on a stand-in in a subprocess on a free localhost port, sends the
 same requests sequentially (concurrency 1) and concurrently (concurrency C), and prints both
-timings and their ratio. The server groups requests that arrive together into one batched
+timings and their ratio (with the machine's load average: on a shared machine other jobs change
+the numbers a lot). The server groups requests that arrive together into one batched
 ``generate`` call, which is where the speed-up comes from.
 
     python benchmarks/openai_backend.py [--requests 64] [--concurrency 16] [--max-new-tokens 32]
@@ -78,6 +79,7 @@ def main() -> int:
     ap.add_argument("--max-new-tokens", type=int, default=32)
     args = ap.parse_args()
 
+    load_before = os.getloadavg()[0]
     port = free_port()
     proc = start_server(args.model, port)
     url = f"http://127.0.0.1:{port}/v1"
@@ -97,7 +99,8 @@ def main() -> int:
         proc.wait(30)
     print(
         f"model {args.model}, {args.requests} requests, max_new_tokens {args.max_new_tokens}, "
-        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '1')}"
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '1')}, {os.cpu_count()} CPUs, "
+        f"load average {load_before:.1f} before / {os.getloadavg()[0]:.1f} after"
     )
     print(
         f"{'concurrency':>11} {'wall s':>8} {'req/s':>7} {'tokens':>7} {'tok/s':>7} {'p50 lat s':>9} {'p50 ttft s':>10}"

@@ -336,14 +336,10 @@ class MedicalChatbot:
 
 def cli_chat(args: argparse.Namespace) -> int:
     """``medlab chat``: a terminal conversation (``/reset`` clears the history, ``/quit`` ends)."""
+    from medlab.cli import model_kwargs
     from medlab.models import load_model
 
-    kwargs: dict[str, Any] = {}
-    if args.model.startswith("openai:"):
-        kwargs["model_name"] = args.model_name
-    else:
-        kwargs.update(device_map=args.device_map, parallel=args.parallel, dtype=args.dtype)
-    model = load_model(args.model, **kwargs)
+    model = load_model(args.model, **model_kwargs(args))
     params = GenerationParams(
         temperature=args.temperature,
         top_p=args.top_p,

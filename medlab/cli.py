@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 
 def _model_args(p: argparse.ArgumentParser, default: str = "tiny-qwen2") -> None:
@@ -20,6 +21,21 @@ def _model_args(p: argparse.ArgumentParser, default: str = "tiny-qwen2") -> None
     p.add_argument("--device-map", default=None, help='e.g. "auto" to spread over all GPUs')
     p.add_argument("--parallel", choices=["split", "replicas"], default=None)
     p.add_argument("--dtype", default="auto")
+    p.add_argument("--revision", default=None,
+                   help="hub revision, or a server model's version (goes into the fingerprint)")  # fmt: skip
+
+
+def model_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """``load_model`` keyword arguments from the options of ``_model_args``."""
+    kw: dict[str, Any] = {"revision": args.revision} if args.revision else {}
+    if args.model.startswith("openai:"):
+        return kw | ({"model_name": args.model_name} if args.model_name else {})
+    kw["dtype"] = args.dtype
+    if args.device_map:
+        kw["device_map"] = args.device_map
+    if args.parallel:
+        kw["parallel"] = args.parallel
+    return kw
 
 
 def _gen_args(p: argparse.ArgumentParser) -> None:

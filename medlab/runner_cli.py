@@ -98,18 +98,8 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
-def _model_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    if args.model.startswith("openai:"):
-        return {"model_name": args.model_name} if args.model_name else {}
-    kw: dict[str, Any] = {"dtype": args.dtype}
-    if args.device_map:
-        kw["device_map"] = args.device_map
-    if args.parallel:
-        kw["parallel"] = args.parallel
-    return kw
-
-
 def cli_eval(args: argparse.Namespace) -> int:
+    from medlab.cli import model_kwargs
     from medlab.metrics import METRICS, summarize
     from medlab.models import load_model
     from medlab.runner import RunMismatchError, run_eval
@@ -136,7 +126,7 @@ def cli_eval(args: argparse.Namespace) -> int:
         temperature=args.temperature, top_p=args.top_p,
         max_new_tokens=args.max_new_tokens, seed=args.seed,
     )  # fmt: skip
-    model = load_model(args.model, **_model_kwargs(args))
+    model = load_model(args.model, **model_kwargs(args))
     try:
         run = run_eval(
             model,

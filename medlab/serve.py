@@ -12,8 +12,11 @@ server's ``max_tokens_cap``); ``response_format`` ``json_object`` constrains the
 chatbot's schema (raw: any JSON object), ``json_schema`` to the given schema, ``text`` turns
 structured output off. Over a chatbot, a system message from the caller is appended to the
 chatbot's system prompt (``MedicalChatbot(client_system="merge")``; "ignore" or "replace" are
-the other choices). Errors use the OpenAI error shape: 400 bad request, 401 missing or wrong
-API key, 404 unknown model, 413 body too large.
+the other choices); the budget counts the system prompt the chatbot really sends. Errors use
+the OpenAI error shape: 400 bad request (the client's fault: bad fields, a prompt too long for
+the context), 401 missing or wrong API key, 404 unknown model or route, 413 body too large
+(counted while it is read), 500 a failure inside the server, 502 a failure of the upstream
+OpenAI-compatible server the model runs on.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import argparse
 import asyncio
 import hmac
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Hashable
@@ -31,10 +35,14 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from medlab.models.base import BatchError
+from medlab.models.openai import OpenAIBackendError
 from medlab.types import GenerationParams, Message
 
 JSON_OBJECT_SCHEMA: dict[str, Any] = {"type": "object"}
+log = logging.getLogger("medlab.serve")
 
 
 class BatchQueue:
@@ -42,7 +50,8 @@ class BatchQueue:
     ``run(key, payloads) -> results`` in a single worker thread (one model, one batch at a time).
 
     A batch closes when ``max_batch`` requests are in, when no new request came for
-    ``window_s``, or ``4 * window_s`` after its first request."""
+    ``window_s``, or ``4 * window_s`` after its first request. ``run`` may put an exception in
+    place of a result: it fails that submission only."""
 
     def __init__(
         self,
@@ -97,7 +106,11 @@ class BatchQueue:
                             future.set_exception(e)
                     continue
                 for (_, future), result in zip(items, results):
-                    if not future.done():
+                    if future.done():
+                        continue
+                    if isinstance(result, BaseException):
+                        future.set_exception(result)
+                    else:
                         future.set_result(result)
 
 
@@ -150,11 +163,51 @@ class APIError(Exception):
         self.status, self.message, self.param, self.code = status, message, param, code
 
     def response(self) -> JSONResponse:
-        kind = {401: "authentication_error", 404: "not_found_error"}.get(
-            self.status, "invalid_request_error"
-        )
-        error = {"message": self.message, "type": kind, "param": self.param, "code": self.code}
-        return JSONResponse({"error": error}, status_code=self.status)
+        return _error_response(self.status, self.message, self.param, self.code)
+
+
+class UpstreamError(RuntimeError):
+    """The OpenAI-compatible server the model runs on failed this request (answered 502)."""
+
+
+def _error_response(
+    status: int, message: str, param: str | None = None, code: str | None = None
+) -> JSONResponse:
+    if status >= 500:
+        kind = "server_error"
+    else:
+        kind = {401: "authentication_error", 403: "permission_error", 404: "not_found_error"}
+        kind = kind.get(status, "rate_limit_error" if status == 429 else "invalid_request_error")
+    error = {"message": message, "type": kind, "param": param, "code": code}
+    return JSONResponse({"error": error}, status_code=status)
+
+
+def _is_upstream(error: BaseException) -> bool:
+    """A failure of the remote server behind an ``openai:`` backend (or of some of its
+    requests), as opposed to a failure inside this one."""
+    return isinstance(error, (UpstreamError, BatchError, OpenAIBackendError))
+
+
+def _as_api_error(error: BaseException) -> APIError:
+    """The response to a failure of the model or the pipeline: never the client's fault."""
+    detail = f"{type(error).__name__}: {error}"[:1000]
+    if _is_upstream(error):
+        return APIError(502, f"the model server failed: {detail}", code="upstream_error")
+    return APIError(500, f"the server failed to answer: {detail}", code="internal_error")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes ``limit`` bytes (a declared
+    ``Content-Length`` over the limit is refused before reading anything)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise APIError(413, f"request body of {declared} bytes is over the {limit}-byte limit")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise APIError(413, f"request body is over the {limit}-byte limit")
+    return bytes(body)
 
 
 def _parse(body: bytes) -> ChatRequest:
@@ -192,11 +245,42 @@ def create_app(
     created = int(time.time())
 
     def run(key: tuple, conversations: list[list[Message]]) -> list[Any]:
+        """One batch; a failure fails only the requests it concerns (results hold exceptions)."""
         kind, mode, schema_json, params = key
         schema = json.loads(schema_json) if schema_json else None
-        if bot is not None:
-            return bot.respond_batch(conversations, params=params, mode=mode, schema=schema)
-        return model.generate(conversations, params, schema=schema)
+
+        def answer(convs: list[list[Message]]) -> list[Any]:
+            if bot is not None:
+                return bot.respond_batch(convs, params=params, mode=mode, schema=schema)
+            return model.generate(convs, params, schema=schema)
+
+        try:
+            return answer(conversations)
+        except BatchError as e:  # an openai: backend where only some requests failed
+            if bot is None:
+                return [
+                    c if c is not None else UpstreamError(err or "no answer")
+                    for c, err in zip(e.completions, e.errors)
+                ]
+            failure: Exception = e
+        except Exception as e:
+            failure = e
+        if len(conversations) == 1 or (
+            _is_upstream(failure) and not isinstance(failure, BatchError)
+        ):
+            raise failure  # the same failure for every request of the batch
+        log.warning(
+            "a batch of %d failed (%s); answering its requests one by one",
+            len(conversations),
+            failure,
+        )
+        results: list[Any] = []
+        for conv in conversations:  # find the request(s) that failed, answer the others
+            try:
+                results.extend(answer([conv]))
+            except Exception as e:
+                results.append(e)
+        return results
 
     queue = BatchQueue(run, window_s=batch_window_s, max_batch=max_batch)
     app = FastAPI(title="medlab", version="0.1.0")
@@ -207,6 +291,14 @@ def create_app(
     @app.exception_handler(APIError)
     async def _api_error(request: Request, exc: APIError) -> JSONResponse:
         return exc.response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error_response(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+        return _as_api_error(exc).response()  # the traceback goes to the server log
 
     def authorize(request: Request) -> None:
         if api_key is None:
@@ -248,17 +340,7 @@ def create_app(
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Any:
         authorize(request)
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > max_request_bytes:
-            raise APIError(
-                413, f"request body of {declared} bytes is over the {max_request_bytes}-byte limit"
-            )
-        body = await request.body()
-        if len(body) > max_request_bytes:
-            raise APIError(
-                413, f"request body of {len(body)} bytes is over the {max_request_bytes}-byte limit"
-            )
-        req = _parse(body)
+        req = _parse(await _read_body(request, max_request_bytes))
         if req.model and req.model not in (served_name, model.name):
             raise APIError(
                 404,
@@ -277,7 +359,7 @@ def create_app(
             raise APIError(
                 400, "messages: the last message must have role 'user'", param="messages"
             )
-        mode, schema = _output(req, bot)
+        mode, schema = _output(req, bot, model)
         params = _params(req, bot, model, messages, max_tokens_cap)
         key = (
             "bot" if bot else "raw",
@@ -287,8 +369,9 @@ def create_app(
         )
         try:
             result = await queue.submit(key, messages)
-        except ValueError as e:  # a conversation the model cannot take (too long, ...)
-            raise APIError(400, str(e), param="messages") from e
+        except Exception as e:  # the request itself was checked above: not the client's fault
+            log.error("request failed: %s: %s", type(e).__name__, e, exc_info=e)
+            raise _as_api_error(e) from e
         if bot is not None:
             text, finish = result.text, result.finish_reason
             usage = (result.prompt_tokens, result.completion_tokens)
@@ -332,7 +415,7 @@ def create_app(
     return app
 
 
-def _output(req: ChatRequest, bot: Any) -> tuple[str, dict[str, Any] | None]:
+def _output(req: ChatRequest, bot: Any, model: Any = None) -> tuple[str, dict[str, Any] | None]:
     """(mode, schema) the request asks for: response_format first, else the chatbot's mode."""
     fmt = req.response_format
     if fmt is None:
@@ -352,17 +435,39 @@ def _output(req: ChatRequest, bot: Any) -> tuple[str, dict[str, Any] | None]:
             "response_format.json_schema.schema must be a JSON Schema object",
             param="response_format",
         )
+    _check_schema(schema, model)
     return "structured", schema
+
+
+def _check_schema(schema: dict[str, Any], model: Any) -> None:
+    """400 for a schema that is not a valid JSON Schema, or (a local model) one that
+    constrained decoding cannot compile: found here, not halfway through a batch."""
+    from jsonschema import SchemaError, validators
+
+    try:
+        validators.validator_for(schema).check_schema(schema)
+    except SchemaError as e:
+        raise APIError(
+            400,
+            f"response_format.json_schema.schema is not a valid JSON Schema: {e.message}",
+            param="response_format",
+        ) from e
+    tokenizer, n_vocab = getattr(model, "tokenizer", None), getattr(model, "_n_vocab", None)
+    if tokenizer is None or not isinstance(n_vocab, int):  # decoded elsewhere (openai:)
+        return
+    from medlab.models.constrained import compile_schema
+
+    try:
+        compile_schema(schema, tokenizer, n_vocab)  # compiled once, kept for the batch
+    except ValueError as e:
+        raise APIError(400, f"response_format.json_schema: {e}", param="response_format") from e
 
 
 def _params(
     req: ChatRequest, bot: Any, model: Any, messages: list[Message], cap: int | None
 ) -> GenerationParams:
     base = bot.params if bot else GenerationParams()
-    if bot is not None:  # the least the chatbot sends: its system prompt and the last message
-        prompt_tokens = model.count_tokens([Message("system", bot.prompt.text), messages[-1]])
-    else:
-        prompt_tokens = model.count_tokens(messages)
+    prompt_tokens = _prompt_tokens(bot, model, messages)
     room = model.context_length - prompt_tokens
     if room < 1:
         raise APIError(
@@ -370,6 +475,16 @@ def _params(
             f"the messages take {prompt_tokens} tokens: no room left in the "
             f"{model.context_length}-token context",
             param="messages",
+            code="context_length_exceeded",
+        )
+    budget = getattr(bot, "max_history_tokens", None)
+    if budget and prompt_tokens > budget:
+        raise APIError(
+            400,
+            f"the system prompt and the last message take {prompt_tokens} tokens, over the "
+            f"chatbot's prompt budget of {budget}",
+            param="messages",
+            code="context_length_exceeded",
         )
     wanted = req.max_completion_tokens or req.max_tokens or base.max_new_tokens
     limit = min(wanted, room, cap or wanted)
@@ -384,6 +499,22 @@ def _params(
         )
     except ValueError as e:
         raise APIError(400, str(e)) from e
+
+
+def _prompt_tokens(bot: Any, model: Any, messages: list[Message]) -> int:
+    """Tokens of the smallest prompt the model will get for these messages.
+
+    Raw: the messages as they are. Chatbot: what ``MedicalChatbot`` sends once it has dropped
+    every older turn: its system prompt as built for this request (the caller's system
+    messages merged in or put in its place, knowledge-base notes when grounded) and the last
+    user message.
+    """
+    if bot is None:
+        return model.count_tokens(messages)
+    client_system = "\n".join(m.content for m in messages if m.role == "system") or None
+    question = messages[-1]
+    system = Message("system", bot.system_prompt(question.content, client_system))
+    return model.count_tokens([system, question])
 
 
 async def _sse(head: dict[str, Any], text: str, finish: str, usage: dict[str, int] | None):
@@ -410,14 +541,10 @@ def cli_serve(args: argparse.Namespace) -> int:
     """``medlab serve``: load the model, wrap it in the chatbot unless ``--raw``, run uvicorn."""
     import uvicorn
 
+    from medlab.cli import model_kwargs
     from medlab.models import load_model
 
-    kwargs: dict[str, Any] = {}
-    if args.model.startswith("openai:"):
-        kwargs["model_name"] = args.model_name
-    else:
-        kwargs.update(device_map=args.device_map, parallel=args.parallel, dtype=args.dtype)
-    model = load_model(args.model, **kwargs)
+    model = load_model(args.model, **model_kwargs(args))
     target: Any = model
     if not args.raw:
         from medlab.chatbot import MedicalChatbot

@@ -1,17 +1,24 @@
 """OpenAIBackend request logic: payloads, SSE parsing, retries, concurrency, sync-in-async.
 
-The HTTP server here is an ``httpx.MockTransport`` handler so that failures (429, 500, dropped
-connections) happen on demand; tests/test_serve.py points the backend at the real
-``medlab serve`` on the tiny stand-in.
+Most servers here are ``httpx.MockTransport`` handlers so that failures (429, 500, dropped
+connections) happen on demand; timeouts, truncated streams and the backoff timing go through a
+real local HTTP server (uvicorn serving a scripted ASGI app). tests/test_serve.py points the
+backend at the real ``medlab serve`` on the tiny stand-in.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
+import threading
+import time
+import uuid
 
 import httpx
 import pytest
+import uvicorn
 
 from medlab.models import load_model
 from medlab.models.openai import OpenAIBackend, OpenAIBackendError, approx_tokens
@@ -187,3 +194,275 @@ def test_unreachable_server_without_model_name_is_a_clear_error():
 )
 def test_approx_tokens(text, tokens):
     assert approx_tokens(text) == tokens
+
+
+# --- fingerprint --------------------------------------------------------------------------
+
+
+def vllm_like_listing(request: httpx.Request) -> httpx.Response:
+    """A /v1/models answer as vLLM gives it: a fresh ``created`` and permission id each time."""
+    entry = {
+        "id": "served-a",
+        "object": "model",
+        "created": int(time.time() * 1000),
+        "owned_by": "vllm",
+        "root": "/models/Qwen2.5-7B-Instruct",
+        "parent": None,
+        "max_model_len": 32768,
+        "permission": [
+            {
+                "id": f"modelperm-{uuid.uuid4().hex}",
+                "object": "model_permission",
+                "created": int(time.time() * 1000),
+                "allow_sampling": True,
+            }
+        ],
+    }
+    return httpx.Response(200, json={"object": "list", "data": [entry]})
+
+
+def test_fingerprint_ignores_volatile_model_listing_fields():
+    def make(**kw):
+        return OpenAIBackend(
+            "http://test.local/v1", transport=httpx.MockTransport(vllm_like_listing), **kw
+        )
+
+    a, b = make(), make()
+    assert a.fingerprint == b.fingerprint  # a new connection: same weights, same fingerprint
+    assert "permission" not in a.info()["server"] and "created" not in a.info()["server"]
+    assert a.info()["server"]["root"] == "/models/Qwen2.5-7B-Instruct"
+    pinned = make(revision="a09a35458c702b33eeacc393d103063234e8bc28")
+    assert (
+        pinned.fingerprint == make(revision="a09a35458c702b33eeacc393d103063234e8bc28").fingerprint
+    )
+    assert pinned.fingerprint not in (a.fingerprint, make(revision="other").fingerprint)
+    assert pinned.info()["revision"] == "a09a35458c702b33eeacc393d103063234e8bc28"
+
+
+# --- partial failures ---------------------------------------------------------------------
+
+
+def by_content(request: httpx.Request) -> httpx.Response:
+    """Answers by the last message: "bad" -> 400, "down" -> 500 every time, else an answer."""
+    if request.url.path.endswith("/models"):
+        return httpx.Response(200, json=MODELS)
+    question = json.loads(request.content)["messages"][-1]["content"]
+    if question.startswith("bad"):
+        return httpx.Response(400, json={"error": {"message": f"{question}: bad request"}})
+    if question.startswith("down"):
+        return httpx.Response(500, text="upstream exploded")
+    return httpx.Response(200, content=sse(f"答{question}"))
+
+
+def test_one_failed_request_keeps_the_others_answers():
+    from medlab.models.base import BatchError
+
+    b = OpenAIBackend(
+        "http://test.local/v1", transport=httpx.MockTransport(by_content), backoff_s=0.001
+    )
+    convs = [[{"role": "user", "content": q}] for q in ("q0", "bad1", "q2", "down3")]
+    with pytest.raises(BatchError) as info:
+        b.generate(convs)
+    e = info.value
+    assert [c.text if c else None for c in e.completions] == ["答q0", None, "答q2", None]
+    assert e.errors[0] is None and e.errors[2] is None
+    assert "400" in e.errors[1] and "bad1: bad request" in e.errors[1]
+    assert "500" in e.errors[3] and "after 4 attempts" in e.errors[3]
+
+
+def test_every_request_failing_alike_raises_that_error():
+    from medlab.models.base import BatchError
+
+    b = OpenAIBackend(
+        "http://test.local/v1", transport=httpx.MockTransport(by_content), backoff_s=0.001
+    )
+    with pytest.raises(OpenAIBackendError, match="answered 400") as info:
+        b.generate([[{"role": "user", "content": "bad"}]] * 3)
+    assert not isinstance(info.value, BatchError)
+    with pytest.raises(BatchError) as mixed:  # different errors: each keeps its own
+        b.generate([[{"role": "user", "content": "bad"}], [{"role": "user", "content": "down"}]])
+    assert mixed.value.completions == [None, None]
+    assert "400" in mixed.value.errors[0] and "500" in mixed.value.errors[1]
+
+
+# --- a real local HTTP server: timeouts, truncated streams, backoff -----------------------
+
+
+class Local:
+    """uvicorn in a daemon thread on a free localhost port, serving a raw ASGI app."""
+
+    def __init__(self, app):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+        config = uvicorn.Config(app, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+        self.thread.start()
+        deadline = time.time() + 30
+        while not self.server.started:
+            assert time.time() < deadline, "server did not start"
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+class Scripted:
+    """An ASGI app: lists MODELS, plays one step per chat request (then answers normally) and
+    records when each chat request arrived."""
+
+    def __init__(self, *steps):
+        self.steps = list(steps)
+        self.arrivals: list[float] = []
+        self.clients: list[tuple] = []  # (host, port) of each chat request's connection
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        if scope["path"].endswith("/models"):
+            return await respond(send, 200, json.dumps(MODELS).encode())
+        self.arrivals.append(time.monotonic())
+        self.clients.append(tuple(scope["client"]))
+        step = self.steps.pop(0) if self.steps else answer()
+
+        async def disconnected():
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+        tasks = [asyncio.ensure_future(step(send)), asyncio.ensure_future(disconnected())]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)  # answered, or given up
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+
+
+async def respond(send, status: int, body: bytes, headers: dict | None = None) -> None:
+    head = [(b"content-type", b"application/json")]
+    head += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": body})
+
+
+def status(code: int, **headers: str):
+    async def step(send):
+        await respond(send, code, b'{"error": {"message": "try later"}}', headers)
+
+    return step
+
+
+def answer(*pieces: str, delay_s: float = 0.0, complete: bool = True, repeat: int = 1):
+    """A 200 SSE stream of ``pieces`` (``repeat`` times, ``delay_s`` apart); without
+    ``complete`` it ends after the content: no finish_reason, no [DONE]."""
+
+    async def step(send):
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")],
+            }
+        )
+        events = sse(*(pieces or ("好", "的")) * repeat).decode().split("\n\n")[:-1]
+        events = [e + "\n\n" for e in events]
+        if not complete:
+            events = [e for e in events if "finish_reason" not in e and "[DONE]" not in e]
+        for event in events:
+            await asyncio.sleep(delay_s)
+            await send({"type": "http.response.body", "body": event.encode(), "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    return step
+
+
+@pytest.fixture
+def local():
+    servers = []
+
+    def start(*steps) -> tuple[Scripted, str]:
+        app = Scripted(*steps)
+        servers.append(Local(app))
+        return app, servers[-1].url
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+Q = [[{"role": "user", "content": "q"}]]
+
+
+def test_a_slowly_streamed_answer_times_out_as_a_whole(local):
+    # a token every 50 ms for 2 s: no single read is slow, the whole answer is
+    app, url = local(answer("字", delay_s=0.05, repeat=40), answer("字", delay_s=0.05, repeat=40))
+    b = OpenAIBackend(url, timeout_s=0.4, max_retries=1, backoff_s=0.01)
+    start = time.perf_counter()
+    with pytest.raises(OpenAIBackendError, match="after 2 attempts.*within 0.4 s"):
+        b.generate(Q)
+    assert time.perf_counter() - start < 1.8 and len(app.arrivals) == 2 and b.retries == 1
+
+
+def test_a_timed_out_attempt_is_retried(local):
+    app, url = local(answer("慢", delay_s=0.05, repeat=40), answer("快"))
+    b = OpenAIBackend(url, timeout_s=0.4, max_retries=2, backoff_s=0.01)
+    [c] = b.generate(Q)
+    assert c.text == "快" and b.retries == 1 and len(app.arrivals) == 2
+
+
+def test_a_truncated_stream_is_retried_then_an_error(local):
+    app, url = local(answer("半", complete=False))
+    b = OpenAIBackend(url, max_retries=2, backoff_s=0.01)
+    [c] = b.generate(Q)
+    assert c.text == "好的" and b.retries == 1 and len(app.arrivals) == 2
+
+    app, url = local(*[answer("半", "截", complete=False)] * 3)
+    b = OpenAIBackend(url, max_retries=2, backoff_s=0.01)
+    with pytest.raises(OpenAIBackendError, match="after 3 attempts.*without a finish_reason"):
+        b.generate(Q)
+    assert len(app.arrivals) == 3
+
+
+def test_connections_are_reused_after_a_complete_stream(local):
+    app, url = local()
+    b = OpenAIBackend(url, concurrency=1)
+    out = b.generate([[{"role": "user", "content": str(i)}] for i in range(4)])
+    assert [c.text for c in out] == ["好的"] * 4
+    assert len(set(app.clients)) == 1  # one keep-alive connection, not one per request
+
+
+def test_backoff_grows_exponentially(local):
+    app, url = local(status(503), status(500), status(502))
+    b = OpenAIBackend(url, max_retries=3, backoff_s=0.1)
+    [c] = b.generate(Q)
+    assert c.text == "好的" and b.retries == 3
+    gaps = [b2 - a for a, b2 in zip(app.arrivals, app.arrivals[1:])]
+    assert len(gaps) == 3
+    for attempt, gap in enumerate(gaps):  # 0.1, 0.2, 0.4 s (plus the round trip)
+        assert gap >= 0.1 * 2**attempt - 0.01, gaps
+    assert gaps[0] < 0.35, gaps  # not a fixed long wait: the first retry comes quickly
+
+
+@pytest.mark.parametrize("code", [429, 503])
+def test_retry_after_is_honoured(local, code):
+    app, url = local(status(code, **{"Retry-After": "0.4"}))
+    b = OpenAIBackend(url, max_retries=1, backoff_s=0.001)  # the own backoff would be 1 ms
+    [c] = b.generate(Q)
+    assert c.text == "好的" and b.retries == 1
+    assert app.arrivals[1] - app.arrivals[0] >= 0.39
+
+
+def test_retry_after_header_forms():
+    from medlab.models.openai import _retry_after
+
+    assert _retry_after("2") == 2.0 and _retry_after("0.5") == 0.5
+    assert _retry_after("600") == 30.0  # capped
+    assert _retry_after(None) is None and _retry_after("soon") is None
+    when = "Wed, 21 Oct 2015 07:28:05 GMT"  # an HTTP date: seconds from now
+    assert _retry_after(when, now=1445412480.0) == 5.0
+    assert _retry_after(when, now=1445412490.0) == 0.0

@@ -2,16 +2,21 @@
 the ``Backend`` protocol.
 
 Requests go out with ``httpx`` (async): at most ``concurrency`` in flight (a semaphore), streamed
-as server-sent events so the time to the first content token is measured, retried with
-exponential backoff on 429, 5xx, connection errors and timeouts (``max_retries`` times, then an
-``OpenAIBackendError``). A JSON Schema becomes ``response_format`` ``json_schema`` (strict).
-``generate`` is synchronous and also works inside Jupyter: when an event loop is already running,
-the requests run on their own loop in a worker thread.
+as server-sent events so the time to the first content token is measured. Each attempt is
+bounded as a whole by ``timeout_s``. 408, 409, 429, 5xx, connection errors, timeouts and streams
+that end before their ``finish_reason`` / ``[DONE]`` are retried with exponential backoff
+(``Retry-After`` honoured), ``max_retries`` times, then the request fails with an
+``OpenAIBackendError``. When only some requests of a ``generate`` call fail, the call raises
+``BatchError`` with the answers of the others. A JSON Schema becomes ``response_format``
+``json_schema`` (strict). ``generate`` is synchronous and also works inside Jupyter: when an event
+loop is already running, the requests run on their own loop in a worker thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import email.utils
 import hashlib
 import json
 import os
@@ -22,9 +27,14 @@ from typing import Any
 
 import httpx
 
+from medlab.models.base import BatchError
 from medlab.types import Completion, Conversation, GenerationParams, Message, as_conversation
 
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+DRAIN_S = 1.0  # how long to wait for the end of a body after its [DONE]
+# the parts of a /v1/models entry that identify the weights; servers add volatile ones
+# (vLLM: ``created`` and ``permission[]`` items with a fresh random id on every request)
+STABLE_MODEL_FIELDS = ("id", "root", "parent", "max_model_len", "context_length", "owned_by")
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
 
@@ -43,8 +53,11 @@ class OpenAIBackend:
 
     ``base_url`` ends in ``/v1`` (added when missing). ``model_name`` defaults to the first model
     the server lists. ``tokenizer`` (a transformers tokenizer with a chat template) makes
-    ``count_tokens`` exact; without it the count is approximate. ``transport`` is passed to
-    ``httpx.AsyncClient`` (tests, custom proxies).
+    ``count_tokens`` exact; without it the count is approximate. ``revision`` (any string, e.g.
+    the hub commit the server loaded) goes into the fingerprint: the server's model listing
+    cannot tell two sets of weights served under the same name apart. ``timeout_s`` bounds each
+    whole request attempt (connect, queueing on the server, every streamed token). ``transport``
+    is passed to ``httpx.AsyncClient`` (tests, custom proxies).
     """
 
     def __init__(
@@ -60,11 +73,14 @@ class OpenAIBackend:
         context_length: int | None = None,
         backoff_s: float = 0.5,
         transport: httpx.AsyncBaseTransport | None = None,
+        revision: str | None = None,
     ):
         if concurrency < 1:
             raise ValueError(f"concurrency must be >= 1, got {concurrency}")
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
         base = base_url.rstrip("/")
         self.base_url = base if base.endswith("/v1") else base + "/v1"
         self.api_key = (
@@ -75,6 +91,7 @@ class OpenAIBackend:
         self.max_retries = max_retries
         self.backoff_s = backoff_s
         self.tokenizer = tokenizer
+        self.revision = revision
         self._transport = transport
         self.retries = 0  # requests retried since creation (all calls together)
         served = self._list_models(required=model_name is None)
@@ -84,15 +101,16 @@ class OpenAIBackend:
             model_name = served[0]["id"]
         self.model_name = model_name
         entry = next((m for m in served if m.get("id") == model_name), {})
-        self.server_info = {k: v for k, v in entry.items() if k != "created"}
+        self.server_info = {k: entry[k] for k in STABLE_MODEL_FIELDS if k in entry}
         self.context_length = int(
             context_length or entry.get("max_model_len") or entry.get("context_length") or 32768
         )
         self.name = name or f"openai:{self.base_url}#{model_name}"
-        described = json.dumps(
-            {"url": self.base_url, "model": model_name, "server": self.server_info}, sort_keys=True
-        )
-        self.fingerprint = hashlib.sha256(described.encode()).hexdigest()[:16]
+        described = {"url": self.base_url, "model": model_name, "server": self.server_info}
+        if revision is not None:
+            described["revision"] = revision
+        text = json.dumps(described, sort_keys=True, default=str)
+        self.fingerprint = hashlib.sha256(text.encode()).hexdigest()[:16]
 
     # --- protocol --------------------------------------------------------------------------
 
@@ -143,6 +161,7 @@ class OpenAIBackend:
             "base_url": self.base_url,
             "model_name": self.model_name,
             "fingerprint": self.fingerprint,
+            "revision": self.revision,
             "context_length": self.context_length,
             "concurrency": self.concurrency,
             "server": self.server_info,
@@ -154,7 +173,12 @@ class OpenAIBackend:
         params: GenerationParams | None = None,
         schema: dict[str, Any] | None = None,
     ) -> list[Completion]:
-        """Answer every conversation (at most ``concurrency`` requests in flight)."""
+        """Answer every conversation (at most ``concurrency`` requests in flight).
+
+        Raises ``BatchError`` (one answer or error message per conversation) when some
+        requests failed; when every request failed with the same error, raises that error
+        (an ``OpenAIBackendError``) instead.
+        """
         return self._run(self.agenerate(conversations, params, schema))
 
     @staticmethod
@@ -193,7 +217,18 @@ class OpenAIBackend:
                 self._request(client, sem, as_conversation(c), params, schema)
                 for c in conversations
             ]
-            return list(await asyncio.gather(*tasks))
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        for r in results:  # cancellation, KeyboardInterrupt: not a failed request
+            if isinstance(r, BaseException) and not isinstance(r, Exception):
+                raise r
+        errors = [_describe(r) if isinstance(r, Exception) else None for r in results]
+        failed = [r for r in results if isinstance(r, Exception)]
+        if not failed:
+            return list(results)
+        if len(failed) == len(results) and len(set(errors)) == 1:
+            raise failed[0]  # one error for all: nothing to keep, raised as it is
+        completions = [None if isinstance(r, Exception) else r for r in results]
+        raise BatchError(completions, errors)
 
     def payload(
         self, conversation: Conversation, params: GenerationParams, schema: dict[str, Any] | None
@@ -236,22 +271,31 @@ class OpenAIBackend:
         for attempt in range(self.max_retries + 1):
             retry_after = None
             try:
-                async with sem:
-                    return await self._stream(client, body, conversation)
+                async with sem:  # the timeout starts once the request may go out
+                    return await asyncio.wait_for(
+                        self._stream(client, body, conversation), self.timeout_s
+                    )
             except _Retryable as e:
                 error: Exception = e
                 retry_after = e.retry_after
+            except asyncio.TimeoutError as e:  # 3.10: not the builtin TimeoutError
+                error = _Retryable(None, f"no complete answer within {self.timeout_s} s", None)
+                error.__cause__ = e
             except (httpx.TransportError, httpx.TimeoutException) as e:
                 error = e
             if attempt == self.max_retries:
                 raise OpenAIBackendError(
-                    f"{self.base_url}/chat/completions failed after {attempt + 1} attempts: {error}"
+                    f"{self.base_url}/chat/completions failed after {attempt + 1} attempts: "
+                    f"{_describe(error)}"
                 ) from error
             self.retries += 1
-            await asyncio.sleep(
-                retry_after if retry_after is not None else self.backoff_s * 2**attempt
-            )
+            await asyncio.sleep(self.backoff(attempt, retry_after))
         raise AssertionError("unreachable")
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry ``attempt + 1``: the server's ``Retry-After`` when it
+        sent one, else ``backoff_s * 2**attempt``."""
+        return retry_after if retry_after is not None else self.backoff_s * 2**attempt
 
     async def _stream(
         self, client: httpx.AsyncClient, body: dict[str, Any], conversation: Conversation
@@ -259,7 +303,8 @@ class OpenAIBackend:
         start = time.perf_counter()
         ttft = None
         pieces: list[str] = []
-        finish = "stop"
+        finish = None
+        done = False
         usage: dict[str, Any] = {}
         async with client.stream("POST", "/chat/completions", json=body) as r:
             if r.status_code != 200:
@@ -271,13 +316,20 @@ class OpenAIBackend:
                 raise OpenAIBackendError(
                     f"{self.base_url}/chat/completions answered {r.status_code}: {detail}"
                 )
-            async for line in r.aiter_lines():
+            lines = r.aiter_lines()
+            async for line in lines:
                 if not line.startswith("data:"):
                     continue
                 data = line[5:].strip()
                 if data == "[DONE]":
+                    done = True
                     break
-                chunk = json.loads(data)
+                try:
+                    chunk = json.loads(data)
+                except json.JSONDecodeError as e:
+                    raise _Retryable(None, f"malformed stream chunk {data[:200]!r}", None) from e
+                if not isinstance(chunk, dict):
+                    raise _Retryable(None, f"malformed stream chunk {data[:200]!r}", None)
                 if chunk.get("error"):
                     raise OpenAIBackendError(f"server error mid-stream: {chunk['error']}")
                 usage = chunk.get("usage") or usage
@@ -289,6 +341,16 @@ class OpenAIBackend:
                         pieces.append(content)
                     if choice.get("finish_reason"):
                         finish = "length" if choice["finish_reason"] == "length" else "stop"
+            if done:  # read the body to its end: only then can the connection be reused
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(_drain(lines), DRAIN_S)
+        if finish is None and not done:  # the connection closed cleanly, but too early
+            raise _Retryable(
+                None,
+                f"the stream ended after {len(pieces)} content chunks without a finish_reason "
+                "or [DONE]",
+                None,
+            )
         text = "".join(pieces)
         return Completion(
             text=text,
@@ -296,21 +358,50 @@ class OpenAIBackend:
             completion_tokens=int(usage.get("completion_tokens") or (len(pieces) if pieces else 0)),
             ttft_s=ttft,
             latency_s=time.perf_counter() - start,
-            finish_reason=finish,
+            finish_reason=finish or "stop",
         )
 
 
 class _Retryable(Exception):
-    def __init__(self, status: int, detail: str, retry_after: float | None):
-        super().__init__(f"HTTP {status}: {detail}")
+    """A failed attempt worth another one: an HTTP status in ``RETRY_STATUS`` (``status``), a
+    timeout or a broken stream (``status`` None)."""
+
+    def __init__(self, status: int | None, detail: str, retry_after: float | None):
+        super().__init__(f"HTTP {status}: {detail}" if status is not None else detail)
+        self.status = status
         self.retry_after = retry_after
 
 
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return min(float(value), 30.0) if value else None
-    except ValueError:
+async def _drain(lines: Any) -> None:
+    async for _ in lines:
+        pass
+
+
+def _describe(error: BaseException) -> str:
+    """A one-line message that names the status or the kind of failure."""
+    if isinstance(error, (OpenAIBackendError, _Retryable)):
+        return str(error)
+    detail = str(error)
+    return f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+
+
+def _retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delay seconds or an HTTP date), at most 30."""
+    if not value:
         return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when is None or when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), 30.0)
 
 
 __all__ = ["OpenAIBackend", "OpenAIBackendError", "approx_tokens"]
