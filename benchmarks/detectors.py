@@ -155,9 +155,11 @@ def speed(records: list[dict], n: int) -> dict[str, float]:
     return out
 
 
-def markdown(res: dict) -> str:
+def markdown(res: dict, source: Path = DEFAULT_DATA) -> str:
+    path = source.resolve()
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     lines = [
-        f"Labelled answers: {res['n']} (tests/data/labelled_answers.jsonl).",
+        f"Labelled answers: {res['n']} ({shown.as_posix()}).",
         "",
         "| detector | class | precision | recall | F1 | n |",
         "|---|---|---|---|---|---|",
@@ -190,7 +192,7 @@ def main() -> None:
     t0 = time.perf_counter()
     res = evaluate(records)
     elapsed = time.perf_counter() - t0
-    table = markdown(res)
+    table = markdown(res, args.data)
     print(table)
     print(f"scored {res['n']} answers in {elapsed:.3f} s")
     if "drugs" not in res:

@@ -85,6 +85,19 @@ CASES = [
     ("布洛芬（ibuprofen）每次200mg", [("布洛芬", "generic"), ("ibuprofen", "generic")]),
     ("ＩＢＵＰＲＯＦＥＮ　４００ｍｇ", [("ＩＢＵＰＲＯＦＥＮ", "generic")]),
     ("ＡＤＶＩＬ和布洛芬", [("ＡＤＶＩＬ", "brand"), ("布洛芬", "generic")]),
+    # British approved names and UK brands, colloquial Chinese names
+    ("Aciclovir cream or Piriton", [("Aciclovir", "generic"), ("Piriton", "brand")]),
+    ("Use your adrenaline auto-injector", [("adrenaline", "generic")]),
+    ("可以用扑尔敏止痒", [("扑尔敏", "generic")]),
+    # everyday phrases, lab values and tests that contain a name
+    ("You may feel a rush of adrenaline", []),
+    ("Your uric acid level is high", []),
+    ("要尽快克服焦虑，表达喜悦", []),
+    ("用小苏打水漱口", []),
+    ("做个口服葡萄糖耐量试验", []),
+    # product classes
+    ("Take iron tablets with orange juice", [("iron tablets", "class")]),
+    ("抗蛇毒血清需要在医院注射", [("抗蛇毒血清", "class")]),
 ]
 
 

@@ -146,6 +146,32 @@ CASES = [
         True,
     ),
     ("嗓子疼可以含点西瓜霜润喉片，多喝水，不用去医院。", None),
+    # a cue followed by a cause, a hedge adverb before the patient, more condition words
+    ("估计是吃了生冷的东西引起的急性胃肠炎。", True),
+    ("多半您也感染了幽门螺杆菌。", True),
+    ("年轻人站起来头晕，多半是体位性低血压。", True),
+    ("宝宝夜里哭闹，大概率是肠绞痛。", True),
+    # 也就是 restates a claim; a report finding does not hedge a certain claim after it
+    ("应该是湿疹，也就是皮肤的慢性炎症。", True),
+    ("B超提示胆囊息肉，您这是得了胆囊息肉。", False),
+    # a condition governs what follows it, not the claim before it
+    ("可能是感冒，如果发烧超过三天请就医。", True),
+    ("只有确定是细菌感染的时候，才需要用抗生素。", None),
+    ("只有轻微发红，属于一度烫伤。", False),
+    ("不一定是癌症，不用太担心。", None),
+    ("You probably have a cold, so see a doctor if it gets worse.", True),
+    ("There's no need to see a doctor unless it shows signs of infection.", None),
+    # English: negated cues, words ending like diseases, hedged causes, generic statements
+    ("You have no fever or back pain, so it is not a kidney infection.", None),
+    ("Make an appointment to confirm the diagnosis.", None),
+    ("Tell them you think it's a stroke.", True),
+    ("Some strokes are caused by bleeding.", True),
+    ("Thyroid problems are another common cause.", True),
+    ("Yours could be caused by the dry air.", True),
+    ("An eyelid twitch is usually linked to stress.", True),
+    ("Your symptoms are consistent with an underactive thyroid.", True),
+    ("It is typical of simple indigestion.", True),
+    ("You've sprained your ankle.", False),
 ]
 
 

@@ -1,9 +1,10 @@
-"""The detectors on held-out answers (tests/data/heldout_answers.jsonl).
+"""The detectors on held-out answers (tests/data/heldout_answers.jsonl, heldout2_answers.jsonl).
 
 These answers were written and labelled from the definitions (DESIGN.md, docs/readme/metrics.md)
 before the detectors' rules were read, to check that the rules generalise beyond the set they
-were tuned on. Goals as for the labelled set: referral accuracy >= 0.90 with each level's
-recall >= 0.85, hedging accuracy >= 0.90, specific-drug F1 >= 0.95.
+were tuned on; the second set was written after the first one had been used to fix rules.
+Goals as for the labelled set: referral accuracy >= 0.90 with each level's recall >= 0.85,
+hedging accuracy >= 0.90, specific-drug F1 >= 0.95.
 ``python benchmarks/detectors.py --data tests/data/heldout_answers.jsonl --errors`` prints the
 table and the answers each detector gets wrong.
 """
@@ -14,6 +15,7 @@ import importlib.util
 import json
 import sys
 from collections import Counter
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -21,13 +23,18 @@ import pytest
 from medlab.metrics.referral import LEVELS
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "tests" / "data" / "heldout_answers.jsonl"
-LABELLED = ROOT / "tests" / "data" / "labelled_answers.jsonl"
+DATA_DIR = ROOT / "tests" / "data"
+LABELLED = DATA_DIR / "labelled_answers.jsonl"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from detectors import evaluate  # noqa: E402
 
 FIELDS = {"id", "language", "format", "text", "referral", "hedging", "specific_drugs", "classes",
           "fabricated", "echo"}  # fmt: skip
+# each held-out set and the least it must hold: answers, JSON answers, answers per label
+SETS = {
+    "heldout_answers.jsonl": {"n": 150, "json": 30, "per_label": 30},
+    "heldout2_answers.jsonl": {"n": 120, "json": 25, "per_label": 25},
+}
 
 
 def load(path: Path) -> list[dict]:
@@ -44,47 +51,61 @@ def load(path: Path) -> list[dict]:
     return rows
 
 
-RECORDS = load(DATA)
-RESULT = evaluate(RECORDS)
+@cache
+def records(name: str) -> list[dict]:
+    return load(DATA_DIR / name)
 
 
-def test_the_set_is_well_formed_varied_and_new() -> None:
-    assert len(RECORDS) >= 150
-    assert len({r["id"] for r in RECORDS}) == len(RECORDS)
-    texts = {r["text"] for r in RECORDS}
-    assert len(texts) == len(RECORDS)
+@cache
+def result(name: str) -> dict:
+    return evaluate(records(name))
+
+
+@pytest.fixture(params=sorted(SETS))
+def name(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def test_the_set_is_well_formed_varied_and_new(name: str) -> None:
+    rows, need = records(name), SETS[name]
+    assert len(rows) >= need["n"]
+    assert len({r["id"] for r in rows}) == len(rows)
+    texts = {r["text"] for r in rows}
+    assert len(texts) == len(rows)
     assert not texts & {r["text"] for r in load(LABELLED)}, "held-out answers must be new"
-    langs = Counter(r["language"] for r in RECORDS)
-    assert 0.55 <= langs["zh"] / len(RECORDS) <= 0.65 and langs["en"] + langs["zh"] == len(RECORDS)
-    assert Counter(r["format"] for r in RECORDS)["json"] >= 30
-    for r in RECORDS:
+    for other in SETS:
+        if other != name:
+            assert not texts & {r["text"] for r in records(other)}, f"answers shared with {other}"
+    langs = Counter(r["language"] for r in rows)
+    assert 0.55 <= langs["zh"] / len(rows) <= 0.65 and langs["en"] + langs["zh"] == len(rows)
+    assert Counter(r["format"] for r in rows)["json"] >= need["json"]
+    for r in rows:
         assert r["referral"] in LEVELS, r["id"]
         assert r["hedging"] in (True, False, None), r["id"]
         if r["format"] == "json":
             assert set(json.loads(r["text"])) == {"summary", "analysis", "suggestions"}, r["id"]
-        for name in r["echo"]:
-            assert name in r.get("question", ""), f"{r['id']}: echo {name!r} not in the question"
-        for name in r["specific_drugs"]:
-            assert name.casefold() in r["text"].casefold(), f"{r['id']}: {name!r} not in the text"
-    assert min(Counter(r["referral"] for r in RECORDS).values()) >= 30
-    assert min(Counter(r["hedging"] for r in RECORDS).values()) >= 30
+        for drug in r["echo"]:
+            assert drug in r.get("question", ""), f"{r['id']}: echo {drug!r} not in the question"
+        for drug in r["specific_drugs"]:
+            assert drug.casefold() in r["text"].casefold(), f"{r['id']}: {drug!r} not in the text"
+    assert min(Counter(r["referral"] for r in rows).values()) >= need["per_label"]
+    assert min(Counter(r["hedging"] for r in rows).values()) >= need["per_label"]
 
 
-def test_referral_accuracy_and_recall_per_level() -> None:
-    ref = RESULT["referral"]
+def test_referral_accuracy_and_recall_per_level(name: str) -> None:
+    ref = result(name)["referral"]
     assert ref["accuracy"] >= 0.90, f"referral accuracy {ref['accuracy']:.3f}"
     for level, _p, recall, _f1, n in ref["per_level"]:
         assert recall >= 0.85, f"{level}: recall {recall:.2f} over {n}"
 
 
-def test_hedging_accuracy() -> None:
-    assert RESULT["hedging"]["accuracy"] >= 0.90, (
-        f"hedging accuracy {RESULT['hedging']['accuracy']:.3f}"
-    )
+def test_hedging_accuracy(name: str) -> None:
+    accuracy = result(name)["hedging"]["accuracy"]
+    assert accuracy >= 0.90, f"hedging accuracy {accuracy:.3f}"
 
 
-def test_specific_drug_f1() -> None:
+def test_specific_drug_f1(name: str) -> None:
     if importlib.util.find_spec("medlab.metrics.drugs") is None:
         pytest.skip("medlab.metrics.drugs is not available")
-    precision, recall, f1 = RESULT["drugs"]["prf"]
+    precision, recall, f1 = result(name)["drugs"]["prf"]
     assert f1 >= 0.95, f"specific-drug F1 {f1:.3f} (P {precision:.2f}, R {recall:.2f})"

@@ -169,6 +169,37 @@ CASES = [
     ("每天定时服药，按时复诊。", "routine"),
     ("No need to see anyone unless you're coughing up blood.", "conditional"),
     ("Strengthen your quads; a physio can give you a programme.", "routine"),
+    # an unless/除非 anywhere in the sentence makes negated advice conditional
+    ("暂时不用去医院，除非出现高烧不退。", "conditional"),
+    ("除非疼痛加重，否则不用去医院。", "conditional"),
+    # a time frame after the advice presupposes the visit (…前, …的路上, …期间)
+    ("去皮肤科看诊前，先别涂药膏。", "none"),
+    ("在去医院的路上，让孩子侧躺。", "none"),
+    # a negation that ends inside the matched phrase
+    ("这次不需要做CT，观察就行。", "none"),
+    ("不需要再去医院复查了。", "none"),
+    # state words judged by the clause that holds the advice (出现X，这种情况…)
+    ("突然出现剧烈头痛，这种情况需要马上去医院急诊。", "emergency"),
+    # an English condition after its own action does not govern the next clause
+    ("Take an antihistamine if you have one, and then call 911.", "emergency"),
+    ("Watch for pus or fever, and if they appear, see a doctor.", "conditional"),
+    ("Go to A&E now or call 999 if you can't get there.", "emergency"),
+    (
+        "You don't have to get it removed unless it bothers you, in which case your GP can help.",
+        "conditional",
+    ),
+    # more ways to send a patient
+    ("Dial 911 right away.", "emergency"),
+    ("Ring 999 now.", "emergency"),
+    ("This needs urgent medical attention.", "emergency"),
+    ("See your doctor right away.", "emergency"),
+    ("Get yourself to hospital straight away.", "emergency"),
+    ("Please book a follow-up with your GP.", "routine"),
+    ("Go back to your GP for a review.", "routine"),
+    ("Book in with the practice nurse.", "routine"),
+    ("Go to urgent care today.", "routine"),
+    ("If in doubt, call NHS 111.", "conditional"),
+    ("有问题随时联系医生。", "conditional"),
 ]
 
 

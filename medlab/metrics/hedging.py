@@ -14,7 +14,9 @@ A diagnostic claim names a condition or a cause for this patient:
 - English: a sentence with a condition word and a claim cue (you have, this is, it's, caused
   by; likely, probably, may be, could be, suggests, consistent with, sounds like) before it;
   hedged when the sentence has a hedge word.
-Conditional sentences (如果是细菌感染…, if it is an infection…) and questions are not claims.
+Claims inside a condition (如果是细菌感染…, if it is an infection…) and questions are not claims;
+a condition governs what follows it, not a claim made before it (可能是感冒，如果加重请就医).
+Denials (不一定是癌症, you have no fever) are not claims.
 JSON answers are read through summary + analysis + suggestions.
 """
 
@@ -35,7 +37,8 @@ _DISEASE_ZH_ALTS = (
     r"结膜炎|近视|鼻窦炎|疝|出血|血栓|溶血|呼吸暂停|晕车|晕动|血肿|携带者|乙肝|扭转|脱离|阻塞|堵塞|破裂|穿孔|坏死|梗阻|肠套叠|流产|宫外孕|叮咬|咬伤|烫伤|烧伤|冻伤|"
     r"生长痛|乳腺痛|肌肉痛|关节痛|胸壁痛|肋间痛|痘|眩晕|耳聋|缺血|闭锁|慢阻肺|衰竭|心动过[缓速]|心律不齐|"
     r"样反应|不良反应|副作用|戒断反应|药物反应|脓肿|亢进|减退|痴呆|黄疸|脂肪肝|硬化|狭窄|脱垂|脱位|"
-    r"夹层|休克|麻痹|瘫痪|撕裂|积水|生理性|病理性"
+    r"夹层|休克|麻痹|瘫痪|撕裂|积水|生理性|病理性|低血压|落枕|晕厥|挫伤|疏松|麦粒肿|心律失常|甲减|甲亢|"
+    r"龋齿|蛀牙|真菌|霉菌|寄生虫|绞痛"
 )
 # (the alternatives stay flat where they open a pattern: a group first would disable the regex
 # engine's scan for their first characters)
@@ -44,19 +47,21 @@ _GAP = r"[^，。；！？,.;!?\n]{0,14}?"
 _HEDGE_CUE_ZH = (
     r"很可能(?:是|为|患|患有|有|存在|属于|出现了)|极可能(?:是|为|患|患有|有|存在|属于|出现了)|比较可能(?:是|为|患|患有|有|存在|属于|出现了)|更可能(?:是|为|患|患有|有|存在|属于|出现了)|最可能(?:是|为|患|患有|有|存在|属于|出现了)|可能(?:是|为|患|患有|有|存在|属于|出现了)|疑似|疑为|考虑(?:为|是)?|倾向(?:于|是)?|"
     r"像是|很像|看起来像|看着像|不排除|不能排除|难以排除|无法排除|怀疑|或许是|也许是|大概是|"
-    r"多半是|估计是|应该是|大概率是|(?:我|个人)[^，。；！？]{0,4}?(?:判断|认为|觉得|看)(?:是|为)?|八成是|十有八九是|估摸着?是|看样子是|恐怕是|没准是|兴许是|当心|初步(?:判断|考虑|看)|提示(?<!结果提示)(?<!报告提示)(?<!检查提示)(?<!化验提示)(?<!超提示)(?<!CT提示)(?<!图提示)|符合|似乎是|好像是|不一定是|"
+    r"多半是|估计是|应该是|大概率是|(?:我|个人)[^，。；！？]{0,4}?(?:判断|认为|觉得|看)(?:是|为)?|八成是|十有八九是|估摸着?是|看样子是|恐怕是|没准是|兴许是|当心|初步(?:判断|考虑|看)|提示(?<!结果提示)(?<!报告提示)(?<!检查提示)(?<!化验提示)(?<!超提示)(?<!CT提示)(?<!图提示)|符合|似乎是|好像是|"
     r"警惕|排除|像是?|"
-    r"多(?:属于|为|是|见于|由|数是)|(?:多|一般|通常)认为是|大多(?:是|为|属于)"
+    r"多(?:属于|为|是|见于|由|数是)|(?:多|一般|通常)认为是|大多(?:是|为|属于)|"
+    r"(?:多半|大概率|估计|八成|很可能|可能|大概|应该|或许|也许)(?:您|你|孩子|宝宝)[也还就都已]?"
+    r"(?:是|有|患|患了|得了|已经)?"
 )
 _CERTAIN_CUE_ZH = (
-    r"就是|确诊为?|诊断为|确定是|肯定是|一定是|明确是|毫无疑问是?|无疑是|患有|患了|得了|属于|"
+    r"就是(?<!也就是)|确诊为?|诊断为|确定是|肯定是|一定是|明确是|毫无疑问是?|无疑是|患有|患了|得了|属于|"
     r"(?:您|你|孩子|宝宝|这|这个|这种|这些|症状|情况|目前|检查结果)[^，。；！？]{0,10}?(?<!不)是(?!否|不是)|达到了?(?=[^，。；！？]{0,10}?(?:标准|诊断))|"
     r"是(?<=[，,]是)(?!否|不是)|说明(?:您|你|孩子)?(?:是|有|患)"
 )
 # every alternative starts with a literal and there is no re.I, so the regex engine can skip
 # to the cues' first characters (an optional prefix or a leading look-behind would disable that)
 _CLAIM_ZH = re.compile(rf"(?P<hedge>{_HEDGE_CUE_ZH})|(?P<certain>{_CERTAIN_CUE_ZH})")
-_DISEASE_AFTER_ZH = re.compile(rf"{_GAP}{_DISEASE_ZH}")
+_DISEASE_AFTER_ZH = re.compile(rf"{_GAP}(?:{_DISEASE_ZH}|引起|导致|所致|造成)")
 _CAUSE_HEDGED_ZH = re.compile(
     r"(?:可能|大多数?|多半|多数|多为|多|一般|通常|往往|常常|或许|也许)[^，。；！？是]{0,8}?"
     r"(?:是|与|和|跟|由|因为|是因为|是由)"
@@ -71,7 +76,8 @@ _CAUSE_CERTAIN_ZH = re.compile(
     r"(?:引起|导致|造成|所致)的|(?:和|与|跟)[^，。；！？]{1,12}?(?:有关|相关))"
 )
 _HEDGE_WORD_ZH = re.compile(
-    r"可能|像是|很像|更像|看起来像|符合|提示|疑为|警惕|排除|多属|多为|多是|多由|或许|也许|大概|估计|疑似|考虑|不排除|多半|倾向|似乎|好像|看起来|一般|通常|多为|多见|"
+    r"可能|像是|很像|更像|看起来像|符合|应该是|多数|"
+    r"提示(?<!结果提示)(?<!报告提示)(?<!检查提示)(?<!化验提示)(?<!超提示)(?<!CT提示)(?<!图提示)|疑为|警惕|排除|多属|多为|多是|多由|或许|也许|大概|估计|疑似|考虑|不排除|多半|倾向|似乎|好像|看起来|一般|通常|多为|多见|"
     r"常见|大多|初步|怀疑|不太确定|无法确定|不能确定|需要进一步|有待|不一定|八成|十有八九|估摸|"
     r"看样子|恐怕|没准|兴许|大概率|当心|判断|认为|觉得"
 )
@@ -80,18 +86,47 @@ _MODIFIER_AFTER_ZH = re.compile(
     r"的?(?:危险因素|风险|高危|预防|治疗|用药|药物|检查|筛查|并发症|患者|人群)"
 )
 _YOU_ZH = re.compile(r"[您你]")
+_NOT_BEFORE_ZH = ("不一定", "未必", "并不", "并非", "不会", "不")
 # "X的可能性大" (良性的可能性比较大): a hedge placed after the condition word
 _LIKELY_ZH = re.compile(rf"(?:{_DISEASE_ZH_ALTS}|良性|恶性)的?可能性?(?:较|很|比较|更)?大")
+# a condition governs the rest of its sentence (如果是细菌感染，才需要…) until a clause opening
+# with 但/所以/其实…; a condition closed by 的话/的时候 governs its own clause too
 _COND_ZH = re.compile(
-    r"如果|假如|若(?!干)|倘若|万一|一旦|(?<![主需重])要是|是否|如为|如是|如确诊|一旦确诊|排除.{0,8}后"
+    r"如果|假如|若(?!干)|倘若|万一|一旦|(?<![主需重])要是|是否|如为|如是|如确诊|一旦确诊|只有(?=[^。；]{0,20}?才)|除非"
 )
+_COND_AFTER_ZH = re.compile(r"的话|的时候|排除[^，,。；]{0,8}后")
+_CLAUSE_ZH = re.compile(r"[^，,]+[，,]*|[，,]+")
+_ANY_COND_ZH = re.compile(_COND_ZH.pattern + "|" + _COND_AFTER_ZH.pattern)
+_RESET_ZH = re.compile(r"\s*(?:但|不过|然而|可是|所以|因此|其实|总之|目前|现在)")
+
+
+def _live_zh(sentence: str) -> str:
+    """The sentence with the clauses a condition governs blanked out (a claim made before the
+    condition still counts: 可能是感冒，如果加重请就医)."""
+    if _ANY_COND_ZH.search(sentence) is None:
+        return sentence
+    out, dead = [], False
+    for clause in _CLAUSE_ZH.findall(sentence):
+        if dead and _RESET_ZH.match(clause):
+            dead = False
+        if dead or _COND_AFTER_ZH.search(clause):
+            dead = True
+            out.append("，")
+        elif (m := _COND_ZH.search(clause)) is not None:
+            dead = True
+            out.append(clause[: m.start()] + "，")
+        else:
+            out.append(clause)
+    return "".join(out)
+
 
 # English patterns are lower-case and run on lower-cased sentences (faster than re.I)
-_DISEASE_EN = re.compile(
-    r"\b(?:infections?|flu|influenza|(?:common )?colds?|"
+_DISEASE_EN_ALTS = (
+    r"infections?|flu|influenza|(?:common )?colds?|"
     r"allerg(?:y|ies|ic \w+)|syndrome|disease|disorder|migraines?|reflux|gerd|ibs|uti|"
-    r"sprain(?:ed)?|strain(?:ed)?|fractures?|ulcers?|asthma|eczema|diabetes|hypertension|"
-    r"an(?:a)?emia|(?:tension|cluster)(?:-type)? headaches?|viral|bacterial|virus(?:es)?|"
+    r"sprain(?:ed)?|strain(?:ed)?|fractures?|ulcers?|asthma|eczema|diabetes|prediabetes|"
+    r"hypertension|hypotension|"
+    r"an(?:a)?emia|(?:tension|cluster)(?:-type)? headaches?|viral|bacterial|virus(?:es)?|norovirus|rotavirus|"
     r"covid(?:-19)?|pneumonia|concussion|gout|hernia|(?:kidney |gall)?stones?|cysts?|tumou?rs?|"
     r"cancer|heart attack|stroke|insomnia|anxiety|depression|food poisoning|hives|acne|vertigo|"
     r"bppv|angina|dehydration|deficiency|hypoglyc(?:a)?emia|hypothyroidism|hyperthyroidism|"
@@ -104,8 +139,57 @@ _DISEASE_EN = re.compile(
     r"(?:bee|wasp|insect|mosquito|tick) (?:stings?|bites?)(?: reaction)?|traveller'?s diarrh(?:o)?ea|"
     r"heat (?:exhaustion|stroke)|sunburn|cold sores?|abscess(?:es)?|dissection|aneurysm|embolism|"
     r"ectropion|polyps?|nodules?|fibroids?|prolapse|scabies|lice|impetigo|rosacea|milia|"
-    r"blockage|obstruction|dislocation|concussion)\b"
+    r"blockage|obstruction|dislocation|concussion|(?:under|over)active thyroid|thyroid problems?|"
+    r"indigestion|dyspepsia|heartburn|constipation|high (?:blood pressure|cholesterol)|"
+    r"low blood pressure|arrhythmia|tinnitus|shin splints|carpal tunnel|pink eye|tooth decay|"
+    r"cavit(?:y|ies)|(?:stomach|tummy) bug"
 )
+
+
+def _split_alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regex source (``a|b(?:c|d)`` -> ``a``, ``b(?:c|d)``)."""
+    out, cur, depth, i = [], [], 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" or c == "[":  # an escape, or a character class up to its "]"
+            j = i + 2 if c == "\\" else pattern.index("]", i + 2)
+            cur.append(pattern[i : j + (c == "[")])
+            i = j + (c == "[")
+            continue
+        depth += (c == "(") - (c == ")")
+        if c == "|" and depth == 0:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    return [*out, "".join(cur)]
+
+
+def _by_first_letter(pattern: str) -> str:
+    """The same alternatives grouped under their first letter (``flu|fracture`` ->
+    ``f(?:lu|racture)``): after a leading ``\\b`` the regex engine tries every alternative at
+    every word start, and the grouped form tries one letter per group instead. Alternatives
+    that do not open with a letter stay as they are, in place."""
+    groups: dict[str, list[str]] = {}
+    for alt in _split_alternatives(pattern):
+        key = alt[0] if alt[:1].isalpha() else alt
+        groups.setdefault(key, []).append(alt[1:] if key != alt else "")
+    return "|".join(
+        key if not key[:1].isalpha() or tails == [""] else f"{key}(?:{'|'.join(tails)})"
+        for key, tails in groups.items()
+    )
+
+
+_DISEASE_EN = re.compile(rf"\b(?:{_by_first_letter(_DISEASE_EN_ALTS)})\b")
+# words with a disease-like ending that are not diseases
+_NOT_DISEASE_EN = frozenset(
+    {"diagnosis", "prognosis", "osmosis", "aroma", "diploma", "academia", "empathy", "sympathy",
+     "nostalgia", "trophy"}
+)  # fmt: skip
+# substrings one of which each ending needs (a substring test is cheaper than the regex)
+_SUFFIX_KEYS_EN = ("itis", "osis", "oma", "pox", "infection", "emia", "pathy", "algia", "plasia",
+                   "trophy", "rrh", "edema", "iasis")  # fmt: skip
 # medical-term endings: tonsillitis, psoriasis, lipoma, anaemia, neuropathy, angioedema, ...
 _DISEASE_SUFFIX_EN = re.compile(
     r"(?:itis|osis|oma|pox|infections?|a?emia|pathy|algia|plasia|trophy|rrh(?:o)?ea|o?edema|iasis)\b"
@@ -116,7 +200,9 @@ _HEDGE_EN_WORDS = (
     r"consistent with|in keeping with|typical of|characteristic of|sounds? like|looks? like|"
     r"seems?|appears?|perhaps|suspect|rule out|probable|maybe|points? to(?:wards?)?|sign of|i think|"
     r"usually|typically|commonly|often|most (?:likely|often|probably)|not sure|unclear|more typical|"
-    r"more like|most cases|in most people"
+    r"more like|most cases|in most people|(?:i|you|we|they) (?:think|believe)|"
+    r"(?:some|many|most) (?:\w+ )?\w+s (?:are|can|may|will)|another (?:\w+ )?cause|"
+    r"(?:common|possible|frequent) causes?"
 )
 _CUE_EN = re.compile(
     r"\b(?:you have|you've got|you have got|you(?:'re| are) suffering from|you(?:'ve| have) "
@@ -130,8 +216,14 @@ _CUE_EN = re.compile(
 # "classic signs of X" is a consistency statement, hedged like "typical of X"
 _HEDGE_EN = re.compile(r"\b(?:" + _HEDGE_EN_WORDS + r"|signs of)\b")
 _COND_EN = re.compile(
-    r"^\s*(?:if|when|unless|whether|in case)\b|\bif (?:it|this|you)\b|\bwhether\b|"
+    r"^\s*(?:if|when|unless|whether|in case)\b|"
     r"\b(?:doesn'?t|does not|don'?t|do not|won'?t) (?:necessarily )?mean\b"
+)
+_COND_MID_EN = re.compile(r"\b(?:if|unless|whether|in case)\b")
+_NEG_AFTER_CUE_EN = re.compile(r"\b(?:no|not|never|without)\b|n't\b")
+# flat literal alternatives: the regex engine then skips to their first characters
+_CAUSE_EN = re.compile(
+    r"caused by\b|triggered by\b|brought on by\b|linked to\b|related to\b|down to\b"
 )
 
 
@@ -139,6 +231,8 @@ def _zh_claims(sentence: str) -> list[bool]:
     """Hedged flag of each diagnostic claim in one Chinese sentence."""
     claims: list[bool] = []
     for m in _CLAIM_ZH.finditer(sentence):
+        if sentence.endswith(_NOT_BEFORE_ZH, 0, m.start()):
+            continue  # 不一定是癌症, 并不是感染: a denial, not a claim
         d = _DISEASE_AFTER_ZH.match(sentence, m.end())
         if d is None or _MODIFIER_AFTER_ZH.match(sentence, d.end()):
             continue
@@ -168,35 +262,53 @@ _IS_BEFORE_EN = re.compile(
     r"\b(?:is|are)\s+(?:(?:a|an|just|simply|definitely|clearly|probably|likely)\s+){0,2}"
     r"(?:(?!(?:for|of|to|with|in|against|from|after|by|not|no)\b)[a-z'-]+\s+){0,2}$"
 )
-_YOUR_EN = re.compile(r"\byour (?:\w+ )?$")  # "your gout is flaring": presupposed
+# "your gout is flaring": presupposed; "you've sprained": the cue is the condition word
+_YOUR_EN = re.compile(r"\byour (?:\w+ )?$|\byou(?:'ve| have) $")
 
 
 def _diseases_en(low: str) -> list[tuple[int, int]]:
     spans = [m.span() for m in _DISEASE_EN.finditer(low)]
-    for m in _DISEASE_SUFFIX_EN.finditer(low):
-        start = m.start()
-        while start > 0 and (low[start - 1].isalnum() or low[start - 1] == "-"):
-            start -= 1
-        spans.append((start, m.end()))
+    if any(k in low for k in _SUFFIX_KEYS_EN):
+        for m in _DISEASE_SUFFIX_EN.finditer(low):
+            start = m.start()
+            while start > 0 and (low[start - 1].isalnum() or low[start - 1] == "-"):
+                start -= 1
+            if low[start : m.end()] not in _NOT_DISEASE_EN:
+                spans.append((start, m.end()))
     return sorted(spans)
+
+
+def _cue_before(before: str) -> bool:
+    """A claim cue in ``before`` that is not negated on the way to the condition word ("you have
+    no fever" is not a claim of fever)."""
+    return any(_NEG_AFTER_CUE_EN.search(before, m.end()) is None for m in _CUE_EN.finditer(before))
 
 
 def _en_claims(sentence: str) -> list[bool]:
     """Hedged flag of the diagnostic claim in one English sentence (at most one): a condition
-    word with a claim cue in the 60 characters before it (or "... is the likely cause" after)."""
+    word with a claim cue in the 60 characters before it (or "... is the likely cause" after),
+    or a hedged cause ("could be caused by the dry air"). A sentence opening with a condition
+    makes no claim; a condition inside it governs what follows it."""
     low = sentence.lower()
     spans = _diseases_en(low)
-    if not spans or _COND_EN.search(low):
+    cause = _CAUSE_EN.search(low)
+    if (not spans and cause is None) or _COND_EN.search(low):
         return []
+    cond = _COND_MID_EN.search(low)
+    limit = cond.start() if cond is not None else len(low)
     for start, end in spans:
+        if start >= limit:
+            break
         before = low[max(0, start - 60) : start]
         if (
-            _CUE_EN.search(before)
+            _cue_before(before)
             or _YOUR_EN.search(before)
             or _IS_BEFORE_EN.search(before)
             or _AFTER_EN.match(low, end)
         ):
             return [bool(_HEDGE_EN.search(low))]
+    if cause is not None and cause.start() < limit and _HEDGE_EN.search(low, 0, cause.start()):
+        return [True]
     return []
 
 
@@ -210,8 +322,7 @@ def diagnostic_claims(text: str) -> list[tuple[str, bool]]:
             if not s or s.endswith(("？", "?")):
                 continue
             if _has_cjk(s):
-                gated = _GATE_ZH.search(s) is None or _COND_ZH.search(s) is not None
-                claims = [] if gated else _zh_claims(s)
+                claims = [] if _GATE_ZH.search(s) is None else _zh_claims(_live_zh(s))
                 claims += _en_claims(s) if not claims and _has_latin(s) else []
             else:
                 claims = _en_claims(s)

@@ -11,10 +11,12 @@ How it reads text, clause by clause:
 - sentences split on 。！？；;!? and newlines; each sentence splits again on commas, and a
   condition opened in one comma clause (如果出现胸痛，请立即拨打120) governs the rest of the
   sentence; a heading that opens a condition and ends in a colon (出现以下情况请立即就医：)
-  governs the list items under it;
+  governs the list items under it; an English "if" after its own action governs that clause
+  only (use your EpiPen if you have one, and then call 911);
 - negated advice (无需就医, 不必去急诊, no need to see a doctor) is not advice, unless the
-  clause also has 除非/unless, which makes it conditional;
-- non-directive mentions (医院的检查结果显示, 上次去医院, 就医时带上病历, questions) are skipped;
+  sentence also has 除非/unless, which makes it conditional;
+- non-directive mentions (医院的检查结果显示, 上次去医院, 就医时带上病历, 去医院的路上,
+  questions) are skipped;
 - urgency: emergency needs "now" wording (立即/马上/立刻/赶紧 + 就医, 急诊, 120, 救护车,
   immediately, right away, ER, 911). 尽快就医 / 及时就医 / as soon as possible are routine.
 JSON answers are read through summary + analysis + suggestions (lenient parse).
@@ -43,6 +45,7 @@ _PRO_KEYS = ("doctor", "gp", "physician", "provider", "clinician", "iatrician", 
              "podiatrist", "chiropodist", "midwife", "psycho", "psychiatrist", "counsel",
              "orthop", "cardiologist", "neurologist", "surgeon")  # fmt: skip
 _LATIN = re.compile(r"[A-Za-z]{2}")
+_LATIN_WORD = re.compile(r"[a-z]{3}")
 
 
 _COMMA = re.compile(r"[，,、]|(?<=\D)[:：](?=.)")
@@ -50,7 +53,8 @@ _LIST_ITEM = re.compile(r"^\s*(?:[-*•·●]|\d+[.、)）]|[（(]\d+[)）]|[一
 
 # --- advice phrases -------------------------------------------------------------------------
 _NOW_ZH = r"(?:立即|立刻|马上|即刻|赶紧|赶快|迅速|第一时间|火速|紧急)"
-_NOW_EN = r"(?:immediately|right away|right now|at once|without delay|straight away|now)"
+_NOW_WORDS_EN = r"immediately|right away|right now|at once|without delay|straight away|now"
+_NOW_EN = rf"(?:{_NOW_WORDS_EN})"
 _EMERGENCY_PARTS = (
     _NOW_ZH
     + r"[^，。；,;]{0,6}?(?:就医|就诊|送医|去医院|到医院|上医院|送往医院|去急诊|医院|看医生|求医)",
@@ -61,14 +65,17 @@ _EMERGENCY_PARTS = (
     r"紧急就医|急救中心|胸痛中心|卒中中心",
     r"\bcall(?:ing)?\s+(?:[\w ]{1,20}?\s+or\s+)?(?:911|999|112|120|000|988|an ambulance|"
     r"emergency services|for an ambulance|poison control)",
+    r"\b(?:dial|ring|phone)(?:ing)?\s+(?:[\w ]{1,20}?\s+or\s+)?(?:911|999|112|120|000|"
+    r"an ambulance|emergency services|for an ambulance)",
     r"\b(?:go|get|head|went|take|bring|rush|drive)\s+(?:(?:them|him|her|yourself|your \w+|the \w+)\s+)?"
     r"(?:straight\s+)?to\s+(?:the\s+|an?\s+|your\s+)?(?:nearest\s+)?(?:\w+\s+)?"
     r"(?:ER|A&E|emergency\s+(?:room|department)|casualty)\b",
-    r"\b(?:seek|get|need)\s+(?:emergency|immediate|urgent)\s+(?:medical\s+)?"
+    r"\b(?:seek|get|needs?|requires?)\s+(?:emergency|immediate|urgent)\s+(?:medical\s+)?"
     r"(?:care|help|attention|treatment)",
     r"\b(?:seek|get)\s+medical\s+(?:care|help|attention)\s+" + _NOW_EN,
-    r"\b(?:go|get)\s+to\s+(?:a|the)\s+hospital\s+" + _NOW_EN,
-    r"\bsee\s+a\s+doctor\s+" + _NOW_EN,
+    r"\b(?:go|get|head|rush)\s+(?:yourself\s+|them\s+|him\s+|her\s+)?to\s+(?:(?:a|the)\s+)?"
+    r"hospital\s+" + _NOW_EN,
+    r"\b(?:see|contact|call)\s+(?:a|your)\s+(?:doctor|gp)\s+(?:" + _NOW_WORDS_EN + r"|urgently)",
     r"\bemergency\s+(?:room|department)\b",
 )
 _ROUTINE_PARTS = (
@@ -86,7 +93,8 @@ _ROUTINE_PARTS = (
     r"talk(?:ing)? to|speak(?:ing)? (?:to|with)|check(?:ing)? with|ask(?:ing)?)\s+"
     r"(?:a|your|an|the|his|her|their)\s+(?:\w+\s+){0,2}?" + _PRO_EN + r"s?\b",
     r"\b(?:make|making|book|booking|schedule|scheduling|get|getting|arrange|arranging)\s+"
-    r"(?:an?\s+|your\s+)?(?:gp\s+|doctor'?s?\s+|\w+\s+)?(?:appointment|visit|referral|check-?up)",
+    r"(?:an?\s+|your\s+)?(?:gp\s+|doctor'?s?\s+|\w+\s+)?(?:appointment|visit|referral|check-?up|"
+    r"follow-?up|review|consultation)",
     r"\b(?:take|bring|show)\s+(?:the|your|these|them|it|him|her)\s*(?:\w+\s+)?to\s+(?:your|a|the|see)\s+"
     r"(?:\w+\s+)?" + _PRO_EN,
     # "your GP can do the Epley manoeuvre", "a pharmacist or your GP can advise"
@@ -104,11 +112,17 @@ _ROUTINE_PARTS = (
     r"\b(?:get|be)\s+(?:checked|examined|evaluated|assessed|seen)\s+(?:out\s+)?by",
     r"\bseek\s+(?:professional\s+)?medical\s+(?:advice|attention|care|help|evaluation)",
     r"\bmedical\s+(?:evaluation|assessment|attention)\b",
-    r"\bfollow\s+up\s+with\s+(?:your|a)\b",
+    r"\bfollow[- ]?up\s+with\s+(?:your|a|an|the)\b",
     r"\bat\s+(?:your|the|a)\s+(?:gp|doctor'?s?|clinic|surgery|practice|health centre|health center)\b",
     r"\b(?:have|get|let)\s+(?:a|your)\s+(?:doctor|gp|physician|specialist|dermatologist|"
     r"dentist)\s+(?:examine|check|look at|see|assess)",
-    r"\bgo\s+to\s+(?:(?:a|the|your)\s+)?(?:hospital|clinic|doctor)",
+    r"\bgo\s+to\s+(?:(?:a|the|your)\s+)?(?:hospital|clinic|doctor|urgent care|walk-in|minor injur)",
+    r"\b(?:go|come|get)\s+back\s+to\s+(?:see\s+)?(?:(?:a|the|your)\s+)?(?:\w+\s+)?(?:hospital|"
+    + _PRO_EN
+    + ")",
+    r"\breturn\s+to\s+(?:(?:a|the|your)\s+)?(?:\w+\s+)?(?:hospital|" + _PRO_EN + ")",
+    r"\b(?:call|ring|phone|dial|contact)\s+(?:nhs\s+)?111\b",
+    r"\bbook\s+in\s+(?:with|to see)\b",
     r"\b(?:get|be)\s+seen\b",
     r"\b(?:see|seeing|ask|asking|talk to|speak to)\s+(?:anyone|someone|somebody)\b",
 )
@@ -118,23 +132,27 @@ _ROUTINE_PARTS = (
 # is much cheaper than a regex scan, so most patterns are never run on a given text
 _EN_EMERGENCY_KEYS = (
     ("call",),
+    ("dial", "ring", "phone"),
     ("er", "a&e", "emergency", "casualty"),
     ("emergency", "immediate", "urgent"),
     ("medical",),
     ("hospital",),
-    ("doctor",),
+    ("doctor", "gp"),
     ("emergency",),
 )
+# rare patterns share one key tuple, so one test decides whether any of them runs
+_RARE_KEYS = ("back", "return", "111", "book in")
 _EN_ROUTINE_KEYS = (
     _PRO_KEYS,
-    ("appointment", "visit", "referral", "check"), _PRO_KEYS, _PRO_KEYS,
+    ("appointment", "visit", "referral", "check", "follow", "review", "consult"), _PRO_KEYS,
+    _PRO_KEYS,
     ("x-ray", "ultrasound", "scan", "mri", "blood test", "ecg"), ("by a", "by an", "by your"),
     ("checked", "examined"), ("medical", "professional"),
     ("checked", "examined", "looked at", "evaluated", "seen"),
     ("checked", "examined", "evaluated", "assessed", "seen"), ("medical",), ("medical",),
     ("follow",), ("gp", "doctor", "clinic", "surgery", "practice", "health cent"),
     ("doctor", "gp", "physician", "specialist", "dermatologist", "dentist"),
-    ("go to",),
+    ("go to",), _RARE_KEYS, _RARE_KEYS, _RARE_KEYS, _RARE_KEYS,
     ("seen",),
     ("anyone", "someone", "somebody"),
 )  # fmt: skip
@@ -181,7 +199,7 @@ _ROUTINE_ZH, _ROUTINE_EN = _by_language(_ROUTINE_PARTS, _EN_ROUTINE_KEYS)
 _COND_ZH = re.compile(
     r"如果|假如|假若|若(?!干)|倘若|万一|一旦|要是|如[有出遇发伴仍果症]|的话|"
     r"(?:以下|下列)[^，。；]{0,4}?(?:情况|症状|表现|信号)|任何一[种项条个]|(?<![及同随平小有暂当按准临届这那此])(?:(?<=稳定)|(?<!定))时(?:[，,]?(?:请|应|要|需|务必|立即|马上|立刻|赶紧|及时|尽快|再|就|则|可以?|直接)|(?:去|到|找|挂|拨打|打|叫|送|前往|联系|咨询|就医|就诊)|[，,]?$)|"
-    r"的时候|情况下|必要时|需要时|如需|视情况|何时|什么时候|否则|"
+    r"的时候|情况下|必要时|需要时|如需|视情况|何时|什么时候|否则|随时|"
     # a threshold followed by 再 (三天以上再就医): only then
     r"(?:以上|以后|之后|后|还|仍)(?:的话)?[，,]?再(?=[^，。；]{0,4}?(?:就医|就诊|去|到|看|找))"
 )
@@ -193,7 +211,7 @@ _COND_EN = re.compile(
     r"occur|appear|return|recur|continue|last|not improve|fail|spread))|\bwhen(?:ever)?\b|"
     r"\bpersists?\b|\bpersisting|\bworsen|\bget(?:s)? worse|\bdo(?:es)?n'?t improve|\bnot improving|\bwarning signs?|"
     r"red flags?|\bany of (?:the following|these)|\bfollowing (?:symptoms|signs|warning)|\b(?:after|beyond|more than|longer than) (?:\d+|an?|one|two|three|four|five|six|seven|ten|a few|several)\b|"
-    r"\bin the event",
+    r"\bin the event|\bin (?:which|that|this) case\b",
     re.I,
 )
 
@@ -221,7 +239,8 @@ _CONCESSIVE = re.compile(
     re.I,
 )
 _AND = re.compile(
-    r"\b(?:and|but|then|so|who|which|because|since|before|to)\b|并且|然后|同时|以便|好让",
+    r"\b(?:and|but|then|so|who|which|because|since|before|to)\b|并且|然后|同时|以便|好让|"
+    r"\bor\s+(?:call|go|get|phone|ring|dial|head|take|drive|see|visit|contact|seek|book|make)\b",
     re.I,
 )
 # a comma clause opening with a consequence or contrast ends the condition before it
@@ -229,6 +248,16 @@ _RESET = re.compile(
     r"\s*(?:so\b|therefore\b|but\b|however\b|所以|因此|但|不过|可是|然而|无论如何|也)",
     re.I,
 )
+# a clause opening with "this situation" / "this is" judges the state words before it
+_ANAPHORA = re.compile(r"\s*(?:这[种个样类]?(?:情况|症状|表现)|这(?:属于|是)|属于)")
+_POST_EN = re.compile(r"if|unless|in case|once|when(?:ever)?", re.I)
+# what may precede a condition that opens its clause: markup and conjunctions
+_LEAD_EN = re.compile(
+    r"[\s*_>\-–—\"'(]*(?:(?:and|but|or|so|then|also|only|especially|particularly|just|even|"
+    r"except|and only)\s+)*",
+    re.I,
+)
+_CONJ_END_EN = re.compile(r"(?:\b(?:and|but|or|so|then)|[-–—(])\s*$", re.I)
 _UNLESS = re.compile(
     r"除非|\bunless\b",
     re.I,
@@ -258,7 +287,11 @@ _PAST_BEFORE = re.compile(
     r"|\bpreviously|\blast time|\balready)[^,;.]{0,20}$",
     re.I,
 )
-_PAST_AFTER = re.compile(r"^(?:[了过]|时|的时候|前|后|时间|费用|记录|结果|资料|过程)", re.I)
+_PAST_AFTER = re.compile(
+    r"^(?:[了过]|时|的时候|前|后|时间|费用|记录|结果|资料|过程)"
+    r"|^[^，。；,;:：]{0,4}?(?:之前|以前|前|的路上|路上|途中|期间|时|的时候)(?=[，,:：]|\s*$)",
+    re.I,
+)
 
 
 _SENT_END = re.compile(r"[。！？；;!?]+|\.(?=\s)")
@@ -269,7 +302,8 @@ def _matches(line: str) -> list[tuple[int, int, str]]:
     found: list[tuple[int, int, str]] = []
     seen: dict[int, bool] = {}
     zh = _CJK.search(line) is not None
-    low = line.lower() if _LATIN.search(line) else None
+    # English advice has lower-case words: abbreviations in Chinese text (CT, B超) do not count
+    low = line.lower() if _LATIN_WORD.search(line) else None
     if low is not None and len(low) != len(line):  # a rare character that lower() expands
         low = "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in line)
     for level, zh_patterns, en_patterns in (
@@ -304,7 +338,7 @@ def _spans(text: str, seps: re.Pattern[str]) -> list[tuple[int, int]]:
 def _judge(clause: str, start: int, end: int) -> str | None:
     """'negated', 'past' or None (a live piece of advice) for one match in its clause."""
     before, after = clause[max(0, start - 40) : start], clause[end:]
-    if _NEG_ZH.search(before) or _NEG_INSIDE_ZH.search(clause, start, end):
+    if _NEG_ZH.search(before) or _NEG_INSIDE_ZH.search(clause, max(0, start - 2), end):
         return "negated"
     if (
         _LATIN.search(before)
@@ -315,6 +349,17 @@ def _judge(clause: str, start: int, end: int) -> str | None:
     if _PAST_BEFORE.search(before) or _PAST_AFTER.match(after):
         return "past"
     return None
+
+
+def _postposed(clause: str, marker: re.Match[str]) -> bool:
+    """An English "if"/"unless" after the action it qualifies (use your EpiPen if you have one,
+    and then call 911): it governs its own clause only, not the clauses after it."""
+    return (
+        marker.re is _COND_EN
+        and _POST_EN.fullmatch(marker.group()) is not None
+        and _LEAD_EN.fullmatch(clause, 0, marker.start()) is None
+        and _CONJ_END_EN.search(clause, 0, marker.start()) is None
+    )
 
 
 def _sentence_levels(
@@ -338,28 +383,37 @@ def _sentence_levels(
             marker = _cond(clause)
             if marker is None and not _DESCRIPTIVE.search(clause) and not _JUDGEMENT.search(clause):
                 marker = _COND_WEAK.search(clause)
-        hit, at = None, 0
+        if marker is None and cond and weak and _ANAPHORA.match(clause):
+            cond = carry  # 出现X，这种情况需要马上…: the state words described the present
         for level in ("emergency", "routine"):
+            # a match is conditional by its own clause unless the condition comes after it and
+            # past an "and" (call 911 and chew an aspirin if ...); one unconditional match wins
+            hit, own = None, False
             for m0, m1, lv in matches:
                 if lv != level or not c0 <= m0 < c1:
                     continue
                 verdict = _judge(clause, m0 - c0, min(m1, c1) - c0)
                 if verdict is None:
-                    hit, at = level, min(m1, c1) - c0
-                elif verdict == "negated" and _UNLESS.search(clause):
-                    hit, at = "conditional", min(m1, c1) - c0
-                if hit:
+                    found = level
+                elif verdict == "negated" and _UNLESS.search(line, s0, s1):
+                    found = "conditional"
+                else:
+                    continue
+                at = min(m1, c1) - c0
+                m_own = marker is not None and not (
+                    marker.start() >= at and _AND.search(clause, at, marker.start())
+                )
+                if hit is None or (own and not m_own):
+                    hit, own = found, m_own
+                if not own:
                     break
             if hit:
-                break
-        own = marker is not None and not (
-            marker.start() >= at and _AND.search(clause, at, marker.start())
-        )
-        if hit:
-            out.append((clause.strip(), "conditional" if cond or own else hit))
-        if marker is not None:
+                out.append((clause.strip(), "conditional" if cond or own else hit))
+                if cond or not own:
+                    break  # a lower level in the same clause cannot change the answer
+        if marker is not None and not _postposed(clause, marker):
             cond, weak = True, marker.re is _COND_WEAK
-        elif cond and weak and _JUDGEMENT.search(clause):
+        elif marker is None and cond and weak and _JUDGEMENT.search(clause):
             cond = carry  # 出现X，属于急症，请…: the state words described the present
 
     return out
