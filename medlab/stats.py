@@ -113,7 +113,7 @@ def paired_bootstrap(
     if d.size == 0:
         return {"diff": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p": math.nan}
     low, high = bootstrap_ci(d, "mean", confidence, n_resamples, seed)
-    if np.all(d == 0):
+    if np.all(d == 0) or d.size == 1:  # one pair: its two sign flips tie, so p = 1
         p = 1.0
     else:
         res = sps.permutation_test(

@@ -198,3 +198,8 @@ def test_error_samples_stay_out_of_comparisons_and_summaries():
     assert summary.loc[("p@v2", "latency_s_mean"), "n"] == 2
     assert summary.loc[("p@v2", "latency_s_mean"), "value"] == pytest.approx(1.0)
     assert summary.loc[("p@v2", "over_referral_rate"), "n"] == 2
+
+
+def test_paired_bootstrap_on_a_single_pair_is_not_significant():
+    res = paired_bootstrap([0.2], [0.9])
+    assert res["diff"] == pytest.approx(0.7) and res["p"] == 1.0
