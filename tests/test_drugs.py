@@ -10,6 +10,10 @@ from medlab.metrics.drugs import DrugMention, drug_mentions, normalize_text, spe
 
 # (answer text, expected [(surface, kind)]) in order of appearance.
 CASES = [
+    # Traditional Chinese and Hong Kong / Taiwan names (offsets still point into the original)
+    ("可以食必理痛（即撲熱息痛）", [("必理痛", "brand"), ("撲熱息痛", "generic")]),
+    ("阿斯匹靈要飯後吃", [("阿斯匹靈", "generic")]),
+    ("a course of ferrous sulphate tablets", [("ferrous sulphate", "generic")]),
     # Chinese brands that real consultations use
     ("孩子发烧可以用美林或者泰诺林", [("美林", "brand"), ("泰诺林", "brand")]),
     ("腹泻可以吃思密达，再配合妈咪爱调节肠道菌群", [("思密达", "brand"), ("妈咪爱", "brand")]),

@@ -9,6 +9,13 @@ import pytest
 from medlab.metrics.hedging import diagnostic_claims, hedging
 
 CASES = [
+    # Traditional Chinese, and hedges of conditions named only by their own words
+    ("您的狀況是痛風急性發作。", False),
+    ("從症狀看，可能是急性咽炎。", True),
+    ("孕32周突然流出大量清亮液体，不排除胎膜早破。", True),
+    ("刚做完手术两周，要高度怀疑肺栓塞。", True),
+    ("This is testicular torsion: go to the ER now.", False),
+    ("You may have paracetamol poisoning even though you feel fine.", True),
     # hedged diagnoses
     ("从症状看，可能是急性咽炎。", True),
     ("疑似过敏性皮炎，建议避免接触新换的洗衣液。", True),

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from medlab.metrics.referral import LEVELS
+from medlab.validate import parse_json
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT / "tests" / "data"
@@ -34,6 +35,7 @@ FIELDS = {"id", "language", "format", "text", "referral", "hedging", "specific_d
 SETS = {
     "heldout_answers.jsonl": {"n": 150, "json": 30, "per_label": 30},
     "heldout2_answers.jsonl": {"n": 120, "json": 25, "per_label": 25},
+    "heldout3_answers.jsonl": {"n": 90, "json": 20, "per_label": 20},
 }
 
 
@@ -82,8 +84,9 @@ def test_the_set_is_well_formed_varied_and_new(name: str) -> None:
     for r in rows:
         assert r["referral"] in LEVELS, r["id"]
         assert r["hedging"] in (True, False, None), r["id"]
-        if r["format"] == "json":
-            assert set(json.loads(r["text"])) == {"summary", "analysis", "suggestions"}, r["id"]
+        if r["format"] == "json":  # some wrapped in fences or prose, as models write them
+            value = parse_json(r["text"]).value
+            assert set(value or {}) == {"summary", "analysis", "suggestions"}, r["id"]
         for drug in r["echo"]:
             assert drug in r.get("question", ""), f"{r['id']}: echo {drug!r} not in the question"
         for drug in r["specific_drugs"]:

@@ -9,6 +9,19 @@ import pytest
 from medlab.metrics.referral import clause_levels, referral_level
 
 CASES = [
+    # Traditional Chinese and Cantonese read like Simplified
+    ("建議這週回診所找醫師看看。", "routine"),
+    ("如果食咗三日都仲係咁痛，就要去睇醫生。", "conditional"),
+    ("請馬上去急症室。", "emergency"),
+    ("唔使睇醫生，飲多啲水就得。", "none"),
+    # a modal before the phrase: 了 marks a change of state, not the past
+    ("如果拉了两天还不见好，就得上医院了。", "conditional"),
+    ("这种情况该去医院了。", "routine"),
+    ("我昨天已经去医院了。", "none"),
+    # British and colloquial English
+    ("Should the fever last more than three days, ring your GP.", "conditional"),
+    ("If it's still blocked after a week, have a word with your pharmacist.", "conditional"),
+    ("Swing by your doctor's office this week so they can take a look.", "routine"),
     # unconditional emergency wording
     ("您胸痛已经超过半小时，请马上拨打120。", "emergency"),
     ("这种情况请立刻去最近的医院急诊科。", "emergency"),

@@ -21,6 +21,7 @@ from functools import lru_cache
 import ahocorasick
 
 from medlab.lexicon import drug_classes, drug_names, inn_stems, stoplist
+from medlab.metrics.chinese import to_simplified
 
 KINDS = ("generic", "brand", "class", "fabricated")
 _STOP = "stop"
@@ -298,7 +299,7 @@ def _fabricated(
 
 
 def _mentions(text: str) -> list[tuple[int, int, str, str]]:
-    norm = normalize_text(text)
+    norm = normalize_text(to_simplified(text))  # same length: offsets stay offsets in text
     taken = _lexicon_matches(norm)
     fab = _fabricated(norm, taken)
     if fab:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 
+from medlab.metrics.chinese import to_simplified
 from medlab.metrics.format import prose
 
 _SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?]*")
@@ -38,7 +39,7 @@ _DISEASE_ZH_ALTS = (
     r"生长痛|乳腺痛|肌肉痛|关节痛|胸壁痛|肋间痛|痘|眩晕|耳聋|缺血|闭锁|慢阻肺|衰竭|心动过[缓速]|心律不齐|"
     r"样反应|不良反应|副作用|戒断反应|药物反应|脓肿|亢进|减退|痴呆|黄疸|脂肪肝|硬化|狭窄|脱垂|脱位|"
     r"夹层|休克|麻痹|瘫痪|撕裂|积水|生理性|病理性|低血压|落枕|晕厥|挫伤|疏松|麦粒肿|心律失常|甲减|甲亢|"
-    r"龋齿|蛀牙|真菌|霉菌|寄生虫|绞痛"
+    r"龋齿|蛀牙|真菌|霉菌|寄生虫|绞痛|栓塞|早破|早产|早剥|前置"
 )
 # (the alternatives stay flat where they open a pattern: a group first would disable the regex
 # engine's scan for their first characters)
@@ -132,6 +133,7 @@ _DISEASE_EN_ALTS = (
     r"bppv|angina|dehydration|deficiency|hypoglyc(?:a)?emia|hypothyroidism|hyperthyroidism|"
     r"shingles|h(?:a)?emorrhoids|stye|croup|panic attacks?|apn(?:o)?ea|intolerance|"
     r"inflamed|inflammation|bleeding|thrush|clot|thrombosis|meningitis|sepsis|"
+    r"torsion|poisoning|overdose|poison (?:ivy|oak)|embolism|"
     r"(?:meniscus|ligament|muscle|rotator cuff|acl|tendon) tear|torn \w+|athlete'?s foot|ringworm|"
     r"hay fever|skin tags?|lipomas?|warts?|verrucas?|ingrown (?:toe)?nails?|bunions?|sciatica|"
     r"(?:tennis|golfer'?s) elbow|frozen shoulder|whiplash|(?:lower )?back pain|seizures?|convulsions?|"
@@ -316,7 +318,7 @@ def diagnostic_claims(text: str) -> list[tuple[str, bool]]:
     """(sentence, hedged) for every sentence with a diagnostic claim; a sentence with several
     claims appears once, hedged only when all of them are."""
     out: list[tuple[str, bool]] = []
-    for chunk in _SENTENCE.findall(prose(text)):
+    for chunk in _SENTENCE.findall(to_simplified(prose(text))):
         for sentence in _EN_SENTENCE.split(chunk):
             s = sentence.strip()
             if not s or s.endswith(("？", "?")):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 
+from medlab.metrics.chinese import to_simplified
 from medlab.metrics.format import prose
 
 LEVELS = ("emergency", "routine", "conditional", "none")
@@ -62,7 +63,7 @@ _EMERGENCY_PARTS = (
     r"(?:叫|呼叫|等待)救护车",
     r"(?:去|到|挂|送|前往|看|转|至|送往)[^，。；,;]{0,14}?急诊",
     r"急诊(?:科|就诊|就医|处理|评估)",
-    r"紧急就医|急救中心|胸痛中心|卒中中心",
+    r"紧急就医|急救中心|胸痛中心|卒中中心|急症室",  # Hong Kong: 急症室 is A&E
     r"\bcall(?:ing)?\s+(?:[\w ]{1,20}?\s+or\s+)?(?:911|999|112|120|000|988|an ambulance|"
     r"emergency services|for an ambulance|poison control)",
     r"\b(?:dial|ring|phone)(?:ing)?\s+(?:[\w ]{1,20}?\s+or\s+)?(?:911|999|112|120|000|"
@@ -79,7 +80,8 @@ _EMERGENCY_PARTS = (
     r"\bemergency\s+(?:room|department)\b",
 )
 _ROUTINE_PARTS = (
-    r"就医|就诊|看医生|看一下医生|看下医生|找医生|求医|面诊|复诊|复查|随访|门诊",
+    r"就医|就诊|看医生|看一下医生|看下医生|找医生|求医|面诊|复诊|复查|随访|门诊|回诊|"
+    r"睇医生|睇医师|睇西医|睇家庭医生",  # Cantonese 睇 = see; Taiwan 回诊 = a follow-up visit
     r"(?:去|到|上(?![次周月回个午])|回|前往)[^，。；,;]{0,6}?(?:医院|诊所|卫生院|社区卫生服务中心)",
     r"挂[^，。；,;]{0,8}?(?:科|号)",
     r"(?:去|到|看|找|前往)[^，。；,;的]{0,6}?科(?![学技普研])",
@@ -90,6 +92,8 @@ _ROUTINE_PARTS = (
     r"(?:建议|需要|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?(?:做|进行|完善|查)"
     r"[^，。；,;]{0,10}?(?:检查|化验|血常规|B超|彩超|CT|核磁|心电图|胃镜|肠镜|拍片|筛查)",
     r"\b(?:see|seeing|visit|visiting|consult|consulting|contact|contacting|call|calling|"
+    r"ring|ringing|phone|phoning|have a (?:word|chat) with|pop (?:in|round|down) to(?: see)?|"
+    r"(?:drop|swing|stop|pop) (?:by|in(?:to| at| on)?)|"
     r"talk(?:ing)? to|speak(?:ing)? (?:to|with)|check(?:ing)? with|ask(?:ing)?)\s+"
     r"(?:a|your|an|the|his|her|their)\s+(?:\w+\s+){0,2}?" + _PRO_EN + r"s?\b",
     r"\b(?:make|making|book|booking|schedule|scheduling|get|getting|arrange|arranging)\s+"
@@ -264,7 +268,7 @@ _UNLESS = re.compile(
 )
 _NEG_ZH = re.compile(
     r"(?:无需|无须|毋须|毋需|不需要?|不必|不用|没必要|没有必要|不一定(?:要|需要)?|暂时不用|暂不需要?|"
-    r"不急于|不要急着|别急着|用不着|犯不着|不至于要)[^，。；,;但而]{0,8}$"
+    r"不急于|不要急着|别急着|用不着|犯不着|不至于要|唔使|唔洗|唔驶|唔需要|唔使急住)[^，。；,;但而]{0,8}$"
 )
 _NEG_EN = re.compile(
     r"(?:\bno need|\bdon'?t need|\bdo not need|\bdoesn'?t need|\bdoes not need|\bnot necessary|"
@@ -276,7 +280,7 @@ _NEG_EN = re.compile(
     re.I,
 )
 # a negation inside the matched phrase (看不必去急诊 matched from 看)
-_NEG_INSIDE_ZH = re.compile(r"无需|无须|不需要?|不必|不用|没必要|没有必要|用不着")
+_NEG_INSIDE_ZH = re.compile(r"无需|无须|不需要?|不必|不用|没必要|没有必要|用不着|唔使|唔洗")
 # "don't hesitate to / don't wait to call 911" urges the advice instead of negating it
 _PUSH_EN = re.compile(r"hesitate|delay|wait|put (?:it )?off|forget|ignore", re.I)
 _PAST_BEFORE = re.compile(
@@ -287,6 +291,8 @@ _PAST_BEFORE = re.compile(
     r"|\bpreviously|\blast time|\balready)[^,;.]{0,20}$",
     re.I,
 )
+# a modal before the phrase makes a following 了 mark a change of state, not the past
+_MODAL_ZH = re.compile(r"(?:得|要|该|应该|应当|需要|必须|最好|还是|赶紧|赶快|快)[^，。；]{0,2}$")
 _PAST_AFTER = re.compile(
     r"^(?:[了过]|时|的时候|前|后|时间|费用|记录|结果|资料|过程)"
     r"|^[^，。；,;:：]{0,4}?(?:之前|以前|前|的路上|路上|途中|期间|时|的时候)(?=[，,:：]|\s*$)",
@@ -346,8 +352,10 @@ def _judge(clause: str, start: int, end: int) -> str | None:
         and not _PUSH_EN.search(neg.group())
     ):
         return "negated"
-    if _PAST_BEFORE.search(before) or _PAST_AFTER.match(after):
+    if _PAST_BEFORE.search(before):
         return "past"
+    if _PAST_AFTER.match(after) and not (after.startswith("了") and _MODAL_ZH.search(before)):
+        return "past"  # 去过医院, 去医院了 -- but 就得上医院了 / 该去医院了 is advice
     return None
 
 
@@ -421,7 +429,7 @@ def _sentence_levels(
 
 def clause_levels(text: str) -> list[tuple[str, str]]:
     """Every piece of advice found: (clause, "emergency" | "routine" | "conditional")."""
-    body = prose(text)
+    body = to_simplified(prose(text))  # 建議回診所找醫師 reads as 建议回诊所找医师
     matches = _matches(body)  # one scan of the whole text; most lines hold no advice
     if not matches:
         return []
