@@ -6,7 +6,7 @@ table for the README (``--markdown PATH``), and times all detectors over N disti
 made from the labelled ones (``--speed N``; CPU time of this process, one thread).
 
     OMP_NUM_THREADS=1 python benchmarks/detectors.py [--data FILE] [--errors]
-        [--markdown docs/readme/detectors-table.md] [--speed 10000]
+        [--markdown /tmp/detectors-table.md] [--speed 10000]
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The detectors on held-out answers (tests/data/heldout_answers.jsonl, heldout2_answers.jsonl).
+"""The detectors on held-out answers (tests/data/heldout_answers.jsonl, heldout2_, heldout3_).
 
-These answers were written and labelled from the definitions (DESIGN.md, docs/readme/metrics.md)
+These answers were written and labelled from the definitions (DESIGN.md, the README, "Metrics")
 before the detectors' rules were read, to check that the rules generalise beyond the set they
 were tuned on; the second set was written after the first one had been used to fix rules.
 Goals as for the labelled set: referral accuracy >= 0.90 with each level's recall >= 0.85,
