@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import Scripted
 
 from medlab.chatbot import MedicalChatbot
-from medlab.models.openai import approx_tokens
-from medlab.types import Completion, GenerationParams, Message, as_conversation
+from medlab.types import GenerationParams, Message, as_conversation
 
 GOOD = {
     "summary": "可能是普通感冒。",
@@ -42,29 +42,6 @@ class Recorder:
 
     def info(self):
         return self.inner.info()
-
-
-class Scripted:
-    """A backend that answers with the next scripted text (JSON-dumped when a dict)."""
-
-    name = fingerprint = "scripted"
-    context_length = 4096
-
-    def __init__(self, *answers):
-        self.answers = [
-            a if isinstance(a, str) else json.dumps(a, ensure_ascii=False) for a in answers
-        ]
-        self.calls: list[tuple[list[list[Message]], GenerationParams, dict | None]] = []
-
-    def generate(self, conversations, params=None, schema=None):
-        self.calls.append(([as_conversation(c) for c in conversations], params, schema))
-        return [Completion(self.answers.pop(0), 10, 5, 0.01, 0.02) for _ in conversations]
-
-    def count_tokens(self, conversation):
-        return sum(approx_tokens(m.content) + 4 for m in as_conversation(conversation))
-
-    def info(self):
-        return {"name": self.name}
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
-import threading
 import time
 import uuid
 
 import httpx
 import pytest
-import uvicorn
+from helpers import Served
 
 from medlab.models import load_model
 from medlab.models.openai import OpenAIBackend, OpenAIBackendError, approx_tokens
@@ -288,29 +286,6 @@ def test_every_request_failing_alike_raises_that_error():
 # --- a real local HTTP server: timeouts, truncated streams, backoff -----------------------
 
 
-class Local:
-    """uvicorn in a daemon thread on a free localhost port, serving a raw ASGI app."""
-
-    def __init__(self, app):
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self.thread.start()
-        deadline = time.time() + 30
-        while not self.server.started:
-            assert time.time() < deadline, "server did not start"
-            time.sleep(0.02)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
 class Scripted:
     """An ASGI app: lists MODELS, plays one step per chat request (then answers normally) and
     records when each chat request arrived."""
@@ -387,8 +362,8 @@ def local():
 
     def start(*steps) -> tuple[Scripted, str]:
         app = Scripted(*steps)
-        servers.append(Local(app))
-        return app, servers[-1].url
+        servers.append(Served(app, lifespan="off"))
+        return app, servers[-1].url + "/v1"
 
     yield start
     for s in servers:

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
 import requests
-import uvicorn
 from fastapi.testclient import TestClient
+from helpers import Served
 
 from medlab.chatbot import MedicalChatbot
 from medlab.models.base import BatchError
@@ -22,33 +20,6 @@ from medlab.serve import _params, _parse, create_app
 from medlab.types import Completion, GenerationParams, Message, as_conversation
 
 CAP = 12  # max_tokens cap: the random-weight stand-in only needs to emit a few tokens
-
-
-class Served:
-    """uvicorn in a daemon thread on a free localhost port."""
-
-    def __init__(self, app):
-        self.app = app
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self.thread.start()
-        deadline = time.time() + 30
-        while not self.server.started:
-            assert time.time() < deadline, "server did not start"
-            time.sleep(0.05)
-
-    @property
-    def url(self) -> str:
-        return f"http://localhost:{self.port}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,10 @@ from __future__ import annotations
 import html
 import json
 
+from helpers import Scripted
+
 from medlab.chatbot import MedicalChatbot
-from medlab.types import Completion, GenerationParams, as_conversation
+from medlab.types import GenerationParams
 from medlab.widgets import ChatPanel
 
 GOOD = {
@@ -14,27 +16,6 @@ GOOD = {
     "analysis": ["可能是病毒感染。"],
     "suggestions": ["多喝水，注意休息。"],
 }
-
-
-class Scripted:
-    name = fingerprint = "scripted"
-    context_length = 4096
-
-    def __init__(self, *answers):
-        self.answers = [
-            a if isinstance(a, str) else json.dumps(a, ensure_ascii=False) for a in answers
-        ]
-        self.calls = []
-
-    def generate(self, conversations, params=None, schema=None):
-        self.calls.append((conversations, params, schema))
-        return [Completion(self.answers.pop(0), 10, 5, 0.01, 0.02) for _ in conversations]
-
-    def count_tokens(self, conversation):
-        return sum(len(m.content) for m in as_conversation(conversation))
-
-    def info(self):
-        return {}
 
 
 def test_controls_reach_the_model_and_history_shows_the_turn():
