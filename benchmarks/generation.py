@@ -69,7 +69,7 @@ def cpu_benchmark(n: int, new_tokens: int) -> bool:
     seq_tokens = sum(c.completion_tokens for c in seq_out)
     batch_tokens = sum(c.completion_tokens for c in batch_out)
     same = [a.text for a in seq_out] == [b.text for b in batch_out]
-    ratio = (batch_tokens / batch_s) / (seq_tokens / seq_s)
+    ratio = (batch_tokens / batch_s) / max(seq_tokens / seq_s, 1e-9)
     print(f"tiny-qwen2, {n} conversations x {new_tokens} new tokens, greedy, "
           f"{os.environ['OMP_NUM_THREADS']} torch thread(s)")  # fmt: skip
     print(f"  one by one : {seq_s:7.2f} s  {seq_tokens / seq_s:8.1f} tokens/s")
@@ -122,13 +122,16 @@ def gpu_benchmark(
             torch.cuda.synchronize()
         wall, out = timed(backend, conversations, params)
         tokens = sum(c.completion_tokens for c in out)
-        ttft = sum(c.ttft_s for c in out) / len(out)
-        decode = [(c.latency_s - c.ttft_s) / max(c.completion_tokens - 1, 1) for c in out]
-        tpot = sum(decode) / len(decode)
+        ttfts = [c.ttft_s for c in out if c.ttft_s is not None]
+        ttft = sum(ttfts) / max(len(ttfts), 1)
+        decode = [(c.latency_s - c.ttft_s) / max(c.completion_tokens - 1, 1) for c in out
+                  if c.ttft_s is not None]  # fmt: skip
+        tpot = sum(decode) / max(len(decode), 1)
         line = (f"  batch {batch:3d}: {tokens / wall:9.1f} tokens/s, TTFT {ttft * 1e3:7.1f} ms, "
                 f"TPOT {tpot * 1e3:6.2f} ms")  # fmt: skip
         if bandwidth_gbs:
-            line += f", {(batch / tpot) / (bandwidth_gbs / weights_gb):.2f}x the batch-1 bound"
+            rate = batch / max(tpot, 1e-9)
+            line += f", {rate / (bandwidth_gbs / weights_gb):.2f}x the batch-1 bound"
         print(line)
 
 

@@ -30,6 +30,18 @@ def medlab_home() -> Path:
     return Path(os.environ.get("MEDLAB_HOME") or Path.home() / ".cache" / "medlab").expanduser()
 
 
+def _canonical_schema(node: Any, fields: bool = False) -> Any:
+    """A schema with its keys sorted, except the order of the fields under ``properties``:
+    constrained decoding writes the fields in that order, at every depth."""
+    if isinstance(node, dict):
+        keys = list(node) if fields else sorted(node)
+        return [[k, _canonical_schema(node[k], fields=k == "properties" and not fields)]
+                for k in keys]  # fmt: skip
+    if isinstance(node, list):
+        return [_canonical_schema(x) for x in node]
+    return node
+
+
 def cache_key(
     fingerprint: str,
     messages: list[Message] | list[dict[str, Any]] | str,
@@ -53,9 +65,7 @@ def cache_key(
         "fingerprint": fingerprint,
         "messages": msgs,
         "params": p,
-        "schema": schema,
-        # sorting the keys below hides the order of the fields, which the grammar follows
-        "field_order": list((schema or {}).get("properties", {})),
+        "schema": None if schema is None else json.dumps(_canonical_schema(schema)),
         "seed": p.get("seed"),
         "repeat": repeat,
     }

@@ -20,6 +20,7 @@ from typing import Any
 from medlab.cache import cache_key, open_cache
 from medlab.knowledge import KBFlag, KnowledgeBase, default_knowledge_base, language_of
 from medlab.metrics.referral import referral_level
+from medlab.models.base import BatchError
 from medlab.prompts import Prompt, load_prompt
 from medlab.schemas import SCHEMAS
 from medlab.types import Completion, GenerationParams, Message, as_conversation
@@ -149,6 +150,7 @@ class MedicalChatbot:
         self.client_system = client_system
         self.language = self.prompt.language
         self.history: list[Message] = []
+        self._notes_memo: dict[str, str] = {}
 
     @property
     def schema(self) -> dict[str, Any]:
@@ -180,9 +182,18 @@ class MedicalChatbot:
         elif client_system and self.client_system == "merge":
             text += EXTRA_SYSTEM[self.language] + client_system.strip()
         if self.ground and self.knowledge is not None:
-            notes = self.knowledge.ground(question)
+            notes = self._notes(question)
             text += f"\n\n{notes}" if notes else ""
         return text
+
+    def _notes(self, question: str) -> str:
+        """Knowledge-base notes for a question, remembered: the server sizes a request and then
+        answers it, and the same frequent questions come back."""
+        if question not in self._notes_memo:
+            if len(self._notes_memo) >= 1024:
+                self._notes_memo.pop(next(iter(self._notes_memo)))
+            self._notes_memo[question] = self.knowledge.ground(question)
+        return self._notes_memo[question]
 
     def trim(self, messages: list[Message], budget: int, keep: int = 1) -> list[Message]:
         """Drop the oldest turns to fit: never the system prompt, never the last ``keep``
@@ -199,17 +210,27 @@ class MedicalChatbot:
             turns = turns[later_users[0] :]
         return system + turns
 
-    def _prepare(
-        self, conversation: list[Any], params: GenerationParams
-    ) -> tuple[str, list[Message]]:
+    def _split(self, conversation: list[Any]) -> tuple[Message, list[Message]]:
+        """The system message this bot sends (its prompt, the caller's system messages merged
+        in or in its place, knowledge-base notes when grounded) and the conversation's turns."""
         conv = as_conversation(conversation)
         client_system = "\n".join(m.content for m in conv if m.role == "system") or None
         turns = [m for m in conv if m.role != "system"]
         if not turns or turns[-1].role != "user":
             raise ValueError("the conversation must end with a user message")
-        question = turns[-1].content
-        system = Message("system", self.system_prompt(question, client_system))
-        return question, self.trim([system, *turns], self.budget(params))
+        return Message("system", self.system_prompt(turns[-1].content, client_system)), turns
+
+    def minimal_prompt(self, conversation: list[Any]) -> list[Message]:
+        """The shortest prompt this bot can send for a conversation: its system message and
+        the last user message (every older turn trimmed away)."""
+        system, turns = self._split(conversation)
+        return [system, turns[-1]]
+
+    def _prepare(
+        self, conversation: list[Any], params: GenerationParams
+    ) -> tuple[str, list[Message]]:
+        system, turns = self._split(conversation)
+        return turns[-1].content, self.trim([system, *turns], self.budget(params))
 
     def _generate(
         self, conversations: list[list[Message]], params: GenerationParams, schema: dict | None
@@ -221,7 +242,13 @@ class MedicalChatbot:
             out = [self.cache.get(k) for k in keys]
         todo = [i for i, c in enumerate(out) if c is None]
         if todo:
-            fresh = self.model.generate([conversations[i] for i in todo], params, schema=schema)
+            try:
+                fresh = self.model.generate([conversations[i] for i in todo], params, schema=schema)
+            except BatchError as e:  # keep the answers paid for, then report the failure
+                for i, completion in zip(todo, e.completions):
+                    if completion is not None and self.cache is not None:
+                        self.cache.put(keys[i], completion)
+                raise
             for i, completion in zip(todo, fresh):
                 out[i] = completion
                 if self.cache is not None:

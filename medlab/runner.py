@@ -146,8 +146,7 @@ def _summaries(records: list[SampleResult]) -> dict[str, Any]:
     call away: ``summarize(run.samples, by=("variant", "eval_set"))``."""
     from medlab.metrics import summarize
 
-    ok = [r for r in records if r.error is None]
-    return {"summary": summarize(samples_frame(ok)).to_dict("records") if ok else []}
+    return {"summary": summarize(samples_frame(records)).to_dict("records") if records else []}
 
 
 def _error_completion() -> Completion:
@@ -183,7 +182,7 @@ def _answer(
         for j, msg in zip(misses, e.errors):
             errors[j] = msg
         log.warning("%d of %d requests failed: %s", sum(m is not None for m in e.errors),
-                    len(misses), next(m for m in e.errors if m))  # fmt: skip
+                    len(misses), next((m for m in e.errors if m), None))  # fmt: skip
     except Exception as e:  # recorded as error samples, retried on resume
         error = f"{type(e).__name__}: {e}"
         log.warning("a batch of %d failed: %s", len(misses), error)

@@ -359,8 +359,10 @@ def create_app(
             raise APIError(
                 400, "messages: the last message must have role 'user'", param="messages"
             )
-        mode, schema = _output(req, bot, model)
-        params = _params(req, bot, model, messages, max_tokens_cap)
+        # off the event loop: the first schema compiles a grammar (about 1.5 s with the
+        # Qwen2.5 vocabulary), and the room for max_tokens may need a knowledge-base search
+        mode, schema = await asyncio.to_thread(_output, req, bot, model)
+        params = await asyncio.to_thread(_params, req, bot, model, messages, max_tokens_cap)
         key = (
             "bot" if bot else "raw",
             mode,
@@ -511,10 +513,7 @@ def _prompt_tokens(bot: Any, model: Any, messages: list[Message]) -> int:
     """
     if bot is None:
         return model.count_tokens(messages)
-    client_system = "\n".join(m.content for m in messages if m.role == "system") or None
-    question = messages[-1]
-    system = Message("system", bot.system_prompt(question.content, client_system))
-    return model.count_tokens([system, question])
+    return model.count_tokens(bot.minimal_prompt(messages))
 
 
 async def _sse(head: dict[str, Any], text: str, finish: str, usage: dict[str, int] | None):

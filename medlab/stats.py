@@ -157,13 +157,18 @@ def min_detectable_effect(
     return float(z * math.sqrt(2 * baseline * (1 - baseline) / n))
 
 
-def _paired_frame(samples: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+def _paired_frame(
+    samples: pd.DataFrame, a: str, b: str, keep: Callable[[pd.DataFrame], pd.DataFrame]
+) -> pd.DataFrame:
+    """Rows of ``a`` and ``b`` side by side per item; ``keep`` filters the rows after the
+    variants are checked (a variant whose every sample failed is in the run, with no pairs)."""
     keys = ["eval_set", "item_id", "repeat"]
     missing = [v for v in (a, b) if v not in set(samples["variant"])]
     if missing:
         raise ValueError(
             f"variant(s) {missing} not in this run; it has {sorted(set(samples['variant']))}"
         )
+    samples = keep(samples)
     left = samples[samples["variant"] == a].set_index(keys)
     right = samples[samples["variant"] == b].set_index(keys)
     return left.merge(
@@ -193,8 +198,8 @@ def compare(
     from medlab.metrics import METRICS
     from medlab.metrics.aggregate import LATENCY_COLUMNS, scored
 
-    samples = scored(run if isinstance(run, pd.DataFrame) else run.samples)
-    paired = _paired_frame(samples, a, b)
+    samples = run if isinstance(run, pd.DataFrame) else run.samples
+    paired = _paired_frame(samples, a, b, keep=scored)
     rows = []
     for name, spec in METRICS.items():
         if spec.stat != "mean" or (metrics is not None and name not in metrics):

@@ -59,6 +59,9 @@ def test_cache_key_follows_the_order_of_the_fields():
     two = {"type": "object", "properties": {"summary": {"type": "string"}, "analysis": {}}}
     swapped = {**two, "properties": dict(reversed(two["properties"].items()))}
     assert cache_key("fp", MSGS, PARAMS, two) != cache_key("fp", MSGS, PARAMS, swapped)
+    nested = {"type": "object", "properties": {"x": two}}
+    inner = {"type": "object", "properties": {"x": swapped}}
+    assert cache_key("fp", MSGS, PARAMS, nested) != cache_key("fp", MSGS, PARAMS, inner)
     assert cache_key("fp", MSGS, PARAMS, two) == cache_key("fp", MSGS, PARAMS, dict(two))
 
 

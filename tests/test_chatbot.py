@@ -9,7 +9,7 @@ import pytest
 from helpers import Scripted
 
 from medlab.chatbot import MedicalChatbot
-from medlab.types import GenerationParams, Message, as_conversation
+from medlab.types import Completion, GenerationParams, Message, as_conversation
 
 GOOD = {
     "summary": "可能是普通感冒。",
@@ -242,3 +242,21 @@ def test_no_room_for_a_repair_gives_the_fallback_not_an_error():
     bot.max_history_tokens = backend.count_tokens([system, Message("user", question)]) + 2
     answer = bot.ask(question)
     assert answer.fallback and len(backend.calls) == 1 and len(answer.completions) == 1
+
+
+def test_answers_of_a_partly_failed_batch_are_cached_before_the_error(tmp_path):
+    from medlab.cache import SQLiteCache
+    from medlab.models.base import BatchError
+
+    class HalfFails(Scripted):
+        def generate(self, conversations, params=None, schema=None):
+            first = Completion(json.dumps(GOOD, ensure_ascii=False), 10, 5, 0.01, 0.02)
+            raise BatchError([first, None], [None, "HTTP 503"])
+
+    bot = MedicalChatbot(HalfFails(), cache=SQLiteCache(tmp_path / "c.sqlite"), knowledge=False)
+    convs = [[{"role": "user", "content": "感冒了怎么办"}], [{"role": "user", "content": "头痛"}]]
+    with pytest.raises(BatchError):
+        bot.respond_batch(convs)
+    bot.model = Scripted()  # nothing left to answer with: the first must come from the cache
+    answer = bot.respond(convs[0])
+    assert answer.cached and answer.data == GOOD

@@ -19,7 +19,9 @@ CASES = [
     ("AC", {"A", "C"}),
     ("A、C", {"A", "C"}),
     ("The answer is (C).", {"C"}),
-    ("Answer: b", {"B"}),
+    ("Answer: B", {"B"}),
+    ("The answer is a bit unclear, but B is best.", None),  # "a" is an article
+    ("I answered this before: C", None),  # "answered" holds no option letters
     ("I think the correct option is B because of the rash.", {"B"}),
     ({"answer": "E"}, {"E"}),
     ({"answer": "BD"}, {"B", "D"}),

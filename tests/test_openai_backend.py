@@ -376,7 +376,7 @@ Q = [[{"role": "user", "content": "q"}]]
 def test_a_slowly_streamed_answer_times_out_as_a_whole(local):
     # a token every 50 ms for 2 s: no single read is slow, the whole answer is
     app, url = local(answer("字", delay_s=0.05, repeat=40), answer("字", delay_s=0.05, repeat=40))
-    b = OpenAIBackend(url, timeout_s=0.4, max_retries=1, backoff_s=0.01)
+    b = OpenAIBackend(url, request_timeout_s=0.4, max_retries=1, backoff_s=0.01)
     start = time.perf_counter()
     with pytest.raises(OpenAIBackendError, match="after 2 attempts.*within 0.4 s"):
         b.generate(Q)
@@ -385,7 +385,7 @@ def test_a_slowly_streamed_answer_times_out_as_a_whole(local):
 
 def test_a_timed_out_attempt_is_retried(local):
     app, url = local(answer("慢", delay_s=0.05, repeat=40), answer("快"))
-    b = OpenAIBackend(url, timeout_s=0.4, max_retries=2, backoff_s=0.01)
+    b = OpenAIBackend(url, request_timeout_s=0.4, max_retries=2, backoff_s=0.01)
     [c] = b.generate(Q)
     assert c.text == "快" and b.retries == 1 and len(app.arrivals) == 2
 

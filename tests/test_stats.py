@@ -203,3 +203,15 @@ def test_error_samples_stay_out_of_comparisons_and_summaries():
 def test_paired_bootstrap_on_a_single_pair_is_not_significant():
     res = paired_bootstrap([0.2], [0.9])
     assert res["diff"] == pytest.approx(0.7) and res["p"] == 1.0
+
+
+def test_a_variant_whose_every_generation_failed_has_no_pairs_and_n_zero():
+    from medlab.metrics import summarize
+    from medlab.stats import compare
+
+    df = _samples([True, False], [False, True], [1.0, 1.0], [1.0, 1.0])
+    df["error"] = [None, None, "TimeoutError", "TimeoutError"]  # every p@v2 sample failed
+    assert compare(df, "p@v1", "p@v2").empty
+    summary = summarize(df).set_index(["variant", "metric"])
+    assert summary.loc[("p@v2", "over_referral_rate"), "n"] == 0
+    assert summary.loc[("p@v1", "over_referral_rate"), "n"] == 2

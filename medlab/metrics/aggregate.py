@@ -122,11 +122,12 @@ def summarize(
     if unknown:
         raise KeyError(f"summarize: unknown metric(s) {unknown}; known: {sorted(METRICS)}")
     rows = []
-    samples = scored(samples)
-    if len(samples):
+    if len(samples):  # grouped before error samples are dropped: a variant whose every
+        # generation failed still shows, with n = 0
         groups = samples.groupby(by, sort=True, dropna=False) if by else [((), samples)]
         for key, part in groups:
             key = key if isinstance(key, tuple) else (key,)
+            part = scored(part)
             for name in names:
                 rows.append((*key, name, *metric_value(part, name)))
     return pd.DataFrame(rows, columns=[*by, *SUMMARY_COLUMNS])

@@ -19,9 +19,9 @@ _BARE = re.compile(
     r"^\s*[(（\[]?([A-J](?:\s*[,，、和与及&]?\s*[A-J])*)[)）\]]?\s*(?:[.。:：、,，;；]|$)"
 )
 _STATED = re.compile(
-    r"(?:答案|正确答案|最佳答案|应选|选择|选项|选|answer(?:\s+is)?|correct\s+(?:answer|option)(?:\s+is)?|option)"
+    r"(?:答案|正确答案|最佳答案|应选|选择|选项|选|"
+    r"(?<![A-Za-z])(?i:answer(?:\s+is)?|correct\s+(?:answer|option)(?:\s+is)?|option))"
     r"\s*(?:是|为|應為|应为)?\s*[:：]?\s*[(（\[]?([A-J](?:\s*[,，、和与及&]\s*[A-J])*|[A-J]{1,5})(?![A-Za-z])",
-    re.I,
 )
 
 
@@ -35,7 +35,7 @@ def mcq_choice(value: Any) -> frozenset[str] | None:
     m = _BARE.match(text) or _STATED.search(text)
     if not m:
         return None
-    return frozenset(re.findall(r"[A-J]", m.group(1).upper()))
+    return frozenset(re.findall(r"[A-J]", m.group(1)))
 
 
 def mcq_correct(value: Any, gold: str | None) -> bool | None:

@@ -3,7 +3,7 @@ the ``Backend`` protocol.
 
 Requests go out with ``httpx`` (async): at most ``concurrency`` in flight (a semaphore), streamed
 as server-sent events so the time to the first content token is measured. Each attempt is
-bounded as a whole by ``timeout_s``. 408, 409, 429, 5xx, connection errors, timeouts and streams
+bounded by ``timeout_s`` per read and ``request_timeout_s`` as a whole. 408, 409, 429, 5xx, connection errors, timeouts and streams
 that end before their ``finish_reason`` / ``[DONE]`` are retried with exponential backoff
 (``Retry-After`` honoured), ``max_retries`` times, then the request fails with an
 ``OpenAIBackendError``. When only some requests of a ``generate`` call fail, the call raises
@@ -56,7 +56,9 @@ class OpenAIBackend:
     ``count_tokens`` exact; without it the count is approximate. ``revision`` (any string, e.g.
     the hub commit the server loaded) goes into the fingerprint: the server's model listing
     cannot tell two sets of weights served under the same name apart. ``timeout_s`` bounds each
-    whole request attempt (connect, queueing on the server, every streamed token). ``transport``
+    read (a server that goes silent); ``request_timeout_s`` bounds each whole attempt (connect,
+    queueing on the server, every streamed token), so a server that streams too slowly fails
+    too; None leaves the whole attempt unbounded. ``transport``
     is passed to ``httpx.AsyncClient`` (tests, custom proxies).
     """
 
@@ -67,6 +69,7 @@ class OpenAIBackend:
         api_key: str | None = None,
         concurrency: int = 16,
         timeout_s: float = 120,
+        request_timeout_s: float | None = 900,
         max_retries: int = 3,
         name: str | None = None,
         tokenizer: Any = None,
@@ -81,6 +84,8 @@ class OpenAIBackend:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
+        if request_timeout_s is not None and request_timeout_s <= 0:
+            raise ValueError(f"request_timeout_s must be > 0 or None, got {request_timeout_s}")
         base = base_url.rstrip("/")
         self.base_url = base if base.endswith("/v1") else base + "/v1"
         self.api_key = (
@@ -88,6 +93,7 @@ class OpenAIBackend:
         )
         self.concurrency = concurrency
         self.timeout_s = timeout_s
+        self.request_timeout_s = request_timeout_s
         self.max_retries = max_retries
         self.backoff_s = backoff_s
         self.tokenizer = tokenizer
@@ -273,13 +279,15 @@ class OpenAIBackend:
             try:
                 async with sem:  # the timeout starts once the request may go out
                     return await asyncio.wait_for(
-                        self._stream(client, body, conversation), self.timeout_s
+                        self._stream(client, body, conversation), self.request_timeout_s
                     )
             except _Retryable as e:
                 error: Exception = e
                 retry_after = e.retry_after
             except asyncio.TimeoutError as e:  # 3.10: not the builtin TimeoutError
-                error = _Retryable(None, f"no complete answer within {self.timeout_s} s", None)
+                error = _Retryable(
+                    None, f"no complete answer within {self.request_timeout_s} s", None
+                )
                 error.__cause__ = e
             except (httpx.TransportError, httpx.TimeoutException) as e:
                 error = e
