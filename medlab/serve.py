@@ -366,7 +366,7 @@ def create_app(
         key = (
             "bot" if bot else "raw",
             mode,
-            json.dumps(schema, sort_keys=True) if schema else "",
+            json.dumps(schema) if schema else "",  # key order kept: it is the field order
             params,
         )
         try:

@@ -442,3 +442,13 @@ def test_chatbot_batch_with_one_failing_request_answers_the_others():
         and good.json()["choices"][0]["message"]["content"] == "答头痛怎么办"
     )
     assert bad.status_code == 500 and "breaks the model" in bad.json()["error"]["message"]
+
+
+def test_a_json_schema_is_answered_in_its_own_field_order(client):
+    schema = {"type": "object", "properties": {"zeta": {"type": "string", "maxLength": 5},
+              "alpha": {"type": "string", "maxLength": 5}}, "required": ["zeta", "alpha"]}  # fmt: skip
+    body = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4,
+            "response_format": {"type": "json_schema", "json_schema": {"name": "s", "schema": schema}}}  # fmt: skip
+    r = client.post("/v1/chat/completions", json=body, headers=AUTH)
+    assert r.status_code == 200
+    assert r.json()["choices"][0]["message"]["content"].startswith('{"zeta"')
