@@ -3,7 +3,8 @@
 Each sample's conversation is ``[system: prompt.render()] + item.messages``. A prompt applies to
 the items of its task: prompts whose schema is ``emr_extraction`` answer ``extraction`` items
 only, prompts whose schema is ``mcq`` answer ``mcq`` items only, every other prompt answers every
-other task (a prompt's front matter may instead list its ``tasks``). Structured runs constrain answers to the prompt's JSON Schema.
+other task (a prompt's front matter may instead list its ``tasks``). Structured runs constrain
+answers to the prompt's JSON Schema.
 
 Answers come from the response cache when it has them, else from the backend in batches; every
 answer is scored with :func:`medlab.metrics.score_sample` and appended to

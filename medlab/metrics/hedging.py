@@ -133,7 +133,7 @@ _DISEASE_EN_ALTS = (
     r"bppv|angina|dehydration|deficiency|hypoglyc(?:a)?emia|hypothyroidism|hyperthyroidism|"
     r"shingles|h(?:a)?emorrhoids|stye|croup|panic attacks?|apn(?:o)?ea|intolerance|"
     r"inflamed|inflammation|bleeding|thrush|clot|thrombosis|meningitis|sepsis|"
-    r"torsion|poisoning|overdose|poison (?:ivy|oak)|embolism|"
+    r"torsion|poisoning|overdose|poison (?:ivy|oak)|"
     r"(?:meniscus|ligament|muscle|rotator cuff|acl|tendon) tear|torn \w+|athlete'?s foot|ringworm|"
     r"hay fever|skin tags?|lipomas?|warts?|verrucas?|ingrown (?:toe)?nails?|bunions?|sciatica|"
     r"(?:tennis|golfer'?s) elbow|frozen shoulder|whiplash|(?:lower )?back pain|seizures?|convulsions?|"
