@@ -7,7 +7,8 @@ comes back with its original timings and ``cached=True``, so latency statistics 
 Backends: SQLite (default, ``$MEDLAB_HOME/cache.sqlite``, WAL journal so several processes can
 share it) and Redis (redis-py, with a TTL, like the reference chatbot's 1 h cache of frequent
 questions). When the Redis server goes away mid-run the cache warns once and the run goes on
-uncached.
+uncached. So does a SQLite file that is not a database or is damaged (reported once, with its
+path); a row that cannot be read back is a miss.
 """
 
 from __future__ import annotations
@@ -96,18 +97,37 @@ def _load(raw: str | bytes) -> Completion:
 
 
 class SQLiteCache:
-    """A key -> completion table in one SQLite file, safe for concurrent processes (WAL)."""
+    """A key -> completion table in one SQLite file, safe for concurrent processes (WAL).
+
+    A file that is not a SQLite database, or a damaged one, turns the cache off with one
+    warning naming the file (the run goes on uncached, as when Redis is down); a row that is
+    not a stored completion is a miss, also reported once."""
 
     def __init__(self, path: str | Path | None = None, timeout_s: float = 30.0) -> None:
         self.path = Path(path) if path else medlab_home() / "cache.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._timeout = timeout_s
         self._local = threading.local()
-        with self._conn() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS responses "
-                "(key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
+        self.available = True
+        self._bad_rows = 0
+        try:
+            with self._conn() as conn:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS responses "
+                    "(key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
+                )
+        except sqlite3.DatabaseError as e:
+            self._broken(e)
+
+    def _broken(self, error: BaseException) -> None:
+        if self.available:
+            warnings.warn(
+                f"response cache {self.path} is unreadable ({error}); continuing without a "
+                "cache (move or delete the file to start a new one)",
+                RuntimeWarning,
+                stacklevel=3,
             )
+        self.available = False
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -119,15 +139,41 @@ class SQLiteCache:
         return conn
 
     def get(self, key: str) -> Completion | None:
-        row = self._conn().execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
-        return _load(row[0]) if row else None
+        if not self.available:
+            return None
+        try:
+            row = (
+                self._conn().execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
+            )
+        except sqlite3.DatabaseError as e:
+            self._broken(e)
+            return None
+        if not row:
+            return None
+        try:
+            return _load(row[0])
+        except (ValueError, TypeError, AttributeError) as e:  # not a stored completion: a miss
+            if not self._bad_rows:
+                warnings.warn(
+                    f"response cache {self.path}: unreadable row for key {key[:12]} ({e}); "
+                    "treated as a miss (further bad rows are not reported)",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            self._bad_rows += 1
+            return None
 
     def put(self, key: str, completion: Completion) -> None:
-        with self._conn() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)",
-                (key, _dump(completion), time.time()),
-            )
+        if not self.available:
+            return
+        try:
+            with self._conn() as conn:
+                conn.execute(
+                    "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)",
+                    (key, _dump(completion), time.time()),
+                )
+        except sqlite3.DatabaseError as e:
+            self._broken(e)
 
     def __len__(self) -> int:
         return self._conn().execute("SELECT COUNT(*) FROM responses").fetchone()[0]

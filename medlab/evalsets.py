@@ -147,8 +147,18 @@ def _display(path: Path) -> str:
             return str(path)
 
 
-def read_records(name_or_path: str | Path, limit: int | None = None) -> list[dict[str, Any]]:
-    """The checked JSON records of a set, in file order (blank lines are skipped)."""
+def max_line_bytes() -> int:
+    """The longest eval-set line accepted: ``$MEDLAB_MAX_LINE_BYTES``, default 4 MiB (a
+    128k-token record is about 0.5 MB); a longer line is refused before it is read whole."""
+    return int(os.environ.get("MEDLAB_MAX_LINE_BYTES") or 4 * 1024 * 1024)
+
+
+def read_records(
+    name_or_path: str | Path, limit: int | None = None, sources: list[str] | None = None
+) -> list[dict[str, Any]]:
+    """The checked JSON records of a set, in file order (blank lines are skipped).
+
+    ``sources``, when given, receives the ``"file:line"`` of each record."""
     if isinstance(name_or_path, str) and ":" in name_or_path and not Path(name_or_path).exists():
         from medlab.evalsets_public import read_public
 
@@ -156,9 +166,14 @@ def read_records(name_or_path: str | Path, limit: int | None = None) -> list[dic
         return read_public(path, fmt, limit=limit)
     path = resolve(name_or_path)
     shown, seen, records = _display(path), {}, []
+    cap = max_line_bytes()
     with path.open("rb") as f:
-        for lineno, raw in enumerate(f, 1):
+        for lineno, raw in enumerate(iter(lambda: f.readline(cap + 1), b""), 1):
             where = f"{shown}:{lineno}"
+            if len(raw) > cap:
+                raise EvalSetError(
+                    f"{where}: line longer than the {cap}-byte limit (MEDLAB_MAX_LINE_BYTES)"
+                )
             try:  # a BOM on the first line (Windows editors) is not part of the JSON
                 line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
             except UnicodeDecodeError as e:
@@ -169,15 +184,19 @@ def read_records(name_or_path: str | Path, limit: int | None = None) -> list[dic
                 continue
             try:
                 record = json.loads(line)
+                check_record(record, where)
             except json.JSONDecodeError as e:
                 raise EvalSetError(f"{where}: invalid JSON: {e.msg} (column {e.colno})") from e
-            check_record(record, where)
+            except RecursionError:
+                raise EvalSetError(f"{where}: JSON nested too deeply") from None
             if record["id"] in seen:
                 raise EvalSetError(
                     f"{where}: field 'id': duplicate id {record['id']!r} (first on line {seen[record['id']]})"
                 )
             seen[record["id"]] = lineno
             records.append(record)
+            if sources is not None:
+                sources.append(where)
             if limit is not None and len(records) >= limit:
                 break
     return records
@@ -189,7 +208,7 @@ def _set_name(name_or_path: str | Path) -> str:
     return s.partition(":")[0] if ":" in s and not Path(s).exists() else Path(s).stem
 
 
-def to_item(record: dict[str, Any], eval_set: str) -> EvalItem:
+def to_item(record: dict[str, Any], eval_set: str, source: str | None = None) -> EvalItem:
     if "messages" in record:
         messages = [Message.coerce(m) for m in record["messages"]]
     else:
@@ -212,6 +231,7 @@ def to_item(record: dict[str, Any], eval_set: str) -> EvalItem:
                 if k not in (*CORE_FIELDS, *ASSERTION_FIELDS, "meta")
             },
         },
+        source=source,
     )
 
 
@@ -220,8 +240,9 @@ def load_items(
 ) -> list[EvalItem]:
     """The checked items of a set as EvalItem objects, in file order."""
     source = f"{format}:{name_or_path}" if format else name_or_path
-    name = _set_name(source)
-    return [to_item(r, name) for r in read_records(source, limit)]
+    name, where = _set_name(source), []
+    records = read_records(source, limit, sources=where)
+    return [to_item(r, name, w) for r, w in zip(records, where or [None] * len(records))]
 
 
 def load_eval_set(

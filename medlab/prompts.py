@@ -46,9 +46,71 @@ LANGUAGES = ("zh", "en")
 LOCK_NAME = "LOCK.json"
 _FILE_RE = re.compile(r"^v(\d+)\.md$")
 _REF_RE = re.compile(r"^([A-Za-z0-9_\-]+)(?:@v?(\d+))?$")
-_ENV = SandboxedEnvironment(
-    undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False
-)
+MAX_RENDER_CHARS = 1_000_000  # a rendered prompt, and any string or list a template builds
+
+
+class _BoundedEnvironment(SandboxedEnvironment):
+    """The sandbox, plus a size bound: ``'x' * 10**9``, ``'x'.ljust(10**9)``, ``10**10**9`` and
+    filters asked for huge widths are refused before they allocate; the output is counted as it
+    is produced (a loop cannot add up to more than ``MAX_RENDER_CHARS`` either)."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    @staticmethod
+    def _check_size(value: Any, what: str) -> Any:
+        if isinstance(value, (str, list, tuple)) and len(value) > MAX_RENDER_CHARS:
+            raise PromptError(f"template {what} is over the {MAX_RENDER_CHARS}-character limit")
+        return value
+
+    @staticmethod
+    def _check_args(args: tuple, kwargs: dict, what: str) -> None:
+        for a in (*args, *kwargs.values()):
+            if isinstance(a, int) and not isinstance(a, bool) and abs(a) > MAX_RENDER_CHARS:
+                raise PromptError(f"template {what}: argument {a} is over the limit")
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            seq, n = (left, right) if isinstance(right, int) else (right, left)
+            sized = isinstance(seq, (str, list, tuple)) and isinstance(n, int)
+            if sized and len(seq) * max(n, 0) > MAX_RENDER_CHARS:
+                raise PromptError(
+                    f"template builds a sequence of {len(seq) * n} items, over the "
+                    f"{MAX_RENDER_CHARS}-character limit"
+                )
+        elif operator == "**" and isinstance(left, int) and isinstance(right, int):
+            bits = max(abs(left), 2).bit_length() * right
+            if bits > 64 * 1024:
+                raise PromptError(f"template computes {left}**{right}: too large a number")
+        return super().call_binop(context, operator, left, right)
+
+    def call(self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        self._check_args(args, kwargs, "call")
+        return self._check_size(super().call(__context, __obj, *args, **kwargs), "call result")
+
+
+def _bounded_filter(f: Any) -> Any:
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        _BoundedEnvironment._check_args(args[1:], kwargs, "filter")
+        return _BoundedEnvironment._check_size(f(*args, **kwargs), "filter result")
+
+    for attr in ("jinja_pass_arg",):  # keep how jinja passes the context to the filter
+        if hasattr(f, attr):
+            setattr(wrapped, attr, getattr(f, attr))
+    return wrapped
+
+
+_ENV = _BoundedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=False)
+_ENV.filters = {name: _bounded_filter(f) for name, f in _ENV.filters.items()}
+
+
+def _render_bounded(template: str, variables: dict[str, Any]) -> str:
+    out, size = [], 0
+    for chunk in _ENV.from_string(template).generate(variables):
+        size += len(chunk)
+        if size > MAX_RENDER_CHARS:
+            raise PromptError(f"rendered prompt is over the {MAX_RENDER_CHARS}-character limit")
+        out.append(chunk)
+    return "".join(out)
 
 
 class PromptError(ValueError):
@@ -87,6 +149,7 @@ class Prompt:
     template: str = ""
     variables: dict[str, Any] = field(default_factory=dict)
     published: bool = False
+    edited: bool = False  # published, then its file changed: runs refuse it unless allowed
 
     def __hash__(self) -> int:  # meta is a dict, so hash by reference and content hash
         return hash((self.name, self.version, self.sha256))
@@ -115,7 +178,7 @@ class Prompt:
                 f"{self.ref}: missing variable(s) {', '.join(repr(m) for m in missing)}"
             )
         try:
-            return _ENV.from_string(self.template).render({**self.variables, **variables}).strip()
+            return _render_bounded(self.template, {**self.variables, **variables}).strip()
         except TemplateError as exc:
             raise PromptError(f"{self.ref}: template error: {exc}") from exc
 
@@ -213,6 +276,7 @@ def parse_prompt_file(path: str | Path) -> Prompt:
         body,
         dict(variables),
         locked == sha,
+        bool(locked) and locked != sha,
     )
     return prompt if prompt.required_variables else replace(prompt, text=prompt.render())
 

@@ -45,11 +45,18 @@ def figure_to_data_uri(fig: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
+def _value(row: dict[str, Any], col: str) -> Any:
+    """A cell of a samples-table row, None when missing: pandas stores a missing string
+    (no ``error``, no ``triage``) as NaN, which is truthy."""
+    v = row.get(col)
+    return None if v is None or (isinstance(v, float) and v != v) else v
+
+
 def sample_failures(row: dict[str, Any]) -> list[str]:
     """Human-readable failure labels of one sample row."""
     out = [label for col, label in FAILURE_FLAGS.items() if row.get(col) is True]
     out += [label for col, label in FAILURE_IF_FALSE.items() if row.get(col) is False]
-    if row.get("error"):
+    if _value(row, "error"):
         out.append("error")
     return out
 
@@ -120,11 +127,11 @@ def _sample_rows(samples: pd.DataFrame) -> list[dict[str, Any]]:
                 "eval_set": r["eval_set"],
                 "item_id": r["item_id"],
                 "repeat": r.get("repeat", 0),
-                "triage": r.get("triage") or "",
-                "level": r.get("referral_level") or "",
+                "triage": _value(r, "triage") or "",
+                "level": _value(r, "referral_level") or "",
                 "failures": fails,
                 "cached": bool(r.get("cached")),
-                "answer": highlight_drugs(str(r.get("text") or "")),
+                "answer": highlight_drugs(str(_value(r, "text") or "")),
             }
         )
     return rows

@@ -53,6 +53,46 @@ class RunMismatchError(ValueError):
     """Resuming a run with a different model, prompt, eval set or configuration."""
 
 
+class RunLockedError(RuntimeError):
+    """Another process is writing the same run folder (two ``--resume`` of one run)."""
+
+
+def _lock_run(path: Path) -> Any:
+    """Hold ``<run>/.lock`` for the whole run: a second writer fails at once, naming the run."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(path / ".lock", timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise RunLockedError(
+            f"run {path.name} is being written by another process ({path / '.lock'} is held); "
+            "wait for it to finish, or start a new run"
+        ) from None
+    return lock
+
+
+def _too_long(model: Any, plan: list[_Task]) -> dict[tuple[str, str, str, int], str]:
+    """Error messages for the samples whose prompt cannot fit the model's context, found
+    before any generation so that they fail alone (not the batch they would share). Only for
+    backends that count tokens exactly (they have a tokenizer)."""
+    if getattr(model, "tokenizer", None) is None or not hasattr(model, "count_tokens"):
+        return {}
+    sizes: dict[tuple[str, str, str], int] = {}
+    errors = {}
+    for t in plan:
+        k = t.key[:3]
+        if k not in sizes:
+            sizes[k] = model.count_tokens(t.messages)
+        if sizes[k] >= model.context_length:
+            where = t.item.source or f"{t.item.eval_set}:{t.item.id}"
+            errors[t.key] = (
+                f"{where}: item {t.item.id!r} takes {sizes[k]} prompt tokens with {t.prompt.ref}, "
+                f"no room in the {model.context_length}-token context of {model.name!r}"
+            )
+    return errors
+
+
 @dataclass
 class _Task:
     prompt: Any
@@ -228,16 +268,19 @@ def run_eval(
     run_id: str | None = None,
     batch_size: int | None = None,
     progress: bool = True,
+    allow_edited_prompts: bool = False,
 ) -> RunResult:
     """Evaluate prompt variants on eval sets; write and return the run (see module docstring).
 
     ``model``: a Backend or a name for ``load_model``; ``prompts``: refs (``"gp_assistant@v2"``)
     or Prompt objects; ``eval_sets``: names or JSONL paths. Repeat ``r`` samples with seed
     ``params.seed + r``. ``cache``: ``"sqlite"``, ``"off"``, a path or a ``redis://`` URL.
+    A published prompt edited after publication is refused unless ``allow_edited_prompts``
+    (the run then records it as edited). A second process writing the same run gets
+    ``RunLockedError``.
     """
     from medlab.evalsets import eval_set_sha256, load_items
     from medlab.prompts import load_prompt
-    from medlab.provenance import git_info, hardware, library_versions
 
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
@@ -250,9 +293,20 @@ def run_eval(
     refs = [p.ref for p in variants]
     if len(set(refs)) != len(refs):
         raise ValueError(f"prompt variants repeat: {refs}")
+    edited = [p for p in variants if getattr(p, "edited", False)]
+    if edited and not allow_edited_prompts:
+        from medlab.prompts import PromptError
+
+        raise PromptError(
+            "; ".join(f"{p.ref} was edited after it was published ({p.path})" for p in edited)
+            + ": publish a new version, or allow it (--allow-edited-prompts / "
+            "allow_edited_prompts=True; the run records the prompt as edited)"
+        )
     sets = []
     for spec in _as_list(eval_sets):
         items = load_items(spec, limit=limit)
+        if not items:
+            raise ValueError(f"eval set {spec} has no items")
         name = items[0].eval_set if items else Path(str(spec)).stem
         sets.append(
             {"spec": str(spec), "name": name, "items": items, "sha256": eval_set_sha256(spec)}
@@ -295,6 +349,7 @@ def run_eval(
                 "sha256": p.sha256,
                 "schema": p.schema,
                 "language": p.language,
+                **({"edited": True} if getattr(p, "edited", False) else {}),
             }
             for p in variants
         ],  # fmt: skip
@@ -310,11 +365,30 @@ def run_eval(
         ],  # fmt: skip
         "pairs": pairs,
     }
+    store = open_cache(cache)  # a cache that cannot open stops the run before its folder exists
     if run_id is None:
         digest = _sha([info["fingerprint"], results["prompts"], results["eval_sets"], config])
         stem = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + digest[:8]
         run_id = _fresh_run_id(Path(out_dir), stem)
     path = Path(out_dir) / run_id
+    path.mkdir(parents=True, exist_ok=True)
+    lock = _lock_run(path)
+    try:
+        return _run(model, store, plan, results, path, run_id, params, structured, batch_size,
+                    progress)  # fmt: skip
+    finally:
+        if store is not None:
+            store.close()
+        lock.release()
+
+
+def _run(
+    model: Any, store: Any, plan: list[_Task], results: dict[str, Any], path: Path, run_id: str,
+    params: GenerationParams, structured: bool, batch_size: int | None, progress: bool,
+) -> RunResult:  # fmt: skip
+    """Generate, score and write the samples of a planned run (its folder locked)."""
+    from medlab.provenance import git_info, hardware, library_versions
+
     old = read_results(path)
     existing: list[SampleResult] = []
     if old or (path / SAMPLES).exists():
@@ -329,10 +403,8 @@ def run_eval(
         "resumed": [*old.get("resumed", []), _now()] if old else [], **results,
         "versions": library_versions(), "git": git_info(), "hardware": hardware(),
     }  # fmt: skip
-    path.mkdir(parents=True, exist_ok=True)
     write_results(path, results)
-
-    store = open_cache(cache)
+    too_long = _too_long(model, todo)
     # a server answers `concurrency` requests at once: send it that many per call
     bs = (
         batch_size
@@ -353,6 +425,14 @@ def run_eval(
         for (_, repeat), tasks in groups.items():
             schema_name = tasks[0].prompt.schema if structured else None
             p_r = dataclasses.replace(params, seed=params.seed + repeat)
+            unfit = [t for t in tasks if t.key in too_long]
+            if unfit:  # never generated: each is an error sample of its own
+                records = [_record(run_id, t, None, too_long[t.key], schema_name) for t in unfit]
+                counts["errors"] += len(unfit)
+                writer.write_batch(records)
+                new_records += records
+                bar.update(len(unfit))
+                tasks = [t for t in tasks if t.key not in too_long]
             for i in range(0, len(tasks), bs):
                 batch = tasks[i : i + bs]
                 comps, errors = _answer(model, store, batch, p_r, schema_name)
@@ -366,8 +446,6 @@ def run_eval(
                 bar.update(len(batch))
                 bar.set_postfix(cached=counts["cached"], errors=counts["errors"], refresh=False)
     bar.close()
-    if store is not None:
-        store.close()
 
     order = {t.key: n for n, t in enumerate(plan)}
     final = [r for r in latest_per_key(existing + new_records) if r.key in order]

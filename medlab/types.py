@@ -65,6 +65,8 @@ class GenerationParams:
             raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
         if isinstance(self.stop, list):  # accept lists from JSON/CLI, keep the dataclass hashable
             object.__setattr__(self, "stop", tuple(self.stop))
+        if any(not isinstance(s, str) or not s for s in self.stop):
+            raise ValueError(f"stop strings must be non-empty strings, got {list(self.stop)!r}")
 
     @property
     def do_sample(self) -> bool:
@@ -115,6 +117,7 @@ class EvalItem:
     must_include_any: list[str] = field(default_factory=list)
     must_not_include: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None  # "file:line" it was read from, for error messages
 
     @property
     def question(self) -> str:
