@@ -37,8 +37,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from medlab import webui
 from medlab.models.base import BatchError
 from medlab.models.openai import OpenAIBackendError
+from medlab.prompts import PromptError
 from medlab.types import GenerationParams, Message
 
 JSON_OBJECT_SCHEMA: dict[str, Any] = {"type": "object"}
@@ -153,6 +155,7 @@ class ChatRequest(BaseModel):
     stream: bool = False
     stream_options: dict[str, Any] | None = None
     response_format: ResponseFormat | None = None
+    medlab: dict[str, Any] | None = None  # non-standard: {"prompt": "gp_assistant@v2"}
 
 
 class APIError(Exception):
@@ -243,6 +246,7 @@ def create_app(
     bot = backend_or_bot if isinstance(backend_or_bot, MedicalChatbot) else None
     model = bot.model if bot else backend_or_bot
     created = int(time.time())
+    bots: dict[str, Any] = {bot.prompt.ref: bot} if bot else {}  # by prompt (medlab.prompt)
 
     def run(key: tuple, conversations: list[list[Message]]) -> list[Any]:
         """One batch; a failure fails only the requests it concerns (results hold exceptions)."""
@@ -251,7 +255,7 @@ def create_app(
 
         def answer(convs: list[list[Message]]) -> list[Any]:
             if bot is not None:
-                return bot.respond_batch(convs, params=params, mode=mode, schema=schema)
+                return bots[kind].respond_batch(convs, params=params, mode=mode, schema=schema)
             return model.generate(convs, params, schema=schema)
 
         try:
@@ -287,6 +291,7 @@ def create_app(
     app.state.queue = queue
     app.state.model = model
     app.state.bot = bot
+    webui.install(app, bot, served_name)
 
     @app.exception_handler(APIError)
     async def _api_error(request: Request, exc: APIError) -> JSONResponse:
@@ -355,16 +360,17 @@ def create_app(
             ]
         except ValueError as e:
             raise APIError(400, f"messages: {e}", param="messages") from e
+        chosen = await asyncio.to_thread(_variant, req, bot, bots)
         if bot is not None and messages[-1].role != "user":
             raise APIError(
                 400, "messages: the last message must have role 'user'", param="messages"
             )
         # off the event loop: the first schema compiles a grammar (about 1.5 s with the
         # Qwen2.5 vocabulary), and the room for max_tokens may need a knowledge-base search
-        mode, schema = await asyncio.to_thread(_output, req, bot, model)
-        params = await asyncio.to_thread(_params, req, bot, model, messages, max_tokens_cap)
+        mode, schema = await asyncio.to_thread(_output, req, chosen, model)
+        params = await asyncio.to_thread(_params, req, chosen, model, messages, max_tokens_cap)
         key = (
-            "bot" if bot else "raw",
+            chosen.prompt.ref if chosen else "raw",
             mode,
             json.dumps(schema) if schema else "",  # key order kept: it is the field order
             params,
@@ -390,6 +396,9 @@ def create_app(
         else:
             text, finish = result.text, result.finish_reason
             usage, extra = (result.prompt_tokens, result.completion_tokens), {}
+        # what the guard found, for the web page (OpenAI clients ignore the extra field)
+        found = await asyncio.to_thread(webui.findings, result, messages, params, mode, chosen)
+        extra["medlab"] = extra.get("medlab", {}) | found
         head = {
             "id": f"chatcmpl-{uuid.uuid4().hex}",
             "created": int(time.time()),
@@ -404,7 +413,7 @@ def create_app(
         if req.stream:
             include_usage = bool((req.stream_options or {}).get("include_usage"))
             return StreamingResponse(
-                _sse(head, text, finish, usage_d if include_usage else None),
+                _sse(head, text, finish, usage_d if include_usage else None, extra),
                 media_type="text/event-stream",
             )
         choice = {
@@ -415,6 +424,23 @@ def create_app(
         return {**head, "object": "chat.completion", "choices": [choice], "usage": usage_d, **extra}
 
     return app
+
+
+def _variant(req: ChatRequest, bot: Any, bots: dict[str, Any]) -> Any:
+    """The chatbot for the request's ``medlab.prompt`` (the web page's prompt picker), made
+    once per prompt; the server's own chatbot when the request names none."""
+    ref = (req.medlab or {}).get("prompt")
+    if ref is None:
+        return bot
+    if bot is None:
+        raise APIError(400, "medlab.prompt: the server runs the bare model (--raw)", "medlab")
+    if not isinstance(ref, str):
+        raise APIError(400, "medlab.prompt must be a reference such as 'gp_assistant@v2'", "medlab")
+    try:
+        variant = webui.chatbot_for_prompt(bot, ref)
+    except PromptError as e:
+        raise APIError(400, f"medlab.prompt: {e}", param="medlab") from e
+    return bots.setdefault(variant.prompt.ref, variant)
 
 
 def _output(req: ChatRequest, bot: Any, model: Any = None) -> tuple[str, dict[str, Any] | None]:
@@ -516,7 +542,13 @@ def _prompt_tokens(bot: Any, model: Any, messages: list[Message]) -> int:
     return model.count_tokens(bot.minimal_prompt(messages))
 
 
-async def _sse(head: dict[str, Any], text: str, finish: str, usage: dict[str, int] | None):
+async def _sse(
+    head: dict[str, Any],
+    text: str,
+    finish: str,
+    usage: dict[str, int] | None,
+    extra: dict[str, Any] | None = None,
+):
     def event(delta: dict[str, Any], finish_reason: str | None, **more: Any) -> str:
         chunk = {
             **head,
@@ -529,7 +561,7 @@ async def _sse(head: dict[str, Any], text: str, finish: str, usage: dict[str, in
     yield event({"role": "assistant", "content": ""}, None)
     for i in range(0, len(text), 16):
         yield event({"content": text[i : i + 16]}, None)
-    yield event({}, finish)
+    yield event({}, finish, **(extra or {}))  # the last chunk carries the medlab findings
     if usage is not None:
         chunk = {**head, "object": "chat.completion.chunk", "choices": [], "usage": usage}
         yield f"data: {json.dumps(chunk)}\n\n"
