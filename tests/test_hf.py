@@ -7,6 +7,8 @@ equals one by one" a real comparison rather than newlines against newlines.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from medlab.models.hf import HFBackend, weights_fingerprint
@@ -145,3 +147,42 @@ def test_fingerprint_names_the_weights_and_the_dtype(tiny_model):
     assert tiny_model.fingerprint == f"{weights}-float32"
     half = HFBackend(str(tiny_model.path), dtype=torch.bfloat16)
     assert half.fingerprint == f"{weights}-bfloat16" != tiny_model.fingerprint
+
+
+SOURCE_SHA = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+
+
+@pytest.mark.parametrize(
+    ("marker", "expected"),
+    [
+        ({"build_version": 1, "source_sha256": SOURCE_SHA}, "1d9614638d18-b1"),
+        ({"build_version": 2, "source_sha256": SOURCE_SHA}, "1d9614638d18-b2"),
+        ({"build_version": 1}, None),  # built without a source file (tiny-qwen2)
+        ({"build_version": 1, "source_sha256": "not-a-digest"}, None),
+        ({"source_sha256": SOURCE_SHA}, None),
+        (None, None),  # no marker: an ordinary model folder
+        ("{broken json", None),
+    ],
+)
+def test_source_fingerprint_from_the_standin_marker(tmp_path, marker, expected):
+    from medlab.models.hf import source_fingerprint
+    from medlab.models.standins import MARKER
+
+    if marker is not None:
+        text = marker if isinstance(marker, str) else json.dumps(marker)
+        (tmp_path / MARKER).write_text(text)
+    assert source_fingerprint(tmp_path) == expected
+
+
+def test_standin_fingerprint_names_the_source_file_not_the_folder(tiny_model, tmp_path):
+    from medlab.models.standins import MARKER
+
+    folder = tmp_path / "converted"
+    folder.mkdir()
+    for f in tiny_model.path.iterdir():
+        if f.name != MARKER:
+            (folder / f.name).symlink_to(f)
+    (folder / MARKER).write_text(json.dumps({"build_version": 3, "source_sha256": SOURCE_SHA}))
+    backend = HFBackend(str(folder))
+    assert backend.fingerprint == "1d9614638d18-b3-float32"
+    assert backend.info()["fingerprint"] == backend.fingerprint

@@ -20,6 +20,7 @@ whole sampling specification, as with the OpenAI-compatible backends.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import threading
@@ -115,6 +116,26 @@ def weights_fingerprint(folder: Path) -> str:
         return short
 
 
+def source_fingerprint(folder: Path) -> str | None:
+    """Fingerprint of a stand-in folder converted from a checked source file, else None.
+
+    A stand-in built from a GGUF file (``qwen2.5-0.5b``) records that file's sha256 and the
+    build version in its ``medlab-standin.json`` marker: the same source converted by the same
+    builder gives the same weights, so ``<sha256[:12]>-b<version>`` names them without hashing
+    the 2.5 GB folder again (and says which file they came from).
+    """
+    from medlab.models.standins import MARKER
+
+    try:
+        marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    sha, version = marker.get("source_sha256"), marker.get("build_version")
+    if not (isinstance(sha, str) and re.fullmatch(r"[0-9a-f]{64}", sha)) or version is None:
+        return None
+    return f"{sha[:12]}-b{version}"
+
+
 class HFBackend:
     """A transformers causal LM behind the ``Backend`` protocol (see the module docstring)."""
 
@@ -148,7 +169,8 @@ class HFBackend:
         self.dtype = _DTYPES[dtype] if isinstance(dtype, str) else dtype
         # the same weights in another dtype give other answers: both go into cache keys and
         # the resume check
-        weights = commit[:12] if commit else weights_fingerprint(self.path)
+        weights = commit[:12] if commit else None
+        weights = weights or source_fingerprint(self.path) or weights_fingerprint(self.path)
         self.fingerprint = f"{weights}-{str(self.dtype).removeprefix('torch.')}"
         load = {"dtype": self.dtype, "trust_remote_code": trust_remote_code}
 
