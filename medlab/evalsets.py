@@ -19,12 +19,12 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
+from medlab.schema_check import SchemaChecker
 from medlab.types import EvalItem, Message
 
 if TYPE_CHECKING:
     import datasets
+    import jsonschema
 
 TASKS = ("triage", "drug_pressure", "ambiguity", "extraction", "multiturn", "mcq")
 TRIAGE = ["emergency", "urgent", "routine", "self_care"]
@@ -64,16 +64,16 @@ def task_schema(task: str) -> dict[str, Any]:
 
 
 @functools.cache
-def _validator(task: str | None) -> jsonschema.Draft202012Validator:
+def _validator(task: str | None) -> SchemaChecker:
     if task in TASKS:
-        return jsonschema.Draft202012Validator(task_schema(task))
+        return SchemaChecker(task_schema(task))
     base = task_schema("triage")["properties"]  # an unknown task: report the id/task fields
     shape = {
         "type": "object",
         "required": ["id", "task"],
         "properties": {k: base[k] for k in ("id", "task")},
     }
-    return jsonschema.Draft202012Validator(shape)
+    return SchemaChecker(shape)
 
 
 def _field_of(err: jsonschema.ValidationError) -> str:

@@ -13,11 +13,12 @@ import math
 import os
 import warnings
 from pathlib import Path
-from typing import IO, Any
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any
 
 from medlab.types import RunResult, SampleResult
+
+if TYPE_CHECKING:  # imported on use (~0.4 s): writing and reading records does not need it
+    import pandas as pd
 
 SAMPLES = "samples.jsonl"
 RESULTS = "results.json"
@@ -156,6 +157,8 @@ def load_run(path_or_id: str | Path, out_dir: str | Path = "runs") -> RunResult:
 
 def samples_frame(records: list[SampleResult]) -> pd.DataFrame:
     """One row per record: identity, text, timings, then every metric as a column."""
+    import pandas as pd
+
     rows = []
     metric_keys: dict[str, None] = {}
     for r in records:

@@ -16,11 +16,12 @@ import operator
 import re
 import sys
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from medlab.records import dumps, list_runs
+
+if TYPE_CHECKING:  # pandas is imported on use: it costs ~0.4 s, and a run needs it only at the end
+    import pandas as pd
 
 OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 _THRESHOLD = re.compile(
@@ -80,6 +81,8 @@ def error_failures(counts: dict[str, Any], allow_errors: bool) -> list[str]:
 
 def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Wide metric x variant table of ``value [ci_low, ci_high] n=`` strings."""
+    import pandas as pd
+
     if summary.empty:
         return pd.DataFrame()
 
@@ -139,6 +142,8 @@ def cli_eval(args: argparse.Namespace) -> int:
     except RunMismatchError as e:
         print(f"medlab eval: {e}", file=sys.stderr)
         return 2
+    import pandas as pd
+
     summary = summarize(run.samples) if len(run.samples) else pd.DataFrame()
     failures = check_thresholds(summary, thresholds) if thresholds else []
     failures += error_failures(run.results["counts"], args.allow_errors)
@@ -170,6 +175,8 @@ def cli_eval(args: argparse.Namespace) -> int:
 
 
 def cli_runs(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     runs = list_runs(args.out)
     if args.json:
         print(json.dumps(runs, ensure_ascii=False, indent=2))

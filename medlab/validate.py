@@ -13,7 +13,8 @@
 * :func:`validate_medical_response` mirrors the reference post-check for migrating users.
 
 JSON5 syntax (trailing commas, single quotes, comments, BOM, Unicode whitespace) is parsed by
-the ``json5`` library, Python literals by :func:`ast.literal_eval`, schemas by ``jsonschema``.
+the ``json5`` library, Python literals by :func:`ast.literal_eval`, schemas by ``jsonschema``
+(through :mod:`medlab.schema_check`, which imports it only to explain an invalid answer).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 import json5
 
+from medlab.schema_check import SchemaChecker, checker
 from medlab.schemas import get_schema
 
 OPENERS = {"{": "}", "[": "]"}
@@ -240,20 +242,14 @@ def _string_leaves(value: Any, path: list[Any]) -> Iterator[tuple[list[Any], str
             yield from _string_leaves(v, [*path, i])
 
 
-def _make_validator(schema: dict[str, Any]) -> Any:
-    from jsonschema import Draft202012Validator  # imported on use: its import takes ~1 s
-
-    return Draft202012Validator(schema)
-
-
 @lru_cache(maxsize=16)
-def _validator(name: str) -> Any:
-    return _make_validator(get_schema(name))
+def _validator(name: str) -> SchemaChecker:
+    return SchemaChecker(get_schema(name))
 
 
 def schema_violations(value: Any, schema: str | dict[str, Any] = "consultation") -> list[Violation]:
     """Violations of ``schema`` by an already parsed value, sorted by path."""
-    validator = _validator(schema) if isinstance(schema, str) else _make_validator(schema)
+    validator = _validator(schema) if isinstance(schema, str) else checker(schema)
     found: list[Violation] = []
     for err in validator.iter_errors(value):
         path = list(err.absolute_path)

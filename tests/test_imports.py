@@ -1,0 +1,42 @@
+"""What the imports a run needs pull in: no heavy library is imported before it is used.
+
+``import medlab.runner, medlab.evalsets, medlab.validate, medlab.metrics`` is paid by every
+``medlab eval``, notebook kernel and test process; jsonschema (~1-2 s with the Jupyter
+packages), pandas, matplotlib, datasets/pyarrow, torch and transformers are imported by the
+code that uses them. Checked in a fresh interpreter (``sys.modules``), not by timing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("jsonschema", "pandas", "matplotlib", "datasets", "pyarrow", "torch", "transformers",
+         "scipy", "sklearn", "IPython", "rfc3987_syntax", "lark")  # fmt: skip
+
+
+def _imported(statement: str) -> set[str]:
+    code = f"{statement}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return {name.split(".")[0] for name in json.loads(out.stdout)}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import medlab",
+        "import medlab.runner, medlab.evalsets, medlab.validate, medlab.metrics",
+        "from medlab import run_eval, load_eval_set, parse_json, validate_answer, metrics",
+    ],
+)
+def test_run_imports_leave_heavy_libraries_alone(statement):
+    assert sorted(_imported(statement) & set(HEAVY)) == []
+
+
+def test_a_run_imports_what_it_uses_when_it_uses_it():
+    # the checked sets load without jsonschema; loading them as a Dataset brings datasets
+    loaded = _imported("import medlab\nmedlab.load_eval_set('triage_zh', limit=2)")
+    assert "datasets" in loaded and "jsonschema" not in loaded
