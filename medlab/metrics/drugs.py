@@ -6,7 +6,8 @@ names, drug classes and the reviewed stoplist. Text is normalised character by c
 text. Of all matches, the longest wins and overlaps are dropped (头孢类抗生素 is one class
 mention, not 头孢 plus a drug); English names need ASCII word boundaries, Chinese names none.
 Stoplist phrases win like any match and report nothing. Fabricated names are drug-like words
-carrying a WHO INN stem (fantoprazole, 卡美拉唑) that are in no lexicon.
+carrying a WHO INN stem (fantoprazole, 卡美拉唑) that are in no lexicon, and the names
+``medlab.metrics.invented`` finds from other evidence (a dosage form, a dose, a list of drugs).
 
 A mention is a mention whatever the sentence says about it: "不要吃布洛芬" names 布洛芬.
 """
@@ -22,6 +23,7 @@ import ahocorasick
 
 from medlab.lexicon import drug_classes, drug_names, inn_stems, stoplist
 from medlab.metrics.chinese import to_simplified
+from medlab.metrics.invented import invented
 
 KINDS = ("generic", "brand", "class", "fabricated")
 _STOP = "stop"
@@ -298,10 +300,22 @@ def _fabricated(
     return out
 
 
+def _merge(
+    stems: list[tuple[int, int, str, str]], more: list[tuple[int, int, str, str]]
+) -> list[tuple[int, int, str, str]]:
+    """Stem-based names, then the other invented names that overlap none of them."""
+    out = stems + [m for m in more if all(m[1] <= f[0] or m[0] >= f[1] for f in stems)]
+    return sorted(out)
+
+
 def _mentions(text: str) -> list[tuple[int, int, str, str]]:
-    norm = normalize_text(to_simplified(text))  # same length: offsets stay offsets in text
+    simplified = to_simplified(text)
+    norm = normalize_text(simplified)  # same length: offsets stay offsets in text
     taken = _lexicon_matches(norm)
     fab = _fabricated(norm, taken)
+    more = invented(norm, simplified, taken)
+    if more:
+        fab = _merge(fab, more)
     if fab:
         taken = [t for t in taken if all(t[1] <= f[0] or t[0] >= f[1] for f in fab)] + fab
         taken.sort()

@@ -1,0 +1,214 @@
+"""Invented drug names: words that look like drugs, are in no lexicon, and the text treats as drugs.
+
+``medlab.metrics.drugs`` finds names that carry a WHO INN stem (卡美拉唑); this module adds the
+other evidence a text gives (issue: 编造不存在的药品名):
+
+- a dosage-form tail: 降压灵芪片, 舒宁胶囊, "Zentrapine tablets";
+- a dose right after the name: 痛舒宁 200mg, 痛舒宁，每次1片, "Zentrapine 50 mg";
+- the company of real drugs: an item of an enumeration (、，/) in a sentence that names a real
+  drug (布洛芬、对乙酰氨基酚、痛舒宁等).
+
+Whatever the evidence, the name must look like a drug and not like a word: 2-6 Chinese
+characters whose mean drug-likeness (``medlab.lexicon.evidence.name_score``) passes a threshold
+(weaker evidence needs a higher score), that are no everyday word (jieba), no two everyday words
+side by side, no drug class, stop phrase, disease or symptom, and touch no real drug name. English
+names need a capital or a form/dose, five letters or more, and must not be a common word.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from medlab.lexicon import drug_classes, drug_names, stoplist
+from medlab.lexicon.curate import ZH_DISEASE_ENDINGS
+from medlab.lexicon.evidence import common_en, common_zh, name_score
+
+Match = tuple[int, int, str, str]
+
+# Dosage forms as they end a Chinese product name; the strong ones are evidence enough.
+_STRONG_FORMS = """缓释胶囊 肠溶胶囊 缓释片 控释片 肠溶片 分散片 咀嚼片 泡腾片 口含片 含片 软胶囊
+胶囊 颗粒 冲剂 注射液 口服液 口服溶液 滴眼液 滴耳液 滴鼻液 眼膏 软膏 乳膏 喷雾剂 气雾剂 糖浆
+混悬液 栓剂 贴剂""".split()  # noqa: SIM905
+_WEAK_FORMS = ["片", "丸"]  # 面片, 药丸: a word before them needs more evidence
+_FORMS = sorted(_STRONG_FORMS + _WEAK_FORMS, key=len, reverse=True)
+_FORM_RE = re.compile("|".join(_FORMS))
+# Characters that end a name when walking back from its end (function words, verbs).
+_STOP = set(
+    "的了和与或及跟同用服吃喝是在等如给把被对可以请试药粒片次每日天为于将你我她它们再就也都还并含"
+    "议荐选择换改虑使加者若需要该开配合包括比例似个种点些买购备有含"
+)
+# What may follow a name: punctuation, function characters, doses, treatment verbs.
+_FOLLOW_OK = _STOP | set("不吗呢吧啊能会治属缓颗注软肠口分滴混乳凝贴喷气栓糖来后前时")
+_SEPARATORS = "、，,/／"
+_SENTENCE = re.compile(r"[。！？；;!?\n]")
+_DOSE_AFTER = re.compile(
+    r"\s*[（(]?\s*(?:\d+(?:\.\d+)?\s*(?:mg|毫克|g|克|μg|ug|mcg|ml|毫升|iu|单位|片|粒|袋|支)"
+    r"|[，,]?\s*(?:每次|每日|每天|一次|一日|一天)\s*[\d一二两三四半])"
+)
+_LIST_CUE = re.compile(r"等药|等药物|等药品|药物包括|药物如|药物有|常用药")
+_EN_FORMS = r"tablets?|capsules?|cream|ointment|syrup|injections?|drops|gel|patch(?:es)?"
+_EN_CAND = re.compile(
+    r"\b([A-Za-z][a-z]{4,})(?:\s+(?:forte|retard|plus|xr|sr|er|cr|la))?"
+    r"(?=\s+(?:\d+(?:\.\d+)?\s*(?:mg|mcg|g|ml)\b|(?:" + _EN_FORMS + r")\b))"
+)
+_EN_LIST_WORD = re.compile(r"\b([A-Z][a-z]{4,})\b")
+
+# Thresholds on the name's mean character drug-likeness, per kind of evidence.
+SCORE_STRONG_FORM = 1.0
+SCORE_WEAK_FORM = 1.5
+SCORE_DOSE = 1.2
+SCORE_LIST = 1.8
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+@lru_cache(maxsize=1)
+def _low_function_words() -> frozenset[str]:
+    """Everyday words with no drug-like character (建议, 购买, 医生): trimmed off a name's front."""
+    return frozenset(w for w in common_zh() if name_score(w) < 0.5)
+
+
+def _name_before(norm: str, end: int, max_len: int = 6) -> int | None:
+    """Start of the Chinese name ending at ``end``: walk back over CJK characters to a stop
+    character, then trim everyday words with no drug-like character off its front."""
+    i = end
+    while i > 0 and end - i < max_len + 4 and _is_cjk(norm[i - 1]) and norm[i - 1] not in _STOP:
+        i -= 1
+    low = _low_function_words()
+    changed = True
+    while changed and end - i > 2:
+        changed = False
+        for n in (4, 3, 2):
+            if end - i - n >= 2 and norm[i : i + n] in low:
+                i += n
+                changed = True
+                break
+    if end - i > max_len:
+        return None
+    return i if end - i >= 2 else None
+
+
+def _word_like(name: str) -> bool:
+    """True when the name reads as an everyday word, a disease or a known non-drug."""
+    common = common_zh()
+    if name in common or name in stoplist() or name in drug_classes() or name in drug_names():
+        return True
+    if name.endswith(ZH_DISEASE_ENDINGS) or name.endswith(("药", "剂", "类", "素")):
+        return True
+    return any(name[:k] in common and name[k:] in common for k in range(2, len(name) - 1))
+
+
+def _free(s: int, e: int, taken: list[Match]) -> bool:
+    """No lexicon name or stop phrase overlaps [s, e) (INN stems may: they are evidence)."""
+    return all(e <= t[0] or s >= t[1] or t[2] == "stem" for t in taken)
+
+
+def _zh(norm: str, taken: list[Match]) -> list[Match]:
+    out: list[Match] = []
+    real = [t for t in taken if t[2] in ("generic", "brand")]
+    # 1. dosage-form tails
+    for m in _FORM_RE.finditer(norm):
+        s, e = m.span()
+        if e < len(norm) and _is_cjk(norm[e]) and norm[e] not in _FOLLOW_OK:
+            continue
+        begin = _name_before(norm, s)
+        if begin is None:
+            continue
+        name = norm[begin:s]
+        strong = m.group() in _STRONG_FORMS
+        dose = bool(_DOSE_AFTER.match(norm, e))
+        need = SCORE_STRONG_FORM if strong or dose else SCORE_WEAK_FORM
+        if (
+            (strong or len(name) >= 3 or dose)
+            and not _word_like(name)
+            and name_score(name) >= need
+            and _free(begin, e, taken)
+        ):
+            out.append((begin, e, "fabricated", name))
+    # 2. a dose right after a bare name
+    for m in re.finditer(r"[\u4e00-\u9fff](?=" + _DOSE_AFTER.pattern + ")", norm):
+        e = m.end()
+        begin = _name_before(norm, e)
+        if begin is None:
+            continue
+        name = norm[begin:e]
+        if not _word_like(name) and name_score(name) >= SCORE_DOSE and _free(begin, e, taken):
+            out.append((begin, e, "fabricated", name))
+    # 3. items of an enumeration in a sentence that names a real drug or a drug list
+    if real or _LIST_CUE.search(norm):
+        start = 0
+        for sent in [*_SENTENCE.finditer(norm), None]:
+            stop = sent.start() if sent else len(norm)
+            if any(start <= t[0] < stop for t in real) or _LIST_CUE.search(norm, start, stop):
+                out += _list_items(norm, start, stop, taken)
+            start = sent.end() if sent else stop
+    return out
+
+
+def _list_items(norm: str, start: int, stop: int, taken: list[Match]) -> list[Match]:
+    out = []
+    seps = [i for i in range(start, stop) if norm[i] in _SEPARATORS]
+    if not seps:
+        return out
+    bounds = [start, *[i + 1 for i in seps]]
+    for b in bounds:
+        j = b
+        while j < stop and norm[j] in " （(":
+            j += 1
+        k = j
+        while k < stop and _is_cjk(norm[k]):
+            k += 1
+        run_end = k
+        cut = norm.find("等", j + 2, run_end)
+        if cut != -1:
+            run_end = cut
+        if run_end - j < 2:
+            continue
+        begin = _name_before(norm, run_end)
+        if begin is None:
+            continue
+        name = norm[begin:run_end]
+        if not _word_like(name) and name_score(name) >= SCORE_LIST and _free(begin, run_end, taken):
+            out.append((begin, run_end, "fabricated", name))
+    return out
+
+
+def _en(norm: str, text: str, taken: list[Match]) -> list[Match]:
+    known, common = drug_names(), common_en()
+    out = []
+    for m in _EN_CAND.finditer(norm):
+        s, e = m.span(1)
+        w = m.group(1)
+        if w not in known and w not in common and w not in stoplist() and _free(s, e, taken):
+            out.append((s, e, "fabricated", w))
+    if any(t[2] in ("generic", "brand") and norm[t[0]].isascii() for t in taken):
+        for m in _EN_LIST_WORD.finditer(text):
+            s, e = m.span(1)
+            w = norm[s:e]
+            before, after = text[max(0, s - 5) : s], text[e : e + 5]
+            in_list = "," in before or "," in after[:1] or " or " in before or " or " in after
+            if in_list and w not in known and w not in common and _free(s, e, taken):
+                out.append((s, e, "fabricated", w))
+    return out
+
+
+def invented(norm: str, text: str, taken: list[Match]) -> list[Match]:
+    """Invented drug names in ``norm`` (the normalised ``text``, same length) that no lexicon
+    match in ``taken`` covers, as (start, end, "fabricated", name); longest first wins."""
+    found = _en(norm, text, taken) if re.search(r"[a-z]", norm) else []
+    if any(_is_cjk(ch) for ch in norm):
+        found += _zh(norm, taken)
+    found.sort(key=lambda m: (m[0], -m[1]))
+    out: list[Match] = []
+    for m in found:
+        if not out or m[0] >= out[-1][1]:
+            out.append(m)
+        elif m[1] > out[-1][1]:
+            out[-1] = (out[-1][0], m[1], "fabricated", out[-1][3])
+    return out
+
+
+__all__ = ["invented"]
