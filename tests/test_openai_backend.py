@@ -441,3 +441,57 @@ def test_retry_after_header_forms():
     when = "Wed, 21 Oct 2015 07:28:05 GMT"  # an HTTP date: seconds from now
     assert _retry_after(when, now=1445412480.0) == 5.0
     assert _retry_after(when, now=1445412490.0) == 0.0
+
+
+def test_several_servers_share_the_requests_least_busy_first():
+    fast, slow = Server(delay_s=0.01), Server(delay_s=0.3)
+    hosts = {"fast.local": fast, "slow.local": slow}
+
+    async def route(request: httpx.Request) -> httpx.Response:
+        return await hosts[request.url.host](request)
+
+    b = OpenAIBackend(
+        "http://fast.local/v1,http://slow.local",
+        transport=httpx.MockTransport(route),
+        concurrency=2,
+    )
+    assert b.base_urls == ["http://fast.local/v1", "http://slow.local/v1"]
+    out = b.generate(Q * 12)
+    assert [c.text for c in out] == ["好的"] * 12
+    assert len(fast.bodies) + len(slow.bodies) == 12
+    assert fast.max_in_flight <= 2 and slow.max_in_flight <= 2  # concurrency is per server
+    assert len(slow.bodies) >= 1 and len(fast.bodies) > 2 * len(slow.bodies)
+    assert b.info()["base_urls"] == b.base_urls
+    assert b.fingerprint != backend(Server()).fingerprint
+
+
+def test_a_retry_moves_to_the_next_server():
+    broken = Server([httpx.Response(500, json={"error": "down"})] * 10)
+    healthy = Server()
+    hosts = {"a.local": broken, "b.local": healthy}
+
+    async def route(request: httpx.Request) -> httpx.Response:
+        return await hosts[request.url.host](request)
+
+    b = OpenAIBackend(
+        ["http://a.local/v1", "http://b.local/v1"],
+        transport=httpx.MockTransport(route),
+        concurrency=1,
+        backoff_s=0.001,
+    )
+    assert [c.text for c in b.generate(Q * 4)] == ["好的"] * 4
+    assert len(healthy.bodies) == 4
+
+
+def test_every_server_must_serve_the_model():
+    other = {"object": "list", "data": [{"id": "something-else"}]}
+
+    async def route(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "b.local":
+            return httpx.Response(200, json=other)
+        return await Server()(request)
+
+    with pytest.raises(OpenAIBackendError, match="b.local/v1/models does not list 'served-a'"):
+        OpenAIBackend("http://a.local/v1,http://b.local/v1", transport=httpx.MockTransport(route))
+    with pytest.raises(ValueError, match="twice"):
+        OpenAIBackend("http://a.local/v1,http://a.local", transport=httpx.MockTransport(route))

@@ -11,13 +11,20 @@ def load_model(name: str, **kwargs: Any) -> Backend:
     """Load a model by name.
 
     - ``"tiny-qwen2"`` / ``"smollm2-135m"``: offline stand-ins, built on first use;
-    - ``"openai:http://host:port/v1"``: an OpenAI-compatible server (vLLM, SGLang, ...);
+    - ``"openai:http://host:port/v1"``: an OpenAI-compatible server (vLLM, SGLang, ...); several
+      comma-separated URLs spread requests over several servers of the same model;
+    - ``"vllm:<stand-in, folder or hub id>"``: medlab starts and owns a ``vllm serve`` process
+      (``make vllm`` installs the engine; see ``medlab.models.vllm``);
     - anything else: a hub id or a local folder, loaded in-process with transformers.
     """
     if name.startswith("openai:"):
         from medlab.models.openai import OpenAIBackend
 
         return OpenAIBackend(name.removeprefix("openai:"), **kwargs)
+    if name.startswith("vllm:"):
+        from medlab.models.vllm import VLLMBackend
+
+        return VLLMBackend(name.removeprefix("vllm:"), **kwargs)
     if name.startswith("replay:"):
         from medlab.models.replay import ReplayBackend
 

@@ -10,6 +10,10 @@ that end before their ``finish_reason`` / ``[DONE]`` are retried with exponentia
 ``BatchError`` with the answers of the others. A JSON Schema becomes ``response_format``
 ``json_schema`` (strict). ``generate`` is synchronous and also works inside Jupyter: when an event
 loop is already running, the requests run on their own loop in a worker thread.
+
+Several servers of the same model act as one backend: given several base URLs, each request
+(and each retry) goes to the server with the fewest requests outstanding, at most
+``concurrency`` per server.
 """
 
 from __future__ import annotations
@@ -51,8 +55,9 @@ def approx_tokens(text: str) -> int:
 class OpenAIBackend:
     """A model served over ``/v1/chat/completions``.
 
-    ``base_url`` ends in ``/v1`` (added when missing). ``model_name`` defaults to the first model
-    the server lists. ``tokenizer`` (a transformers tokenizer with a chat template) makes
+    ``base_url`` ends in ``/v1`` (added when missing); a list of URLs (or one string of
+    comma-separated URLs) spreads requests over several servers of the same model, each of which
+    must list ``model_name``. ``model_name`` defaults to the first model the server lists. ``tokenizer`` (a transformers tokenizer with a chat template) makes
     ``count_tokens`` exact; without it the count is approximate. ``revision`` (any string, e.g.
     the hub commit the server loaded) goes into the fingerprint: the server's model listing
     cannot tell two sets of weights served under the same name apart. ``timeout_s`` bounds each
@@ -64,7 +69,7 @@ class OpenAIBackend:
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | list[str],
         model_name: str | None = None,
         api_key: str | None = None,
         concurrency: int = 16,
@@ -86,8 +91,14 @@ class OpenAIBackend:
             raise ValueError(f"timeout_s must be > 0, got {timeout_s}")
         if request_timeout_s is not None and request_timeout_s <= 0:
             raise ValueError(f"request_timeout_s must be > 0 or None, got {request_timeout_s}")
-        base = base_url.rstrip("/")
-        self.base_url = base if base.endswith("/v1") else base + "/v1"
+        urls = base_url.split(",") if isinstance(base_url, str) else list(base_url)
+        urls = [u.strip().rstrip("/") for u in urls if u.strip()]
+        if not urls:
+            raise ValueError("base_url names no server")
+        self.base_urls = [u if u.endswith("/v1") else u + "/v1" for u in urls]
+        if len(set(self.base_urls)) != len(self.base_urls):
+            raise ValueError(f"base_url names a server twice: {self.base_urls}")
+        self.base_url = self.base_urls[0]
         self.api_key = (
             api_key or os.environ.get("MEDLAB_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY")
         )
@@ -106,13 +117,19 @@ class OpenAIBackend:
                 raise OpenAIBackendError(f"{self.base_url}/models lists no model: pass model_name")
             model_name = served[0]["id"]
         self.model_name = model_name
+        for url in self.base_urls[1:]:
+            others = self._list_models(required=True, url=url)
+            if not any(m.get("id") == model_name for m in others):
+                listed = [m.get("id") for m in others]
+                raise OpenAIBackendError(f"{url}/models does not list {model_name!r}: {listed}")
         entry = next((m for m in served if m.get("id") == model_name), {})
         self.server_info = {k: entry[k] for k in STABLE_MODEL_FIELDS if k in entry}
         self.context_length = int(
             context_length or entry.get("max_model_len") or entry.get("context_length") or 32768
         )
         self.name = name or f"openai:{self.base_url}#{model_name}"
-        described = {"url": self.base_url, "model": model_name, "server": self.server_info}
+        url = self.base_url if len(self.base_urls) == 1 else sorted(self.base_urls)
+        described = {"url": url, "model": model_name, "server": self.server_info}
         if revision is not None:
             described["revision"] = revision
         text = json.dumps(described, sort_keys=True, default=str)
@@ -126,18 +143,17 @@ class OpenAIBackend:
             headers["Authorization"] = f"Bearer {self.api_key}"
         return headers
 
-    def _list_models(self, required: bool) -> list[dict[str, Any]]:
+    def _list_models(self, required: bool, url: str | None = None) -> list[dict[str, Any]]:
+        url = url or self.base_url
         try:
-            return self._run(self._alist_models())
+            return self._run(self._alist_models(url))
         except (httpx.HTTPError, ValueError) as e:
             if required:
-                raise OpenAIBackendError(
-                    f"cannot list models at {self.base_url}/models: {e}"
-                ) from e
+                raise OpenAIBackendError(f"cannot list models at {url}/models: {e}") from e
             return []
 
-    async def _alist_models(self) -> list[dict[str, Any]]:
-        async with self._client() as client:
+    async def _alist_models(self, url: str) -> list[dict[str, Any]]:
+        async with self._client(url) as client:
             r = await client.get("/models", timeout=min(10.0, self.timeout_s))
             r.raise_for_status()
             return list(r.json().get("data") or [])
@@ -165,6 +181,7 @@ class OpenAIBackend:
             "backend": "openai",
             "name": self.name,
             "base_url": self.base_url,
+            **({"base_urls": self.base_urls} if len(self.base_urls) > 1 else {}),
             "model_name": self.model_name,
             "fingerprint": self.fingerprint,
             "revision": self.revision,
@@ -198,12 +215,12 @@ class OpenAIBackend:
 
     # --- async core ------------------------------------------------------------------------
 
-    def _client(self) -> httpx.AsyncClient:
+    def _client(self, base_url: str | None = None) -> httpx.AsyncClient:
         limits = httpx.Limits(
             max_connections=self.concurrency, max_keepalive_connections=self.concurrency
         )
         return httpx.AsyncClient(
-            base_url=self.base_url,
+            base_url=base_url or self.base_url,
             headers=self._headers(),
             timeout=httpx.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s)),
             limits=limits,
@@ -217,11 +234,12 @@ class OpenAIBackend:
         schema: dict[str, Any] | None = None,
     ) -> list[Completion]:
         params = params or GenerationParams()
-        sem = asyncio.Semaphore(self.concurrency)
-        async with self._client() as client:
+        sem = asyncio.Semaphore(self.concurrency * len(self.base_urls))
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(self._client(u)) for u in self.base_urls]
+            pool = _Servers(clients, self.base_urls)
             tasks = [
-                self._request(client, sem, as_conversation(c), params, schema)
-                for c in conversations
+                self._request(pool, sem, as_conversation(c), params, schema) for c in conversations
             ]
             results = await asyncio.gather(*tasks, return_exceptions=True)
         for r in results:  # cancellation, KeyboardInterrupt: not a failed request
@@ -267,19 +285,20 @@ class OpenAIBackend:
 
     async def _request(
         self,
-        client: httpx.AsyncClient,
+        pool: _Servers,
         sem: asyncio.Semaphore,
         conversation: Conversation,
         params: GenerationParams,
         schema: dict[str, Any] | None,
     ) -> Completion:
         body = self.payload(conversation, params, schema)
+        url = self.base_url
         for attempt in range(self.max_retries + 1):
             retry_after = None
             try:
-                async with sem:  # the timeout starts once the request may go out
+                async with sem, pool.least_busy() as (client, url):  # timeout starts once sent
                     return await asyncio.wait_for(
-                        self._stream(client, body, conversation), self.request_timeout_s
+                        self._stream(client, body, conversation, url), self.request_timeout_s
                     )
             except _Retryable as e:
                 error: Exception = e
@@ -293,7 +312,7 @@ class OpenAIBackend:
                 error = e
             if attempt == self.max_retries:
                 raise OpenAIBackendError(
-                    f"{self.base_url}/chat/completions failed after {attempt + 1} attempts: "
+                    f"{url}/chat/completions failed after {attempt + 1} attempts: "
                     f"{_describe(error)}"
                 ) from error
             self.retries += 1
@@ -306,7 +325,11 @@ class OpenAIBackend:
         return retry_after if retry_after is not None else self.backoff_s * 2**attempt
 
     async def _stream(
-        self, client: httpx.AsyncClient, body: dict[str, Any], conversation: Conversation
+        self,
+        client: httpx.AsyncClient,
+        body: dict[str, Any],
+        conversation: Conversation,
+        url: str | None = None,
     ) -> Completion:
         start = time.perf_counter()
         ttft = None
@@ -322,7 +345,7 @@ class OpenAIBackend:
                         r.status_code, detail, _retry_after(r.headers.get("retry-after"))
                     )
                 raise OpenAIBackendError(
-                    f"{self.base_url}/chat/completions answered {r.status_code}: {detail}"
+                    f"{url or self.base_url}/chat/completions answered {r.status_code}: {detail}"
                 )
             lines = r.aiter_lines()
             async for line in lines:
@@ -368,6 +391,28 @@ class OpenAIBackend:
             latency_s=time.perf_counter() - start,
             finish_reason=finish or "stop",
         )
+
+
+class _Servers:
+    """The servers of one ``agenerate`` call and their outstanding requests: each request goes
+    to the least busy one, ties taken in turn (so a retry moves on from a server that failed)."""
+
+    def __init__(self, clients: list[httpx.AsyncClient], urls: list[str]):
+        self.clients, self.urls = clients, urls
+        self.outstanding = [0] * len(clients)
+        self.turn = 0
+
+    @contextlib.asynccontextmanager
+    async def least_busy(self) -> Any:
+        n = len(self.clients)
+        order = [(self.turn + k) % n for k in range(n)]
+        i = min(order, key=self.outstanding.__getitem__)
+        self.turn = (i + 1) % n
+        self.outstanding[i] += 1
+        try:
+            yield self.clients[i], self.urls[i]
+        finally:
+            self.outstanding[i] -= 1
 
 
 class _Retryable(Exception):
