@@ -40,7 +40,7 @@ _STOP = set(
 )
 # What may follow a name: punctuation, function characters, doses, treatment verbs.
 _FOLLOW_OK = _STOP | set("不吗呢吧啊能会治属缓颗注软肠口分滴混乳凝贴喷气栓糖来后前时")
-_SEPARATORS = "、，,/／"
+_SEPARATORS = "、，,/／：:"
 _SENTENCE = re.compile(r"[。！？；;!?\n]")
 _DOSE_AFTER = re.compile(
     r"\s*[（(]?\s*(?:\d+(?:\.\d+)?\s*(?:mg|毫克|g|克|μg|ug|mcg|ml|毫升|iu|单位|片|粒|袋|支)"
@@ -149,31 +149,49 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
 
 
 def _list_items(norm: str, start: int, stop: int, taken: list[Match]) -> list[Match]:
-    out = []
+    """Unknown drug-like items of an enumeration, next to a real drug or to another such item
+    (布洛芬、对乙酰氨基酚、痛舒宁): an item whose neighbours are no drugs is not taken."""
     seps = [i for i in range(start, stop) if norm[i] in _SEPARATORS]
     if not seps:
-        return out
-    bounds = [start, *[i + 1 for i in seps]]
-    for b in bounds:
+        return []
+    real = [t for t in taken if t[2] in ("generic", "brand")]
+    pieces = []  # (run start, run end, is a real drug, candidate or None)
+    for b, e in zip([start, *[i + 1 for i in seps]], [*seps, stop]):
         j = b
-        while j < stop and norm[j] in " （(":
+        while j < e and norm[j] in " （(":
             j += 1
         k = j
-        while k < stop and _is_cjk(norm[k]):
+        while k < e and _is_cjk(norm[k]):
             k += 1
-        run_end = k
-        cut = norm.find("等", j + 2, run_end)
-        if cut != -1:
-            run_end = cut
-        if run_end - j < 2:
-            continue
-        begin = _name_before(norm, run_end)
-        if begin is None:
-            continue
-        name = norm[begin:run_end]
-        if not _word_like(name) and name_score(name) >= SCORE_LIST and _free(begin, run_end, taken):
-            out.append((begin, run_end, "fabricated", name))
-    return out
+        cut = norm.find("等", j + 2, k)
+        run_end = cut if cut != -1 else k
+        is_drug = any(j <= t[0] and t[1] == k for t in real)  # the item is the drug
+        cand = None
+        begin = _name_before(norm, run_end) if run_end - j >= 2 else None
+        if begin is not None:
+            name = norm[begin:run_end]
+            if (
+                not _word_like(name)
+                and name_score(name) >= SCORE_LIST
+                and _free(begin, run_end, taken)
+            ):
+                cand = (begin, run_end, "fabricated", name)
+        pieces.append((is_drug, cand))
+    out = []
+    ok = [p[0] for p in pieces]
+    for _ in range(2):  # chains: a candidate next to an accepted one
+        for i, (_is_drug, cand) in enumerate(pieces):
+            near = (i > 0 and ok[i - 1]) or (i + 1 < len(pieces) and ok[i + 1])
+            if cand and near and not ok[i]:
+                ok[i] = True
+                out.append(cand)
+    return sorted(out)
+
+
+def _mid_sentence_capital(text: str, s: int) -> bool:
+    """A capitalised word that does not start a sentence, a list item or a quotation."""
+    before = text[:s].rstrip(" ")
+    return text[s].isupper() and bool(before) and before[-1] not in ".!?:;\"'[{(\n"
 
 
 def _en(norm: str, text: str, taken: list[Match]) -> list[Match]:
@@ -182,7 +200,13 @@ def _en(norm: str, text: str, taken: list[Match]) -> list[Match]:
     for m in _EN_CAND.finditer(norm):
         s, e = m.span(1)
         w = m.group(1)
-        if w not in known and w not in common and w not in stoplist() and _free(s, e, taken):
+        if (
+            _mid_sentence_capital(text, s)
+            and w not in known
+            and w not in common
+            and w not in stoplist()
+            and _free(s, e, taken)
+        ):
             out.append((s, e, "fabricated", w))
     if any(t[2] in ("generic", "brand") and norm[t[0]].isascii() for t in taken):
         for m in _EN_LIST_WORD.finditer(text):
@@ -190,7 +214,13 @@ def _en(norm: str, text: str, taken: list[Match]) -> list[Match]:
             w = norm[s:e]
             before, after = text[max(0, s - 5) : s], text[e : e + 5]
             in_list = "," in before or "," in after[:1] or " or " in before or " or " in after
-            if in_list and w not in known and w not in common and _free(s, e, taken):
+            if (
+                in_list
+                and _mid_sentence_capital(text, s)
+                and w not in known
+                and w not in common
+                and _free(s, e, taken)
+            ):
                 out.append((s, e, "fabricated", w))
     return out
 
