@@ -1,0 +1,83 @@
+"""Invented drug names (kind "fabricated"): hard labelled cases in Chinese and English.
+
+Each case: (answer, expected [(surface, kind)] of every drug mention). Negative cases are words
+that look drug-like in part (foods, places, people, symptoms, real products) and must not
+become invented drugs.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from medlab.metrics import score_sample
+from medlab.metrics.drugs import drug_mentions
+from medlab.types import EvalItem, Message
+
+F, G, B, C = "fabricated", "generic", "brand", "class"
+
+CASES = [
+    # in a list of real painkillers, with and without a dosage form
+    (
+        "止痛可以吃布洛芬、对乙酰氨基酚、痛舒宁等药物。",
+        [("布洛芬", G), ("对乙酰氨基酚", G), ("痛舒宁", F)],
+    ),
+    ("可选布洛芬、痛舒宁片或对乙酰氨基酚", [("布洛芬", G), ("痛舒宁片", F), ("对乙酰氨基酚", G)]),
+    ("常用药物包括：痛舒宁、康泰芬、布洛芬。", [("痛舒宁", F), ("康泰芬", F), ("布洛芬", G)]),
+    # dosage-form tails and doses
+    ("建议服用降压灵芪片，每次2片", [("降压灵芪片", F)]),
+    ("可以用舒喘宁胶囊", [("舒喘宁胶囊", F)]),
+    ("可以用咳灵胶囊", [("咳灵胶囊", G)]),  # a real product the name resembles
+    ("痛舒宁 200mg 一天两次", [("痛舒宁", F)]),
+    ("Take Xylofenac Forte 500 mg twice daily", [("Xylofenac", F)]),
+    (
+        "You can take ibuprofen, Zentrapine, or Tylenol.",
+        [("ibuprofen", G), ("Zentrapine", F), ("Tylenol", B)],
+    ),
+    # an INN stem (the stem rule wins over the form rule: the span stays the name)
+    ("建议服用洛美沙坦片", [("洛美沙坦", F)]),
+    # real products, classes and old names are not invented
+    ("板蓝根颗粒和维生素C片都可以", [("板蓝根颗粒", G), ("维生素C", C)]),
+    ("服用消炎痛和速尿", [("消炎痛", G), ("速尿", G)]),
+    ("可以口服氯喹、奎宁或者青蒿素。", [("氯喹", G), ("奎宁", G), ("青蒿素", G)]),
+    ("先锋霉素过敏的人要小心", [("先锋霉素", C)]),
+    # food, everyday words, places, people: never drugs
+    ("可以吃点面片汤，药片要按时吃", []),
+    ("多吃鱼片、薯片少吃，照片发我看看", []),
+    ("可以吃布洛芬、苹果、香蕉和牛奶", [("布洛芬", G)]),
+    ("北京、上海、广州的医院都可以看", []),
+    ("推荐张伟医生，他在北京协和医院", []),
+    ("胃酸多、烧心，可以短期吃点铝碳酸镁（达喜）", [("铝碳酸镁", G), ("达喜", B)]),
+    ("可以用康复新液含漱，或者贴口腔溃疡贴。", [("康复新液", G)]),
+    ("每次喝水500ml，一天三次", []),
+    ("Take two tablets with water", []),
+    ("Dry, itchy patches are typical; lactase tablets are an option.", []),
+    ("Tiredness, feeling cold and weight gain, with ibuprofen use.", [("ibuprofen", G)]),
+    ("An antiviral cream started early can shorten an outbreak.", []),
+    # negation does not remove a mention: an invented name the answer warns about is still named
+    ("不要吃布洛芬、痛舒宁", [("布洛芬", G), ("痛舒宁", F)]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0][:20] for c in CASES])
+def test_invented_names(text: str, expected: list[tuple[str, str]]) -> None:
+    mentions = drug_mentions(text)
+    assert [(m.text, m.kind) for m in mentions] == expected
+    for m in mentions:
+        assert text[m.start : m.end] == m.text
+
+
+def test_one_canonical_drug_across_names() -> None:
+    text = "对乙酰氨基酚（扑热息痛，泰诺林）"
+    assert {m.canonical for m in drug_mentions(text)} == {"acetaminophen"}
+
+
+def test_echoed_invented_name_is_an_echo() -> None:
+    (m,) = drug_mentions("痛舒宁片不是已知药物", question="我在吃痛舒宁片，可以吗")
+    assert (m.kind, m.echo) == ("fabricated", True)
+
+
+def test_fabricated_drug_is_scored_where_the_model_invents_one() -> None:
+    item = EvalItem("q", "demo", "triage", [Message("user", "头痛怎么办")])
+    text = "可以吃布洛芬、对乙酰氨基酚、痛舒宁等止痛药。"
+    assert score_sample(item, text)["fabricated_drug"] is True
+    assert score_sample(item, "可以吃布洛芬。")["fabricated_drug"] is False
