@@ -2,6 +2,10 @@
 
 Each sub-command's argument parser lives here; its implementation is a ``cli_*`` function in
 the module that owns the feature, imported only when that command runs.
+
+Errors: a mistake in what the user gave (a malformed eval set or prompt, an unknown name, a
+missing run or file) prints one line ``medlab <command>: <message>`` and exits 2; any other
+failure prints one line and exits 1; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -76,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--allow-errors", action="store_true",
                    help="exit 0 even when some samples failed to generate")  # fmt: skip
+    p.add_argument("--allow-edited-prompts", action="store_true",
+                   help="evaluate published prompts edited after publication (recorded as edited)")  # fmt: skip
     p.set_defaults(handler="medlab.runner:cli_eval")
 
     p = sub.add_parser("runs", help="list runs")
@@ -113,8 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key", default=None, help="require this bearer token")
     p.add_argument("--served-name", default="qwen2.5-7b-chat")
     p.add_argument(
-        "--max-tokens-cap", type=int, default=None, help="upper bound on max_tokens per request"
-    )
+        "--max-tokens-cap", type=int, default=1024,
+        help="upper bound on the new tokens of one request (default 1024)",
+    )  # fmt: skip
     p.add_argument(
         "--batch-window-ms", type=float, default=50.0, help="wait this long to batch requests"
     )
@@ -156,14 +163,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["list", "diff", "show"])
     p.add_argument("refs", nargs="*")
     p.set_defaults(handler="medlab.prompts:cli_prompts")
+    _add_debug(parser, top=True)
     return parser
+
+
+def _add_debug(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """``--debug`` before or after the sub-command."""
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="show the Python traceback of an error",
+    )
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _add_debug(sub)
+
+
+USER_ERRORS = (ValueError, LookupError, FileNotFoundError, NotADirectoryError)
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for an exception: its message (a KeyError's without the quotes)."""
+    message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    if not isinstance(exc, USER_ERRORS):
+        message = f"{type(exc).__name__}: {message}"
+    return " ".join(str(message).split()) or type(exc).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module, _, attr = args.handler.partition(":")
-    handler = getattr(importlib.import_module(module), attr)
-    return int(handler(args) or 0)
+    try:
+        handler = getattr(importlib.import_module(module), attr)
+        return int(handler(args) or 0)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"medlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        hint = "" if isinstance(exc, USER_ERRORS) else " (--debug shows the traceback)"
+        print(f"medlab {args.command}: {error_line(exc)}{hint}", file=sys.stderr)
+        return 2 if isinstance(exc, USER_ERRORS) else 1
 
 
 if __name__ == "__main__":

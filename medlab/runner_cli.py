@@ -138,6 +138,7 @@ def cli_eval(args: argparse.Namespace) -> int:
             params=params, structured=not args.normal, repeats=args.repeats, limit=args.limit,
             cache=args.cache, out_dir=args.out, run_id=run_id, batch_size=args.batch_size,
             progress=not args.json,
+            allow_edited_prompts=getattr(args, "allow_edited_prompts", False),
         )  # fmt: skip
     except RunMismatchError as e:
         print(f"medlab eval: {e}", file=sys.stderr)

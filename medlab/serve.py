@@ -8,7 +8,8 @@ by one. Streaming sends the checked answer as server-sent events once it is read
 pipeline cannot release tokens before the post-check has passed them.
 
 Rules: ``max_tokens`` is clamped to the model's budget (context length - prompt tokens, and the
-server's ``max_tokens_cap``); ``response_format`` ``json_object`` constrains the answer to the
+server's ``max_tokens_cap``, 1024 by default: one request cannot hold the model for long);
+``response_format`` ``json_object`` constrains the answer to the
 chatbot's schema (raw: any JSON object), ``json_schema`` to the given schema, ``text`` turns
 structured output off. Over a chatbot, a system message from the caller is appended to the
 chatbot's system prompt (``MedicalChatbot(client_system="merge")``; "ignore" or "replace" are
@@ -17,6 +18,16 @@ the OpenAI error shape: 400 bad request (the client's fault: bad fields, a promp
 the context), 401 missing or wrong API key, 404 unknown model or route, 413 body too large
 (counted while it is read), 500 a failure inside the server, 502 a failure of the upstream
 OpenAI-compatible server the model runs on.
+
+Hardening: a client that disconnects before its answer is ready is dropped from its batch, and a
+batch whose clients have all gone stops generating at the next decoding step
+(``medlab.models.cancel``). Limits, each a 400 that names it, with the keep-alive connection
+kept: a body nested deeper than ``MAX_JSON_DEPTH``, a ``json_schema`` deeper than
+``MAX_SCHEMA_DEPTH`` or larger than ``MAX_SCHEMA_BYTES``, more than ``MAX_STOP`` stop strings,
+an empty one or one longer than ``MAX_STOP_CHARS``. With an API key, ``/docs``, ``/redoc`` and
+``/openapi.json`` need it too. A chatbot answer to a caller's own ``json_schema`` that had to
+fall back to the safe consultation answer, which does not match that schema, is a 500
+(``no_valid_answer``), never a 200 with the wrong shape.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ import asyncio
 import hmac
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Hashable
@@ -44,6 +56,12 @@ from medlab.prompts import PromptError
 from medlab.types import GenerationParams, Message
 
 JSON_OBJECT_SCHEMA: dict[str, Any] = {"type": "object"}
+DEFAULT_MAX_TOKENS_CAP = 1024  # new tokens per request unless the server says otherwise
+MAX_JSON_DEPTH = 64  # nesting of a request body
+MAX_SCHEMA_DEPTH = 32  # nesting of a response_format json_schema
+MAX_SCHEMA_BYTES = 32_768  # size of a response_format json_schema (compact JSON)
+MAX_STOP, MAX_STOP_CHARS = 4, 64  # stop strings per request, characters per stop string
+DISCONNECT_POLL_S = 0.25  # how often a waiting request checks that its client is still there
 log = logging.getLogger("medlab.serve")
 
 
@@ -53,7 +71,9 @@ class BatchQueue:
 
     A batch closes when ``max_batch`` requests are in, when no new request came for
     ``window_s``, or ``4 * window_s`` after its first request. ``run`` may put an exception in
-    place of a result: it fails that submission only."""
+    place of a result: it fails that submission only. A submission may carry ``gone``, an event
+    set when nobody waits for it any more: it is left out of its batch if set before the batch
+    starts, and a batch stops generating once every one of its submissions is gone."""
 
     def __init__(
         self,
@@ -69,14 +89,20 @@ class BatchQueue:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue | None = None
 
-    async def submit(self, key: Hashable, payload: Any) -> Any:
+    async def submit(self, key: Hashable, payload: Any, gone: threading.Event | None = None) -> Any:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # first use, or a new event loop (test clients make one each)
             self._loop, self._queue = loop, asyncio.Queue()
             loop.create_task(self._worker(self._queue))
         future = loop.create_future()
-        await self._queue.put((key, payload, future))
+        await self._queue.put((key, (payload, gone or threading.Event()), future))
         return await future
+
+    def _run_scoped(self, key: Hashable, payloads: list[Any], gone: list[threading.Event]):
+        from medlab.models.cancel import cancel_scope
+
+        with cancel_scope(lambda: all(g.is_set() for g in gone)):
+            return self.run(key, payloads)
 
     async def _worker(self, queue: asyncio.Queue) -> None:
         loop = asyncio.get_running_loop()
@@ -94,13 +120,19 @@ class BatchQueue:
                 except (asyncio.TimeoutError, TimeoutError):
                     break
             groups: dict[Hashable, list[tuple[Any, asyncio.Future]]] = {}
-            for key, payload, future in batch:
-                groups.setdefault(key, []).append((payload, future))
+            for key, (payload, gone), future in batch:
+                if gone.is_set() or future.done():  # its client left while it waited
+                    continue
+                groups.setdefault(key, []).append(((payload, gone), future))
             for key, items in groups.items():
                 self.batches.append(len(items))
                 try:
                     results = await loop.run_in_executor(
-                        self._executor, self.run, key, [p for p, _ in items]
+                        self._executor,
+                        self._run_scoped,
+                        key,
+                        [p for (p, _), _ in items],
+                        [g for (_, g), _ in items],
                     )
                 except Exception as e:  # the whole group fails together
                     for _, future in items:
@@ -213,11 +245,29 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+def _depth(obj: Any, limit: int) -> int:
+    """Nesting depth of a JSON value, counted without recursion and up to ``limit + 1``."""
+    deepest, level = 0, [(obj, 1)]
+    while level and deepest <= limit:
+        node, d = level.pop()
+        deepest = max(deepest, d)
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        )
+        level.extend((c, d + 1) for c in children if isinstance(c, (dict, list)))
+    return deepest
+
+
 def _parse(body: bytes) -> ChatRequest:
+    too_deep = APIError(400, f"request body is nested deeper than the {MAX_JSON_DEPTH}-level limit")
     try:
         obj = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise APIError(400, f"request body is not valid JSON: {e}") from e
+    except RecursionError:
+        raise too_deep from None
+    if _depth(obj, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise too_deep
     if not isinstance(obj, dict):
         raise APIError(400, "request body must be a JSON object")
     try:
@@ -236,11 +286,12 @@ def create_app(
     served_name: str = "qwen2.5-7b-chat",
     api_key: str | None = None,
     max_request_bytes: int = 1_000_000,
-    max_tokens_cap: int | None = None,
+    max_tokens_cap: int | None = DEFAULT_MAX_TOKENS_CAP,
     batch_window_s: float = 0.05,
     max_batch: int = 16,
 ) -> FastAPI:
-    """The FastAPI app over a ``MedicalChatbot`` or a raw backend."""
+    """The FastAPI app over a ``MedicalChatbot`` or a raw backend. ``max_tokens_cap`` bounds
+    the new tokens of one request (None: only the context length does)."""
     from medlab.chatbot import MedicalChatbot
 
     bot = backend_or_bot if isinstance(backend_or_bot, MedicalChatbot) else None
@@ -287,7 +338,8 @@ def create_app(
         return results
 
     queue = BatchQueue(run, window_s=batch_window_s, max_batch=max_batch)
-    app = FastAPI(title="medlab", version="0.1.0")
+    docs = {} if api_key is None else {"docs_url": None, "redoc_url": None, "openapi_url": None}
+    app = FastAPI(title="medlab", version="0.1.0", **docs)
     app.state.queue = queue
     app.state.model = model
     app.state.bot = bot
@@ -316,6 +368,24 @@ def create_app(
                 "missing or invalid API key (Authorization: Bearer ...)",
                 code="invalid_api_key",
             )
+
+    if api_key is not None:  # the API description is behind the key too
+        from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+
+        @app.get("/openapi.json", include_in_schema=False)
+        async def openapi(request: Request) -> JSONResponse:
+            authorize(request)
+            return JSONResponse(app.openapi())
+
+        @app.get("/docs", include_in_schema=False)
+        async def swagger(request: Request) -> Any:
+            authorize(request)
+            return get_swagger_ui_html(openapi_url="/openapi.json", title="medlab")
+
+        @app.get("/redoc", include_in_schema=False)
+        async def redoc(request: Request) -> Any:
+            authorize(request)
+            return get_redoc_html(openapi_url="/openapi.json", title="medlab")
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
@@ -375,11 +445,31 @@ def create_app(
             json.dumps(schema) if schema else "",  # key order kept: it is the field order
             params,
         )
+        gone = threading.Event()
+        waiting = asyncio.ensure_future(queue.submit(key, messages, gone))
+        while not waiting.done():  # a client that leaves frees its share of the model
+            await asyncio.wait({waiting}, timeout=DISCONNECT_POLL_S)
+            if not waiting.done() and await request.is_disconnected():
+                gone.set()
+                waiting.cancel()
+                log.info("client went away; its request is dropped")
+                return _error_response(499, "the client closed the request")
         try:
-            result = await queue.submit(key, messages)
+            result = waiting.result()
         except Exception as e:  # the request itself was checked above: not the client's fault
             log.error("request failed: %s: %s", type(e).__name__, e, exc_info=e)
             raise _as_api_error(e) from e
+        own_schema = req.response_format is not None and req.response_format.type == "json_schema"
+        if bot is not None and own_schema and result.fallback:
+            from medlab.validate import validate_answer
+
+            if validate_answer(result.text, schema):
+                raise APIError(
+                    500,
+                    "the model's answers failed the chatbot's checks twice, and its safe "
+                    "fallback answer does not match the requested json_schema",
+                    code="no_valid_answer",
+                )
         if bot is not None:
             text, finish = result.text, result.finish_reason
             usage = (result.prompt_tokens, result.completion_tokens)
@@ -463,6 +553,21 @@ def _output(req: ChatRequest, bot: Any, model: Any = None) -> tuple[str, dict[st
             "response_format.json_schema.schema must be a JSON Schema object",
             param="response_format",
         )
+    if _depth(schema, MAX_SCHEMA_DEPTH) > MAX_SCHEMA_DEPTH:
+        raise APIError(
+            400,
+            f"response_format.json_schema.schema is nested deeper than the "
+            f"{MAX_SCHEMA_DEPTH}-level limit",
+            param="response_format",
+        )
+    size = len(json.dumps(schema, separators=(",", ":")).encode())
+    if size > MAX_SCHEMA_BYTES:
+        raise APIError(
+            400,
+            f"response_format.json_schema.schema takes {size} bytes, over the "
+            f"{MAX_SCHEMA_BYTES}-byte limit",
+            param="response_format",
+        )
     _check_schema(schema, model)
     return "structured", schema
 
@@ -474,6 +579,10 @@ def _check_schema(schema: dict[str, Any], model: Any) -> None:
 
     try:
         validators.validator_for(schema).check_schema(schema)
+    except RecursionError:
+        raise APIError(
+            400, "response_format.json_schema.schema is nested too deeply", param="response_format"
+        ) from None
     except SchemaError as e:
         raise APIError(
             400,
@@ -517,6 +626,12 @@ def _params(
     wanted = req.max_completion_tokens or req.max_tokens or base.max_new_tokens
     limit = min(wanted, room, cap or wanted)
     stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
+    if len(stop) > MAX_STOP or any(not s or len(s) > MAX_STOP_CHARS for s in stop):
+        raise APIError(
+            400,
+            f"stop: at most {MAX_STOP} stop strings, each of 1 to {MAX_STOP_CHARS} characters",
+            param="stop",
+        )
     try:
         return GenerationParams(
             temperature=base.temperature if req.temperature is None else req.temperature,

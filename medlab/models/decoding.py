@@ -136,3 +136,14 @@ class StepTracker(StoppingCriteria):
                     self.end_step[row], self.reason[row] = step, "stop"
         done = [row in self.end_step for row in range(len(last))]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+class StopWhenCancelled(StoppingCriteria):
+    """Ends every sequence at the next step once ``check()`` is True (its callers are gone)."""
+
+    def __init__(self, check: Any):
+        self.check = check
+
+    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
+        stop = bool(self.check())
+        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)

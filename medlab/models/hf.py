@@ -38,7 +38,14 @@ from transformers import (
     StoppingCriteriaList,
 )
 
-from medlab.models.decoding import RepetitionPenalty, SeededSampler, StepTracker, row_seed
+from medlab.models.cancel import GenerationCancelled, current_check
+from medlab.models.decoding import (
+    RepetitionPenalty,
+    SeededSampler,
+    StepTracker,
+    StopWhenCancelled,
+    row_seed,
+)
 from medlab.types import Completion, Conversation, GenerationParams, Message, as_conversation
 
 _DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
@@ -298,6 +305,7 @@ class HFBackend:
             from medlab.models.constrained import compile_schema
 
             compile_schema(schema, self.tokenizer, self._n_vocab)  # once, before the threads
+        check = current_check()  # a server's "every client went away" (models/cancel.py)
         order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         results: dict[int, Completion] = {}
@@ -305,7 +313,7 @@ class HFBackend:
         def work(replica: int) -> None:
             for batch in batches[replica :: len(self.replicas)]:
                 outs = self._generate_batch(
-                    self.replicas[replica], [prompts[i] for i in batch], params, schema
+                    self.replicas[replica], [prompts[i] for i in batch], params, schema, check
                 )
                 results.update(zip(batch, outs))
 
@@ -318,8 +326,15 @@ class HFBackend:
         return [results[i] for i in range(len(prompts))]
 
     def _generate_batch(
-        self, model, prompts: list[list[int]], params: GenerationParams, schema: dict | None
+        self,
+        model,
+        prompts: list[list[int]],
+        params: GenerationParams,
+        schema: dict | None,
+        check: Any = None,
     ) -> list[Completion]:
+        if check is not None and check():
+            raise GenerationCancelled("generation cancelled: nobody waits for these answers")
         device = model.device
         width = max(len(p) for p in prompts)
         pad_lengths = [width - len(p) for p in prompts]
@@ -340,6 +355,9 @@ class HFBackend:
             seeds = [row_seed(params.seed, p) for p in prompts]
             processors.append(SeededSampler(params.temperature, params.top_p, seeds))
         tracker = StepTracker(width, self.eos_ids, params.stop, self.tokenizer)
+        criteria = StoppingCriteriaList([tracker])
+        if check is not None:
+            criteria.append(StopWhenCancelled(check))
         config = GenerationConfig(
             max_new_tokens=max_new,
             do_sample=False,  # the sampler above already picked the token
@@ -364,8 +382,10 @@ class HFBackend:
                 attention_mask=mask,
                 generation_config=config,
                 logits_processor=processors,
-                stopping_criteria=StoppingCriteriaList([tracker]),
+                stopping_criteria=criteria,
             )
+        if check is not None and check():
+            raise GenerationCancelled("generation cancelled: nobody waits for these answers")
         new_tokens = out[:, width:].tolist()
         completions = []
         for row, prompt in enumerate(prompts):
