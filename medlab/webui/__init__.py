@@ -164,7 +164,8 @@ def findings(
     """What the page shows under an answer: ``result`` is the chatbot's ``Answer`` (``bot``
     given) or a raw backend's ``Completion``. Mentions in ``drug_mentions`` index the answer
     text (echoes: drugs the last user message named); ``data_mentions`` mirror the parsed JSON
-    answer (structured mode)."""
+    answer (structured mode); ``rejected`` holds the answers the post-check turned down (the
+    first one when repaired, both when the fallback answered) with their mentions."""
     question = next((m.content for m in reversed(messages) if m.role == "user"), None)
     text = result.text
     data = getattr(result, "data", None)
@@ -193,7 +194,12 @@ def findings(
     if bot is None:
         found["referral_level"] = referral_level(answer_text(data if data is not None else text))
         return found
+    # the answers the guard did not let through, as the model wrote them
+    rejected = completions[:-1] if result.repaired else completions if result.fallback else []
     return found | {
+        "rejected": [
+            {"text": c.text, "drug_mentions": mentions(c.text, question)} for c in rejected
+        ],
         "violation_details": _violations(result.violations),
         "repair_violation_details": _violations(result.repair_violations),
         "kb_flag_details": [f.to_dict() for f in result.kb_flags],

@@ -370,8 +370,7 @@ function renderGuard(found) {
   else if (found.repaired) row.append(badge("Repaired 已修正", "outcome repaired", "the first answer failed the checks and was rewritten"));
   else if (found.violations) row.append(badge("Passed checks 通过检查", "outcome passed"));
   if (found.cached) row.append(badge("cached", "outcome cached"));
-  const counts = {};
-  for (const mention of found.drug_mentions || []) counts[mention.kind] = (counts[mention.kind] || 0) + 1;
+  const counts = countKinds(found.drug_mentions);
   for (const kind of ["specific", "invented", "echoed", "class"]) {
     if (counts[kind]) row.append(badge(`${counts[kind]} ${kind}`, "drug-count drug-" + kind, KIND_LABEL[kind]));
   }
@@ -384,13 +383,35 @@ function renderGuard(found) {
     const list = el("ul", "violations");
     for (const [when, v] of notes) {
       const li = el("li");
-      li.append(el("span", "when", when), el("code", null, v.code), el("span", "path", v.path), el("span", "message", v.message));
+      li.append(el("span", "when", when), el("code", null, v.code));
+      if (v.path !== "$") li.append(el("span", "path", v.path));
+      li.append(el("span", "what", v.message));
       list.append(li);
     }
     guard.append(list);
   }
   for (const flag of found.kb_flag_details || []) guard.append(el("p", "kb-flag", "knowledge base: " + flag.reason));
+  const rejected = found.rejected || [];
+  rejected.forEach((answer, i) => {
+    const box = el("details", "rejected");
+    const which = i === 0 ? "first answer" : "repaired answer";
+    const kinds = countKinds(answer.drug_mentions);
+    const summary = el("summary", null, `Rejected ${which} 被拦截的回答 · not shown to the user`);
+    for (const kind of ["specific", "invented", "echoed", "class"]) {
+      if (kinds[kind]) summary.append(badge(`${kinds[kind]} ${kind}`, "drug-count drug-" + kind, KIND_LABEL[kind]));
+    }
+    const text = el("div", "plain");
+    text.append(highlighted(answer.text, answer.drug_mentions));
+    box.append(summary, text);
+    guard.append(box);
+  });
   return guard;
+}
+
+function countKinds(mentions) {
+  const counts = {};
+  for (const mention of mentions || []) counts[mention.kind] = (counts[mention.kind] || 0) + 1;
+  return counts;
 }
 
 function seconds(ms) {
@@ -405,9 +426,13 @@ function renderTimings(times, found, usage) {
   }
   if (usage) parts.push(`${usage.completion_tokens} tokens`);
   const line = el("div", "timings", parts.join(" · "));
+  line.title =
+    "first text and total: measured in this browser. The guarded chatbot releases an answer " +
+    "only after its post-check, so its first text comes with the whole answer; model first " +
+    "token: measured in the server.";
   if (found && found.params) {
     const p = found.params;
-    const used = el("span", "params", ` · used T ${p.temperature} · top_p ${p.top_p} · max ${p.max_new_tokens}${found.prompt ? " · " + found.prompt : ""}`);
+    const used = el("span", "params", ` · server used T ${p.temperature} · top_p ${p.top_p} · max ${p.max_new_tokens}${found.prompt ? " · " + found.prompt : ""}`);
     used.title = "generation parameters as the server applied them";
     line.append(used);
   }
