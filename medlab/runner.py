@@ -184,10 +184,11 @@ def _check_resume(run_id: str, old: dict[str, Any], new: dict[str, Any]) -> None
 
 def _summaries(records: list[SampleResult]) -> dict[str, Any]:
     """Summary metrics with CIs per variant (error samples left out). Per-set summaries are one
-    call away: ``summarize(run.samples, by=("variant", "eval_set"))``."""
-    from medlab.metrics import summarize
+    call away: ``summarize(run.samples, by=("variant", "eval_set"))``. Read from the records
+    (the same rows as ``summarize``), so that a run does not wait for pandas to import."""
+    from medlab.metrics.aggregate import summary_records
 
-    return {"summary": summarize(samples_frame(records)).to_dict("records") if records else []}
+    return {"summary": summary_records(records)}
 
 
 def _error_completion() -> Completion:

@@ -17,6 +17,7 @@ from medlab.metrics import (
     summarize,
     violation_breakdown,
 )
+from medlab.metrics.rubric import RUBRIC_TAGS
 from medlab.types import Completion, EvalItem, Message
 
 CONTRACT_METRICS = {
@@ -26,6 +27,7 @@ CONTRACT_METRICS = {
     "extraction_diagnosis_acc", "extraction_findings_recall", "mcq_accuracy", "ttft_s_mean", "ttft_s_p50",
     "ttft_s_p90", "ttft_s_p99", "tpot_s_mean", "tpot_s_p50", "latency_s_mean", "latency_s_p50",
     "latency_s_p90", "latency_s_p99", "tokens_per_s_mean",
+    "rubric_score", *(f"rubric_{t}" for t in RUBRIC_TAGS),  # judged (medlab.judge)
 }  # fmt: skip
 
 
@@ -159,7 +161,7 @@ def test_metrics_registry_matches_the_contract() -> None:
         assert spec.kind in ("binary", "continuous")
         assert spec.better in ("lower", "higher", None)
         assert spec.stat in ("mean", "p50", "p90", "p99")
-        assert spec.column in SAMPLE_KEYS
+        assert spec.column in SAMPLE_KEYS or spec.column.startswith("rubric_")
 
 
 def frame() -> pd.DataFrame:
@@ -251,3 +253,33 @@ def test_violation_breakdown() -> None:
     assert vb.loc[("a", "missing:summary"), "count"] == 2
     assert vb.loc[("a", "missing:summary"), "n"] == 3  # the row with schema_valid None is unscored
     assert vb.loc[("a", "type:analysis"), "rate"] == pytest.approx(1 / 3)
+
+
+def test_summary_records_are_summarize_of_the_samples_frame() -> None:
+    from medlab.metrics.aggregate import summary_records
+    from medlab.records import samples_frame
+    from medlab.types import SampleResult
+
+    def rec(variant, n, text, triage, cached=False, error=None):
+        comp = Completion(text, 10, 5 + n, ttft_s=0.1 * n, latency_s=0.5 + n, cached=cached)
+        metrics = {} if error else score_sample(item(triage=triage), text, comp, "consultation")
+        return SampleResult("r", variant, "sha", "set", f"i{n}", 0, [], text, None, comp,
+                            metrics, error)  # fmt: skip
+
+    records = [
+        rec("b@v1", 1, answer("建议立即就医"), "emergency"),
+        rec("b@v1", 2, answer("多休息", summary="可能是感冒。"), "self_care", cached=True),
+        rec("b@v1", 3, "不是 JSON", "self_care"),
+        rec("b@v1", 4, "", "routine", error="RuntimeError: boom"),
+        rec("a@v2", 5, answer("建议去医院看看"), "self_care"),
+        rec("a@v2", 6, answer("布洛芬"), "urgent"),
+        rec("c@v1", 7, "", "emergency", error="RuntimeError: all failed"),
+    ]
+    expected = summarize(samples_frame(records)).to_dict("records")
+    got = summary_records(records)
+    assert [(r["variant"], r["metric"], r["n"]) for r in got] == [
+        (r["variant"], r["metric"], r["n"]) for r in expected
+    ]
+    for g, e in zip(got, expected):
+        for key in ("value", "ci_low", "ci_high"):
+            assert g[key] == pytest.approx(e[key], nan_ok=True), (g["variant"], g["metric"], key)

@@ -215,3 +215,32 @@ def test_a_variant_whose_every_generation_failed_has_no_pairs_and_n_zero():
     summary = summarize(df).set_index(["variant", "metric"])
     assert summary.loc[("p@v2", "over_referral_rate"), "n"] == 0
     assert summary.loc[("p@v1", "over_referral_rate"), "n"] == 2
+
+
+@pytest.mark.parametrize(
+    "values, stat",
+    [
+        (np.random.default_rng(5).normal(1.0, 0.3, 48), "mean"),
+        (np.random.default_rng(6).exponential(0.2, 17), "p90"),
+        ([0.1, 0.1, 0.4], "p50"),
+        (list(range(100)), "p99"),
+    ],
+)
+def test_bootstrap_ci_is_scipys_percentile_bootstrap(values, stat):
+    fn = {"mean": np.mean, "p50": 50, "p90": 90, "p99": 99}[stat]
+    statistic = fn if callable(fn) else (lambda s, axis=-1, q=fn: np.percentile(s, q, axis=axis))
+    ref = sps.bootstrap((np.asarray(values, dtype=float),), statistic, n_resamples=2000,
+                        method="percentile", vectorized=True, rng=np.random.default_rng(0))  # fmt: skip
+    ci = ref.confidence_interval
+    assert bootstrap_ci(values, stat=stat) == pytest.approx((ci.low, ci.high), rel=1e-12)
+
+
+@pytest.mark.parametrize("k, n", [(0, 1), (0, 20), (1, 2), (7, 10), (20, 20), (13, 48)])
+def test_rate_ci_is_scipys_wilson_interval(k, n):
+    ref = sps.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert rate_ci([1] * k + [0] * (n - k)) == pytest.approx((ref.low, ref.high), rel=1e-12)
+
+
+def test_min_detectable_effect_uses_normal_quantiles():
+    z = sps.norm.ppf(0.975) + sps.norm.ppf(0.8)
+    assert min_detectable_effect(100) == pytest.approx(z * math.sqrt(2 * 0.25 / 100))
