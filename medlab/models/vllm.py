@@ -191,8 +191,12 @@ class VLLMBackend(OpenAIBackend):
             "--pipeline-parallel-size", str(pipeline_parallel_size),
             "--data-parallel-size", str(data_parallel_size),
             *(["--max-model-len", str(max_model_len)] if max_model_len else []),
-            *engine_args_to_cli(engine_args), *(extra_args or []),
         ]  # fmt: skip
+        # compact JSON: with free whitespace between fields small models loop on newlines
+        engine_args.setdefault(
+            "structured_outputs_config", {"backend": "xgrammar", "disable_any_whitespace": True}
+        )
+        self.args = [*self.args, *engine_args_to_cli(engine_args), *(extra_args or [])]
         self.env = dict(os.environ)
         if self.cpu:
             cpus = sorted(os.sched_getaffinity(0))[: cpu_threads or None]
