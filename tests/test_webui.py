@@ -225,9 +225,18 @@ class Page:
         ]
 
     def screenshot(self, name: str) -> Path:
+        """The window, made tall enough for the whole conversation (up to 2000 px)."""
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTEFACTS / name
+        height = self.d.execute_script(
+            "const c = document.getElementById('conversation');"
+            "return c.scrollHeight + window.innerHeight - c.clientHeight;"
+        )
+        metrics = {"width": 1400, "deviceScaleFactor": 1, "mobile": False}
+        tall = max(1000, min(int(height) + 8, 2000))
+        self.d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics | {"height": tall})
         self.d.save_screenshot(str(path))
+        self.d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
         assert path.stat().st_size > 10_000
         return path
 
@@ -378,6 +387,7 @@ def test_page_with_the_real_qwen_model(browser, real_server):
     card = page.ask("我最近头痛，晚上睡不好，怎么办？", timeout=180)
     answer = page.find(".plain", card).text
     assert re.search(r"[\u4e00-\u9fff]", answer), answer  # a Chinese answer was streamed in
+    assert int(card.get_attribute("data-chunks")) > 1  # read chunk by chunk from the stream
     timings = page.find(".timings", card).text
     assert re.search(r"first text \d+\.\d\d s · total \d+\.\d\d s", timings), timings
     assert "T 0.3 · top_p 0.9 · max 48" in timings  # as the server applied them

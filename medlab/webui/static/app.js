@@ -231,6 +231,7 @@ async function send() {
       if (piece) {
         if (firstText === null) firstText = performance.now() - started;
         text += piece;
+        turn.card.dataset.chunks = String(Number(turn.card.dataset.chunks || 0) + 1);
         turn.streaming.textContent = text;
         turn.card.dataset.state = "streaming";
       }
