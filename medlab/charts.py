@@ -30,6 +30,7 @@ RATE_METRICS = [
     "schema_valid_rate",
     "assertion_pass_rate",
     "mcq_accuracy",
+    "rubric_score",
 ]
 
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 TASKS = ("triage", "drug_pressure", "ambiguity", "extraction", "multiturn", "mcq")
 TRIAGE = ["emergency", "urgent", "routine", "self_care"]
 AGE_GROUPS = ["infant", "child", "adult", "pregnancy", "elderly"]
-CORE_FIELDS = ("id", "task", "language", "question", "messages", "triage", "gold")
+CORE_FIELDS = ("id", "task", "language", "question", "messages", "triage", "gold", "rubric")
 ASSERTION_FIELDS = ("must_include_any", "must_not_include")
 
 
@@ -97,6 +97,8 @@ def _describe(err: jsonschema.ValidationError) -> str:
         return "is missing"
     if err.validator == "additionalProperties":
         return "is not a known field (put free-form data under 'meta')"
+    if err.validator == "contains" and list(err.absolute_path) == ["rubric"]:
+        return "needs at least one criterion with positive points"
     return err.message
 
 
@@ -223,6 +225,7 @@ def to_item(record: dict[str, Any], eval_set: str, source: str | None = None) ->
         gold=dict(record.get("gold", {})),
         must_include_any=list(record.get("must_include_any", [])),
         must_not_include=list(record.get("must_not_include", [])),
+        rubric=list(record.get("rubric", [])),
         meta={
             **record.get("meta", {}),
             **{

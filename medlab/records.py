@@ -152,6 +152,9 @@ def load_run(path_or_id: str | Path, out_dir: str | Path = "runs") -> RunResult:
     d = run_dir(path_or_id, out_dir)
     results = read_results(d)
     records = latest_per_key(read_samples(d / SAMPLES))
+    from medlab.judgements import attach_judged  # judged metrics, when the run was judged
+
+    attach_judged(records, d, results)
     return RunResult(run_id=results.get("run_id", d.name), path=d, records=records, results=results)
 
 

@@ -137,6 +137,16 @@ def _sample_rows(samples: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
+def _agreement_html(run: RunResult) -> str:
+    """Kappa of rules, judge and reviewers where two or more label the same quantity ("" if none)."""
+    from medlab.agreement import agreement
+
+    table = agreement(run)
+    if table.empty:
+        return ""
+    return table.to_html(index=False, float_format=lambda v: f"{v:.3g}", border=0, na_rep="–")
+
+
 def render_report(run: RunResult) -> str:
     """The report as one HTML string (all images inline)."""
     samples = run.samples
@@ -165,6 +175,7 @@ def render_report(run: RunResult) -> str:
         summary_html=_summary_table(summary).to_html(border=0, na_rep="–"),
         figures={title: figure_to_data_uri(fig) for title, fig in figures.items()},
         comparisons=_comparisons(run, samples),
+        agreement_html=_agreement_html(run),
         rows=_sample_rows(samples),
         n_failures=sum(1 for r in samples.to_dict("records") if sample_failures(r)),
     )

@@ -106,10 +106,35 @@ MCQ: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+VERDICT_REASON_MAX_CHARS = 60
+
+RUBRIC_VERDICT: dict[str, Any] = {
+    "$schema": DRAFT,
+    "title": "rubric_verdict",
+    "description": "A grader's verdict on one rubric criterion (medlab.judge): the decision first, "
+    "so that a reason cut short never loses it.",
+    "type": "object",
+    "properties": {
+        "met": {
+            "type": "boolean",
+            "description": "Whether the answer does what the criterion says.",
+        },
+        "reason": {
+            "type": "string",
+            "description": "Why, in one short sentence.",
+            "minLength": 1,
+            "maxLength": VERDICT_REASON_MAX_CHARS,
+        },
+    },
+    "required": ["met", "reason"],
+    "additionalProperties": False,
+}
+
 SCHEMAS: dict[str, dict[str, Any]] = {
     "consultation": CONSULTATION,
     "emr_extraction": EMR_EXTRACTION,
     "mcq": MCQ,
+    "rubric_verdict": RUBRIC_VERDICT,
 }
 
 

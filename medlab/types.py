@@ -116,6 +116,7 @@ class EvalItem:
     gold: dict[str, Any] = field(default_factory=dict)
     must_include_any: list[str] = field(default_factory=list)
     must_not_include: list[str] = field(default_factory=list)
+    rubric: list[dict[str, Any]] = field(default_factory=list)  # criterion, points, tags
     meta: dict[str, Any] = field(default_factory=dict)
     source: str | None = None  # "file:line" it was read from, for error messages
 

@@ -63,3 +63,19 @@ class Served:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+
+
+def scripted_run(out_dir, answers, eval_set="ambiguity_zh", prompts=("gp_assistant@v1",)):
+    """A finished free-text run of the scripted backend on the first items of ``eval_set``
+    (one item per answer and prompt), written under ``out_dir``."""
+    from medlab.runner import run_eval
+
+    n = len(answers) // len(prompts)
+    return run_eval(Scripted(*answers), prompts=list(prompts), eval_sets=[eval_set], limit=n,
+                    structured=False, cache="off", out_dir=out_dir, progress=False)  # fmt: skip
+
+
+class ScriptedGrader(Scripted):
+    """A grader that answers with the next scripted verdicts (a name of its own)."""
+
+    name = fingerprint = "scripted-grader"

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_five_numbered_notebooks_are_committed_without_outputs():
     books = list_notebooks()
-    assert [b.name[:2] for b in books] == ["01", "02", "03", "04", "05"]
+    assert [b.name[:2] for b in books] == ["01", "02", "03", "04", "05", "06"]
     res = subprocess.run(
         [sys.executable, str(ROOT / "scripts/check_notebooks.py")], capture_output=True, text=True
     )
@@ -58,7 +58,7 @@ def executed(tmp_path_factory):
 
 
 def test_all_five_notebooks_execute(executed):
-    assert sorted(executed) == ["01", "02", "03", "04", "05"]
+    assert sorted(executed) == ["01", "02", "03", "04", "05", "06"]
     for path in executed.values():
         assert not [o for o in _outputs(path) if o["output_type"] == "error"], path.name
 
@@ -96,3 +96,12 @@ def test_cli_runs_one_notebook_with_parameters_and_keeps_the_copy(tmp_path, caps
     assert not [o for o in _outputs(executed) if o["output_type"] == "error"]
     panel = next(c for c in nb.cells if c.cell_type == "code" and "ChatPanel(" in c.source)
     assert panel.outputs == []  # SHOW_WIDGET=False really is False, not the string "False"
+
+
+def test_review_notebook_judges_and_opens_the_panel(executed):
+    outs = _outputs(executed["06"])
+    text = "".join("".join(o.get("text", "")) for o in outs)
+    html = "".join("".join(o.get("data", {}).get("text/html", "")) for o in outs)
+    assert "tiny-qwen2" in text or "rubric_score" in html
+    assert "rubric_score" in html and "kappa" in html
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outs)

@@ -30,6 +30,7 @@ SHIPPED = [
     "gp_assistant_en@v1",
     "gp_assistant_en@v2",
     "mcq_answer@v1",
+    "rubric_grader@v1",
 ]
 
 FRONT = """---

@@ -36,6 +36,8 @@ def test_schema_is_valid_exact_and_bounded(name):
             assert 1 <= node["minItems"] <= node["maxItems"] <= 10, path
         elif kind == "integer":
             assert node["minimum"] == 0 and node["maximum"] == 130, path
+        elif kind == "boolean":  # bounded by nature (a rubric verdict)
+            pass
         else:
             pytest.fail(f"{path}: unexpected type {kind}")
 

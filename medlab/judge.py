@@ -1,0 +1,348 @@
+"""Rubric grading by a judge model: any backend grades each answer of a run against each
+criterion of its item's rubric, HealthBench style.
+
+The grader sees the conversation (without the chatbot's system prompt), the answer and one
+criterion with its points, under a versioned grader prompt (``prompts/rubric_grader``; its
+front matter's ``user_template`` lays out the user turn), and answers with a JSON verdict
+``{"met": bool, "reason": str}`` constrained to the ``rubric_verdict`` schema. Verdicts go
+through the response cache and are appended to ``<run>/judgements.jsonl`` after each batch, so
+a killed judge resumes where it stopped; ``results.json`` records the grader's fingerprint, the
+grader prompt's sha256 and the summary with the judged metrics (``rubric_score`` and
+``rubric_<tag>``, see :mod:`medlab.metrics.rubric`). Grading a finished run never generates its
+answers again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import types
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from medlab.cache import cache_key, open_cache
+from medlab.judgements import append_judgements, read_judgements, text_sha256, verdict_key
+from medlab.metrics.rubric import Criterion, parse_rubric
+from medlab.models.base import BatchError
+from medlab.types import Completion, GenerationParams, Message, RunResult
+
+__all__ = ["GRADER_PROMPT", "Verdict", "grade", "grader_messages", "judge", "parse_verdict"]
+
+log = logging.getLogger(__name__)
+
+GRADER_PROMPT = "rubric_grader@v1"
+GRADER_PARAMS = GenerationParams(temperature=0.0, max_new_tokens=64)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    met: bool | None  # None: the grader failed or its answer did not parse
+    reason: str
+    error: str | None = None
+    cached: bool = False
+
+
+def _conversation_text(messages: list[Message] | list[dict[str, str]]) -> str:
+    roles = {"user": "用户", "assistant": "助手"}
+    lines = []
+    for m in messages:
+        m = Message.coerce(m)
+        if m.role != "system":
+            lines.append(f"{roles[m.role]}：{m.content}")
+    return "\n".join(lines)
+
+
+def grader_messages(
+    prompt: Any,
+    conversation: list[Message] | list[dict[str, str]],
+    answer: str,
+    criterion: Criterion,
+) -> list[Message]:
+    """The grader's conversation: the grader prompt as system, the filled ``user_template``."""
+    template = prompt.meta.get("user_template")
+    if not template:
+        raise ValueError(f"{prompt.ref}: a grader prompt needs 'user_template' in its front matter")
+    user = (
+        template.replace("<<conversation>>", _conversation_text(conversation))
+        .replace("<<answer>>", answer)
+        .replace("<<criterion>>", str(criterion))
+    )
+    return [Message("system", prompt.text), Message("user", user.strip())]
+
+
+def parse_verdict(text: str) -> Verdict:
+    """A Verdict from the grader's text (lenient JSON: fences and prose around it are fine)."""
+    from medlab.validate import parse_json
+
+    res = parse_json(text)
+    value = res.value if res.ok_lenient else None
+    if not isinstance(value, dict) or not isinstance(value.get("met"), bool):
+        cut = _CUT_VERDICT.match(text)  # the decision came first, then the budget ran out
+        if cut:
+            return Verdict(cut.group(1) == "true", "(reason cut off)")
+        return Verdict(None, "", f"unparseable verdict: {text[:120]!r}")
+    return Verdict(value["met"], str(value.get("reason", "")))
+
+
+_CUT_VERDICT = re.compile(r'\s*\{\s*"met"\s*:\s*(true|false)\b(?![^{}]*\})')
+
+
+def grade(
+    grader: Any,
+    tasks: list[tuple[list[Any], str, Criterion]],
+    prompt: str | Any = GRADER_PROMPT,
+    params: GenerationParams | None = None,
+    cache: Any = "sqlite",
+    constrained: bool = True,
+    batch_size: int | None = None,
+    progress: bool = True,
+    on_batch: Any = None,
+) -> list[Verdict]:
+    """Verdicts for ``(conversation, answer, criterion)`` tasks, in order.
+
+    ``on_batch(indices, verdicts)`` is called after each batch (how :func:`judge` writes as it
+    goes). A backend error fails only the verdicts of its batch (met None, with the error).
+    """
+    from medlab.prompts import load_prompt
+    from medlab.schemas import SCHEMAS
+
+    prompt = load_prompt(prompt) if isinstance(prompt, str) else prompt
+    params = params or GRADER_PARAMS
+    schema = SCHEMAS[prompt.schema] if constrained and prompt.schema else None
+    bs = (
+        batch_size
+        or getattr(grader, "batch_size", None)
+        or getattr(grader, "concurrency", None)
+        or 8
+    )
+    store = open_cache(cache)
+    out: list[Verdict] = []
+    bar = tqdm(
+        total=len(tasks), desc="judge", unit="verdict", disable=not progress, dynamic_ncols=True
+    )
+    try:
+        for start in range(0, len(tasks), bs):
+            batch = tasks[start : start + bs]
+            convs = [grader_messages(prompt, c, a, k) for c, a, k in batch]
+            keys = [cache_key(grader.fingerprint, m, params, schema) for m in convs]
+            comps: list[Completion | None] = [store.get(k) if store else None for k in keys]
+            errors: list[str | None] = [None] * len(batch)
+            misses = [i for i, c in enumerate(comps) if c is None]
+            if misses:
+                try:
+                    got: list[Completion | None] = list(
+                        grader.generate([convs[i] for i in misses], params, schema=schema)
+                    )
+                except BatchError as e:
+                    got = list(e.completions)
+                    for i, msg in zip(misses, e.errors):
+                        errors[i] = msg
+                except Exception as e:  # recorded as failed verdicts, retried on resume
+                    got = [None] * len(misses)
+                    for i in misses:
+                        errors[i] = f"{type(e).__name__}: {e}"
+                    log.warning("a grading batch of %d failed: %s", len(misses), errors[misses[0]])
+                for i, c in zip(misses, got):
+                    comps[i] = c
+                    if c is not None and store is not None:
+                        store.put(keys[i], c)
+            verdicts = []
+            for c, err in zip(comps, errors):
+                if c is None:
+                    verdicts.append(Verdict(None, "", err or "no answer from the grader"))
+                else:
+                    v = parse_verdict(c.text)
+                    verdicts.append(Verdict(v.met, v.reason, v.error, bool(c.cached)))
+            out += verdicts
+            if on_batch is not None:
+                on_batch(range(start, start + len(batch)), verdicts)
+            bar.update(len(batch))
+    finally:
+        bar.close()
+        if store is not None:
+            store.close()
+    return out
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def run_items(
+    results: dict[str, Any], eval_sets: dict[str, Any] | None
+) -> dict[tuple[str, str], Any]:
+    """The run's eval items by (set name, item id), read from the recorded specs (or
+    ``eval_sets``: {set name: name or path} to read rubrics from elsewhere)."""
+    from medlab.evalsets import eval_set_sha256, load_items
+
+    out = {}
+    for s in results.get("eval_sets", []):
+        spec = (eval_sets or {}).get(s["name"]) or s.get("spec") or s["name"]
+        if not Path(str(spec)).exists() and s["name"] != spec:
+            spec = s["name"]  # a relative path from elsewhere: the set of that name
+        try:
+            items = load_items(spec)
+        except FileNotFoundError:
+            log.warning("eval set %s not found: its samples are not graded", spec)
+            continue
+        if eval_set_sha256(spec) != s.get("sha256"):
+            log.info("%s changed since the run (rubrics added?): questions are checked", spec)
+        out.update({(s["name"], it.id): it for it in items})
+    return out
+
+
+def judge(
+    run: RunResult | str | Path,
+    grader: Any,
+    prompt: str = GRADER_PROMPT,
+    params: GenerationParams | None = None,
+    cache: Any = "sqlite",
+    constrained: bool = True,
+    limit: int | None = None,
+    eval_sets: dict[str, Any] | None = None,
+    batch_size: int | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Grade every answer of a finished run against its item's rubric; return the run with
+    the judged metrics (see the module docstring).
+
+    ``grader``: a Backend or a ``load_model`` name; ``limit``: grade the first N answers only.
+    Answers whose item has no rubric, error samples and answers to a question that is no
+    longer the item's are skipped (counted in ``results["judge"]["counts"]``).
+    """
+    from filelock import FileLock, Timeout
+
+    from medlab.metrics import summarize
+    from medlab.metrics.format import prose
+    from medlab.prompts import load_prompt
+    from medlab.records import load_run, read_results, samples_frame, write_results
+
+    if isinstance(grader, str):
+        from medlab.models import load_model
+
+        grader = load_model(grader)
+    run = run if isinstance(run, RunResult) else load_run(run)
+    path = Path(run.path)
+    prompt_obj = load_prompt(prompt)
+    params = params or GRADER_PARAMS
+    items = run_items(run.results, eval_sets)
+    counts = {"samples": 0, "no_rubric": 0, "errors": 0, "stale": 0}
+    tasks, meta = [], []
+    for r in run.records[:limit] if limit else run.records:
+        if r.error is not None:
+            counts["errors"] += 1
+            continue
+        item = items.get((r.eval_set, r.item_id))
+        if item is None or not item.rubric:
+            counts["no_rubric"] += 1
+            continue
+        conversation = [m for m in r.messages if m["role"] != "system"]
+        if conversation != [m.to_dict() for m in item.messages]:
+            counts["stale"] += 1  # the item's question changed since the answer was generated
+            continue
+        answer = prose(r.text) if r.parsed is not None else r.text
+        criteria = parse_rubric(item.rubric, item.source or f"{r.eval_set}:{r.item_id}")
+        counts["samples"] += 1
+        for i, c in enumerate(criteria):
+            tasks.append((conversation, answer, c))
+            meta.append(
+                {
+                    "variant": r.variant, "eval_set": r.eval_set, "item_id": r.item_id,
+                    "repeat": r.repeat, "index": i, "n_criteria": len(criteria),
+                    "criterion": c.criterion, "points": c.points, "tags": list(c.tags),
+                    "grader": grader.fingerprint, "prompt": prompt_obj.ref,
+                    "prompt_sha256": prompt_obj.sha256, "text_sha256": text_sha256(r.text),
+                }
+            )  # fmt: skip
+    lock = FileLock(path / ".lock", timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise RuntimeError(f"run {path.name} is being written by another process") from None
+    try:
+        done = {
+            (verdict_key(j), j.get("text_sha256"))
+            for j in read_judgements(path)
+            if j.get("met") is not None and j.get("prompt_sha256") == prompt_obj.sha256
+        }
+        todo = [n for n, m in enumerate(meta) if (verdict_key(m), m["text_sha256"]) not in done]
+        counts |= {"criteria": len(meta), "skipped_done": len(meta) - len(todo)}
+
+        def write(indices: range, verdicts: list[Verdict]) -> None:
+            lines = []
+            for k, v in zip(indices, verdicts):
+                lines.append(
+                    meta[todo[k]] | {"met": v.met, "reason": v.reason, "error": v.error,
+                                     "cached": v.cached, "time": _now()}
+                )  # fmt: skip
+            append_judgements(path, lines)
+
+        verdicts = grade(grader, [tasks[n] for n in todo], prompt_obj, params, cache, constrained,
+                         batch_size, progress, on_batch=write)  # fmt: skip
+        counts["failed"] = sum(v.met is None for v in verdicts)
+        info = dict(grader.info()) if hasattr(grader, "info") else {"name": grader.name}
+        info["fingerprint"] = grader.fingerprint
+        results = read_results(path)
+        results["judge"] = {
+            "grader": info,
+            "prompt": {"ref": prompt_obj.ref, "sha256": prompt_obj.sha256},
+            "params": params.to_dict(),
+            "constrained": constrained,
+            "limit": limit,
+            "counts": counts,
+            "finished": _now(),
+        }
+        write_results(path, results)
+        judged = load_run(path)  # with the judged metrics attached
+        results["summary"] = summarize(samples_frame(judged.records)).to_dict("records")
+        write_results(path, results)
+        judged.results = results
+        return judged
+    finally:
+        lock.release()
+
+
+def cli_judge(args: Any) -> int:
+    """``medlab judge RUN --grader MODEL``: grade a finished run, print the judged summary."""
+    import pandas as pd
+
+    from medlab.models import load_model
+    from medlab.records import load_run
+
+    kw: dict[str, Any] = {}
+    if args.grader.startswith("openai:") and args.grader_name:
+        kw["model_name"] = args.grader_name
+    if args.revision:
+        kw["revision"] = args.revision
+    run = load_run(args.run, out_dir=args.out)
+    params = GenerationParams(temperature=0.0, max_new_tokens=args.max_new_tokens)
+    judged = judge(run, load_model(args.grader, **kw), prompt=args.prompt, params=params,
+                   cache=args.cache, constrained=not args.unconstrained, limit=args.limit,
+                   batch_size=args.batch_size)  # fmt: skip
+    s = judged.summary()
+    s = s[s["metric"].str.startswith("rubric_") & s["n"].gt(0)]
+    if args.json:
+        print(json.dumps({"judge": judged.results.get("judge"), "summary": s.to_dict("records")},
+                         ensure_ascii=False, default=str, indent=2))  # fmt: skip
+    else:
+        with pd.option_context("display.width", 160, "display.max_columns", 20):
+            print(s.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+        print(f"verdicts: {Path(judged.path) / 'judgements.jsonl'}")
+    return 0
+
+
+class _CallableModule(types.ModuleType):
+    """``medlab.judge(...)`` calls :func:`judge` even once ``import medlab.judge`` has replaced the
+    package attribute with this module."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return judge(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
