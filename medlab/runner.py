@@ -27,8 +27,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from medlab.cache import cache_key, open_cache
 from medlab.models.base import BatchError
 from medlab.records import (
@@ -416,6 +414,10 @@ def _run(
     counts = Counter(planned=len(plan), skipped=len(plan) - len(todo))
     new_records: list[SampleResult] = []
     t0 = time.perf_counter()
+    if progress:  # tqdm.auto (notebook or terminal) imports asyncio: only for a bar shown
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
     bar = tqdm(total=len(plan), initial=len(plan) - len(todo), desc=run_id, unit="sample",
                disable=not progress, dynamic_ncols=True)  # fmt: skip
     with SampleWriter(path / SAMPLES) as writer:
