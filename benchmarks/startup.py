@@ -11,7 +11,8 @@ Two measurements, each side by side in one run:
    the plain transformers loop (tokenize, sort by length, left-pad, ``model.generate``, decode)
    and ``medlab.run_eval`` (free text, cache off) alternately. The first ``run_eval`` pays
    medlab's imports (the process has only loaded the backend); the goal is first ``run_eval`` /
-   median plain loop <= 1.10, with byte-identical answers.
+   median plain loop <= 1.10 in CPU time of the process (wall time is printed too; on a shared
+   machine it varies with the load), with byte-identical answers.
 
     OMP_NUM_THREADS=1 python benchmarks/startup.py [--repeats 7] [--rounds 3] [--skip-imports]
 """
@@ -185,7 +186,7 @@ def run_benchmark(rounds: int) -> float:
     print(f"  first run_eval / plain loop: {ratios['wall']:.3f}x wall, {ratios['CPU']:.3f}x CPU "
           "(goal <= 1.10)")  # fmt: skip
     print(f"  byte-identical answers: {all(r['same'])}")
-    return min(ratios.values())
+    return ratios["CPU"]  # the steadier of the two on a shared machine
 
 
 def main() -> int:
