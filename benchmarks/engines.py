@@ -9,6 +9,7 @@ answer agreement (identical greedy texts) and the engine's start-up time, which 
 not counted in the run.
 
     python benchmarks/engines.py [--questions 64] [--max-new-tokens 128] [--model qwen2.5-0.5b]
+        [--eager]
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def main() -> None:
     parser.add_argument("--model", default="qwen2.5-0.5b")
     parser.add_argument("--hf-batch", type=int, default=16)
     parser.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--eager", action="store_true", help="vLLM without torch.compile")
     args = parser.parse_args()
 
     import torch
@@ -55,7 +57,12 @@ def main() -> None:
     print(f"{args.questions} gp_assistant@v1 questions (triage_zh) x <= {args.max_new_tokens} "
           f"greedy tokens, {args.model}, {args.threads} cores, load {os.getloadavg()[0]:.1f}")  # fmt: skip
 
-    engine = load_model(f"vllm:{args.model}", cpu_threads=args.threads, progress=False)
+    engine = load_model(
+        f"vllm:{args.model}",
+        cpu_threads=args.threads,
+        enforce_eager=args.eager or None,
+        progress=False,
+    )
     try:
         v_s, v_tok, v_text = timed_run(engine, args.questions, args, out)
     finally:

@@ -14,7 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from medlab.models.vllm import VLLMBackend, VLLMError, engine_args_to_cli, find_engine
+from medlab.models.vllm import (
+    VLLMBackend,
+    VLLMError,
+    engine_args_to_cli,
+    find_engine,
+    startup_failure_reason,
+)
 from medlab.runner import run_eval
 from medlab.schemas import SCHEMAS
 from medlab.types import GenerationParams
@@ -44,6 +50,22 @@ def _engine_or_skip() -> None:
 )  # fmt: skip
 def test_engine_args_become_flags(args, flags):
     assert engine_args_to_cli(args) == flags
+
+
+@pytest.mark.parametrize(
+    ("log", "reason"),
+    [
+        ("OSError: [Errno 98] Address already in use", "port 8000 is in use"),
+        ("ValueError: To serve at least one request with the models's max seq len (32768), "
+         "(0.38 GiB KV cache is needed, which is larger than the available KV cache memory "
+         "(0.01 GiB).", "the model does not fit"),
+        ("ValueError: No available memory for the cache blocks.", "the model does not fit"),
+        ("torch.OutOfMemoryError: CUDA out of memory.", "the model does not fit"),
+        ("INFO Using LBHNC KV cache layout.\nRuntimeError: boom", "the engine exited"),
+    ],
+)  # fmt: skip
+def test_a_failed_start_names_its_reason(log, reason):
+    assert startup_failure_reason(log, 8000).startswith(reason)
 
 
 def test_a_missing_engine_says_how_to_install_it(tmp_path, monkeypatch):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import json
 import os
 import socket
@@ -43,8 +44,8 @@ from medlab.types import Completion, Conversation, GenerationParams
 ENGINE_ENV = "MEDLAB_VLLM_ENGINE"
 GUARD = Path(__file__).with_name("vllm_guard.py")
 REPO = Path(__file__).resolve().parents[2]
-_FITS = ("out of memory", "larger than the maximum number of tokens", "no available memory",
-         "not enough memory", "insufficient memory", "cannot allocate memory", "kv cache")  # fmt: skip
+_FITS = ("out of memory", "no available memory for the cache blocks",
+         "larger than the available kv cache memory", "cannot allocate memory")  # fmt: skip
 
 
 class VLLMError(OpenAIBackendError):
@@ -141,6 +142,20 @@ def resolve_model(model: str) -> tuple[str, str, Path | None]:
     return str(folder), model, folder
 
 
+def startup_failure_reason(log: str, port: int) -> str:
+    """Why a server exited during start-up, from its log."""
+    low = log.lower()
+    if "address already in use" in low:
+        return f"port {port} is in use"
+    if any(k in low for k in _FITS):
+        return (
+            "the model does not fit: lower max_model_len, raise kv_cache_gib (CPU) or "
+            "gpu_memory_utilization, or add GPUs (tensor_parallel_size); `medlab models plan` "
+            "sizes it"
+        )
+    return "the engine exited"
+
+
 class VLLMBackend(OpenAIBackend):
     """A ``vllm serve`` process owned by medlab, answered through ``OpenAIBackend``.
 
@@ -171,7 +186,8 @@ class VLLMBackend(OpenAIBackend):
         progress: bool = True,
         **engine_args: Any,
     ):
-        openai_keys = {"timeout_s", "request_timeout_s", "max_retries", "backoff_s", "name"}
+        openai_keys = {"timeout_s", "request_timeout_s", "max_retries", "backoff_s", "name",
+                       "revision", "tokenizer", "context_length", "api_key"}  # fmt: skip
         openai_kw = {k: engine_args.pop(k) for k in list(engine_args) if k in openai_keys}
         self.python = find_engine(engine)
         self.cpu = is_cpu_build(self.python)
@@ -301,18 +317,8 @@ class VLLMBackend(OpenAIBackend):
 
     def _startup_failure(self, code: int) -> str:
         text = self.log_tail(60)
-        low = text.lower()
-        if "address already in use" in low:
-            why = f"port {self.port} is in use"
-        elif any(k in low for k in _FITS):
-            why = (
-                "the model does not fit: lower max_model_len, raise kv_cache_gib (CPU) or "
-                "gpu_memory_utilization, or add GPUs (tensor_parallel_size); "
-                "`medlab models plan` sizes it"
-            )
-        else:
-            why = "the engine exited"
         tail = "\n".join(text.splitlines()[-20:])
+        why = startup_failure_reason(text, self.port)
         return f"vLLM failed to start ({why}; exit code {code}); log {self.log_path}:\n{tail}"
 
     def alive(self) -> bool:
@@ -328,10 +334,14 @@ class VLLMBackend(OpenAIBackend):
                 proc.stdin.close()  # the guard stops the group when its stdin closes
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(float(self.env.get("MEDLAB_VLLM_GRACE_S", 10)) + 5)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, 9)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(5)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # until every process of the group is gone
+            try:
+                os.killpg(proc.pid, 9)
+            except (ProcessLookupError, PermissionError):
+                break
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(0.1)
 
     def restart(self) -> None:
         """Start a fresh server after the engine died (same model, same fingerprint)."""
@@ -353,7 +363,12 @@ class VLLMBackend(OpenAIBackend):
             return f"vllm-{self.model_label}-{self.dtype}"
         from medlab.models.hf import weights_fingerprint
 
-        return f"vllm-{weights_fingerprint(self.folder)}-{self.dtype}"
+        try:
+            weights = weights_fingerprint(self.folder)
+        except FileNotFoundError:  # no weight files: --load-format dummy (random weights)
+            config = (self.folder / "config.json").read_bytes()
+            weights = "dummy-" + hashlib.sha256(config).hexdigest()[:12]
+        return f"vllm-{weights}-{self.dtype}"
 
     def count_tokens(self, conversation: Any) -> int:
         if self.tokenizer is None and self.folder is not None:
@@ -411,3 +426,4 @@ class VLLMBackend(OpenAIBackend):
 
 
 __all__ = ["VLLMBackend", "VLLMError", "engine_args_to_cli", "find_engine", "is_cpu_build"]
+__all__ += ["startup_failure_reason"]
