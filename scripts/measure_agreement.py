@@ -89,12 +89,15 @@ def kappa_row(pairs: list[tuple]) -> dict:
     return {"n": len(pairs), "kappa": k, "ci_low": low, "ci_high": high, "agreement": agree}
 
 
+LANGUAGES = ["zh"]
+
+
 def load(path: str) -> list[dict]:
     p = ROOT / path
     if not p.exists():
         return []
     rows = [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in rows if r.get("language", "zh") == "zh"]
+    return [r for r in rows if r.get("language", "zh") in LANGUAGES]
 
 
 def main() -> int:
@@ -105,9 +108,11 @@ def main() -> int:
     ap.add_argument("--criteria", default="emergency_referral,specific_drug,hedged")
     ap.add_argument("--max-new-tokens", type=int, default=48)
     ap.add_argument("--json", default=None, help="write the numbers to this file")
+    ap.add_argument("--languages", default="zh", help="answer languages measured, e.g. zh,en")
     args = ap.parse_args()
+    LANGUAGES[:] = args.languages.split(",")
     out: dict = {"rules": {}, "judge": {}}
-    print("Rules vs hand labels (Chinese answers), Cohen's kappa [95% bootstrap CI]")
+    print(f"Rules vs hand labels ({args.languages} answers), Cohen's kappa [95% bootstrap CI]")
     for name, path in SETS.items():
         rows = load(path)
         if not rows:
