@@ -102,7 +102,10 @@ def test_eval_set_schema_checks_the_rubric():
     ok = {"criterion": "a", "points": 2, "tags": ["x"]}
     check_record({**base, "rubric": [ok]}, "f:1")
     bad = [
-        ([ok, {"criterion": "a", "points": 0, "tags": []}], "rubric.1.points': 0 should not be valid"),
+        (
+            [ok, {"criterion": "a", "points": 0, "tags": []}],
+            "rubric.1.points': 0 should not be valid",
+        ),
         ([ok, {"criterion": "a", "points": 2}], "rubric.1.tags': is missing"),
         ([{"criterion": "a", "points": -2, "tags": []}], "rubric': needs at least one criterion"),
         ([], "rubric'"),
