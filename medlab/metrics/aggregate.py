@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING
 
 from medlab.metrics.rubric import RUBRIC_TAGS
 
-from medlab.metrics.rubric import RUBRIC_TAGS
-
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -59,9 +57,6 @@ METRICS: dict[str, MetricSpec] = {
     "extraction_diagnosis_acc": _rate("diagnosis_correct", "higher"),
     "extraction_findings_recall": MetricSpec("findings_recall", "continuous", "higher"),
     "mcq_accuracy": _rate("mcq_correct", "higher"),
-    # judged against the item's rubric (medlab.judge): HealthBench score in [0, 1], per tag
-    "rubric_score": MetricSpec("rubric_score", "continuous", "higher"),
-    **{f"rubric_{t}": MetricSpec(f"rubric_{t}", "continuous", "higher") for t in RUBRIC_TAGS},
     # judged against the item's rubric (medlab.judge): HealthBench score in [0, 1], per tag
     "rubric_score": MetricSpec("rubric_score", "continuous", "higher"),
     **{f"rubric_{t}": MetricSpec(f"rubric_{t}", "continuous", "higher") for t in RUBRIC_TAGS},
