@@ -68,6 +68,8 @@ def main() -> None:
     finally:
         startup = engine.startup_s
         engine.close()
+    print(f"vLLM: {v_s:.1f} s, {v_tok} tokens, {v_tok / v_s:.1f} tokens/s (start-up {startup:.0f} s)",
+          flush=True)  # fmt: skip
     hf = load_model(args.model)
     hf.batch_size = args.hf_batch
     h_s, h_tok, h_text = timed_run(hf, args.hf_batch, args, out)
