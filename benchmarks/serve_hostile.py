@@ -61,7 +61,9 @@ def main() -> None:
     finally:
         served.stop()
     big_s, status, usage = out["big"]
-    print(f"default cap {DEFAULT_MAX_TOKENS_CAP}: 1e9-token request {big_s:.2f}s ({status}, {usage})")
+    print(
+        f"default cap {DEFAULT_MAX_TOKENS_CAP}: 1e9-token request {big_s:.2f}s ({status}, {usage})"
+    )
     print(f"  second client meanwhile: {out['second'][0]:.2f}s ({out['second'][1]})")
 
     served = Served(create_app(model, max_tokens_cap=None, batch_window_s=0.01))
