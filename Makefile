@@ -51,6 +51,8 @@ bench: setup
 	$(BIN)/python benchmarks/detectors.py
 	$(BIN)/python benchmarks/cache.py
 	$(BIN)/python benchmarks/openai_backend.py
+	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/engines.py
 
 # vLLM engine in its own venv (it pins transformers and llguidance apart from medlab's).
 # medlab starts `vllm serve` from it: medlab.load_model("vllm:qwen2.5-0.5b").
