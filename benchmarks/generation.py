@@ -3,14 +3,17 @@
 On the CPU it runs the tiny-qwen2 stand-in with one torch thread: the same 16 medical
 questions answered one by one and then in one batch (greedy, a fixed number of new tokens),
 and prints the tokens/s of both and their ratio (target >= 3x). It also checks that the two
-give identical greedy answers, since batching must not change what the model says.
+give identical greedy answers, since batching must not change what the model says. Then the
+same on the real ``qwen2.5-0.5b`` (Qwen2.5-Coder-0.5B-Instruct): Chinese questions under the
+gp_assistant@v1 system prompt, answered greedily until the model stops, so the answers have
+real, varying lengths (a batch steps until its longest answer ends).
 
 On a CUDA machine (or with ``--gpu``) it adds a random-weight model of Qwen2.5-7B-Instruct's
 exact shape in bf16 (built on the device: nothing downloaded) and prints decode tokens/s at
 batch 1, 8, 32 and 64 next to the memory-bandwidth bound of batch 1 (bandwidth / 15.2 GB of
 weights, every decoding step reads all weights once).
 
-    OMP_NUM_THREADS=1 python benchmarks/generation.py [--n 16] [--new-tokens 64]
+    OMP_NUM_THREADS=1 python benchmarks/generation.py [--n 16] [--new-tokens 64] [--real-n 8]
     python benchmarks/generation.py --gpu [--bandwidth-gbs 4800]
 """
 
@@ -79,6 +82,45 @@ def cpu_benchmark(n: int, new_tokens: int) -> bool:
     return ratio >= 3.0 and same
 
 
+def real_benchmark(n: int, max_new_tokens: int) -> bool:
+    """qwen2.5-0.5b (a real Qwen2.5 chat model): Chinese questions under the gp_assistant@v1
+    system prompt, greedy until the model stops (or ``max_new_tokens``), so the answers have
+    real, different lengths and a batch keeps stepping for its longest answer."""
+    import statistics
+
+    from medlab.models import load_model
+    from medlab.prompts import load_prompt
+    from medlab.types import GenerationParams
+
+    backend = load_model("qwen2.5-0.5b", batch_size=n)
+    system = {"role": "system", "content": load_prompt("gp_assistant@v1").render()}
+    chinese = [q for q in QUESTIONS if not q.isascii()]
+    conversations = [
+        [system, {"role": "user", "content": chinese[i % len(chinese)]}] for i in range(n)
+    ]
+    params = GenerationParams(temperature=0.0, max_new_tokens=max_new_tokens)
+    backend.generate(conversations[:1], GenerationParams(max_new_tokens=2))  # warm-up
+    seq_s, seq_out = 0.0, []
+    for conv in conversations:
+        s, out = timed(backend, [conv], params)
+        seq_s, seq_out = seq_s + s, seq_out + out
+    batch_s, batch_out = timed(backend, conversations, params)
+    lengths = [c.completion_tokens for c in seq_out]
+    seq_tokens, batch_tokens = sum(lengths), sum(c.completion_tokens for c in batch_out)
+    same = [a.text for a in seq_out] == [b.text for b in batch_out]
+    ratio = (batch_tokens / batch_s) / max(seq_tokens / seq_s, 1e-9)
+    print(f"\nqwen2.5-0.5b (real), {n} Chinese questions, gp_assistant@v1, greedy <= "
+          f"{max_new_tokens} new tokens, {os.environ['OMP_NUM_THREADS']} torch thread(s)")  # fmt: skip
+    print(f"  answer lengths: min {min(lengths)}, median {statistics.median(lengths):.0f}, "
+          f"max {max(lengths)} tokens; {sum(c.finish_reason == 'stop' for c in seq_out)} of "
+          f"{n} ended by the model")  # fmt: skip
+    print(f"  one by one : {seq_s:7.2f} s  {seq_tokens / seq_s:8.1f} tokens/s")
+    print(f"  batched    : {batch_s:7.2f} s  {batch_tokens / batch_s:8.1f} tokens/s")
+    print(f"  ratio      : {ratio:7.2f}x")
+    print(f"  greedy answers identical batched and one by one: {same}")
+    return same
+
+
 def gpu_benchmark(
     bandwidth_gbs: float | None,
     new_tokens: int,
@@ -139,6 +181,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=16, help="conversations (CPU part)")
     p.add_argument("--new-tokens", type=int, default=64)
+    p.add_argument("--real-n", type=int, default=8, help="questions (qwen2.5-0.5b part)")
+    p.add_argument("--real-new-tokens", type=int, default=128, help="cap (qwen2.5-0.5b part)")
+    p.add_argument("--no-real", action="store_true", help="skip the qwen2.5-0.5b part")
     p.add_argument("--gpu", action="store_true", help="run the Qwen2.5-7B-shape part")
     p.add_argument("--no-cpu", action="store_true", help="skip the tiny-qwen2 part")
     p.add_argument("--bandwidth-gbs", type=float, default=None,
@@ -159,6 +204,9 @@ def main() -> int:
     if not args.no_cpu:
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
         ok = cpu_benchmark(args.n, args.new_tokens)
+    if not args.no_real:
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+        ok = real_benchmark(args.real_n, args.real_new_tokens) and ok
     if args.gpu or torch.cuda.is_available():
         if args.device.startswith("cuda") and not torch.cuda.is_available():
             print("--gpu: no CUDA device here (--device cpu runs the same code on the CPU)",
