@@ -14,11 +14,10 @@ into ``run.samples``, ``run.summary()``, ``compare()``, the charts and the repor
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from pathlib import Path
 from typing import Any
 
+from medlab.jsonl import append_jsonl, read_jsonl
 from medlab.types import SampleResult
 
 JUDGEMENTS = "judgements.jsonl"
@@ -30,26 +29,12 @@ def text_sha256(text: str) -> str:
 
 def read_judgements(run_dir: str | Path) -> list[dict[str, Any]]:
     """Every verdict line (a torn last line, from a killed judge, is ignored)."""
-    path = Path(run_dir) / JUDGEMENTS
-    if not path.exists():
-        return []
-    out = []
-    data = path.read_bytes()
-    for lineno, raw in enumerate(data[: data.rfind(b"\n") + 1].split(b"\n")[:-1], start=1):
-        if raw.strip():
-            try:
-                out.append(json.loads(raw))
-            except ValueError as e:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({e})") from e
-    return out
+    return read_jsonl(Path(run_dir) / JUDGEMENTS)
 
 
 def append_judgements(run_dir: str | Path, lines: list[dict[str, Any]]) -> None:
-    """Append verdict lines, durable on return."""
-    with open(Path(run_dir) / JUDGEMENTS, "a", encoding="utf-8") as f:
-        f.write("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines))
-        f.flush()
-        os.fsync(f.fileno())
+    """Append verdict lines, durable on return (after the torn line of a killed judge)."""
+    append_jsonl(Path(run_dir) / JUDGEMENTS, lines)
 
 
 def verdict_key(j: dict[str, Any]) -> tuple[Any, ...]:

@@ -12,11 +12,11 @@ at the first answer they have not reviewed.
 
 from __future__ import annotations
 
-import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from medlab.jsonl import append_jsonl, read_jsonl
 
 REVIEWS = "reviews.jsonl"
 LEVELS = ("emergency", "routine", "conditional", "none")
@@ -53,28 +53,14 @@ def append_review(
         "text_sha256": text_sha256, "labels": labels, "criteria_tags": criteria_tags or [],
     }  # fmt: skip
     _check(review)
-    with open(Path(run_dir) / REVIEWS, "a", encoding="utf-8") as f:
-        f.write(json.dumps(review, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    append_jsonl(Path(run_dir) / REVIEWS, [review])
     return review
 
 
 def read_reviews(run_dir: str | Path) -> list[dict[str, Any]]:
     """Every review line in file order (a torn last line is ignored); a malformed line raises
     ValueError naming the file and line."""
-    path = Path(run_dir) / REVIEWS
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    out = []
-    for lineno, raw in enumerate(data[: data.rfind(b"\n") + 1].split(b"\n")[:-1], start=1):
-        if raw.strip():
-            try:
-                out.append(json.loads(raw))
-            except ValueError as e:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({e})") from e
-    return out
+    return read_jsonl(Path(run_dir) / REVIEWS)
 
 
 def latest_reviews(run_dir: str | Path) -> dict[tuple[str, SampleKey], dict[str, Any]]:
