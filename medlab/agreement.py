@@ -20,13 +20,13 @@ met, pooled over the criteria, and per tag).
 from __future__ import annotations
 
 import math
-import sys
-import types
 from collections.abc import Sequence
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from medlab import callable_module
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -264,12 +264,4 @@ def cli_agreement(args: Any) -> int:
     return 0
 
 
-class _CallableModule(types.ModuleType):
-    """``medlab.agreement(...)`` calls :func:`agreement` even once ``import medlab.agreement`` has replaced the
-    package attribute with this module."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return agreement(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+callable_module(__name__)  # medlab.agreement(...) even after `import medlab.agreement`

@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sys
-import types
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from medlab import callable_module
 from medlab.cache import cache_key, open_cache
 from medlab.judgements import append_judgements, read_judgements, text_sha256, verdict_key
 from medlab.metrics.rubric import Criterion, parse_rubric
@@ -337,12 +336,4 @@ def cli_judge(args: Any) -> int:
     return 0
 
 
-class _CallableModule(types.ModuleType):
-    """``medlab.judge(...)`` calls :func:`judge` even once ``import medlab.judge`` has replaced the
-    package attribute with this module."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return judge(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+callable_module(__name__)  # medlab.judge(...) even after `import medlab.judge`

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from medlab import charts
+from medlab import callable_module, charts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -198,3 +198,6 @@ def cli_report(args: Any) -> int:
 
     print(report(load_run(args.run, out_dir=args.out)))
     return 0
+
+
+callable_module(__name__)  # medlab.report(run) even after `import medlab.report`
