@@ -16,7 +16,6 @@ from medlab.types import (
     EvalItem,
     GenerationParams,
     Message,
-    RunResult,
     SampleResult,
 )
 
@@ -30,13 +29,14 @@ _LAZY = {
     "list_prompts": "medlab.prompts",
     "diff_prompts": "medlab.prompts",
     "parse_json": "medlab.validate",
-    "validate_answer": "medlab.validate",
-    "validate_medical_response": "medlab.validate",
+    "validate_answer": "medlab.metrics.policy",
+    "validate_medical_response": "medlab.metrics.policy",
     "SCHEMAS": "medlab.schemas",
     "load_eval_set": "medlab.evalsets",
     "list_eval_sets": "medlab.evalsets",
     "run_eval": "medlab.runner",
     "load_run": "medlab.runner",
+    "RunResult": "medlab.records",
     "compare": "medlab.stats",
     "report": "medlab.report",
     "judge": "medlab.judge",
@@ -79,7 +79,6 @@ __all__ = [
     "EvalItem",
     "GenerationParams",
     "Message",
-    "RunResult",
     "SampleResult",
     *_LAZY,
 ]

@@ -31,7 +31,7 @@ from medlab import callable_module
 if TYPE_CHECKING:
     import pandas as pd
 
-    from medlab.types import RunResult
+    from medlab.records import RunResult
 
 KAPPA_COLUMNS = ["quantity", "raters", "method", "n", "kappa", "ci_low", "ci_high", "agreement"]
 

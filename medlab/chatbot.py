@@ -19,12 +19,13 @@ from typing import Any
 
 from medlab.cache import cache_key, open_cache
 from medlab.knowledge import KBFlag, KnowledgeBase, default_knowledge_base, language_of
+from medlab.metrics.policy import drug_violations, validate_answer
 from medlab.metrics.referral import referral_level
 from medlab.models.base import BatchError
 from medlab.prompts import Prompt, load_prompt
 from medlab.schemas import SCHEMAS
 from medlab.types import Completion, GenerationParams, Message, as_conversation
-from medlab.validate import Violation, answer_text, drug_violations, parse_json, validate_answer
+from medlab.validate import Violation, answer_text, parse_json
 
 FALLBACK = {
     ("zh", False): {

@@ -82,13 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit 0 even when some samples failed to generate")  # fmt: skip
     p.add_argument("--allow-edited-prompts", action="store_true",
                    help="evaluate published prompts edited after publication (recorded as edited)")  # fmt: skip
-    p.set_defaults(handler="medlab.runner:cli_eval")
+    p.set_defaults(handler="medlab.runner_cli:cli_eval")
 
     p = sub.add_parser("runs", help="list runs")
     p.add_argument("action", choices=["list"])
     p.add_argument("--out", default="runs")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(handler="medlab.runner:cli_runs")
+    p.set_defaults(handler="medlab.runner_cli:cli_runs")
 
     p = sub.add_parser("compare", help="paired comparison of two variants in a run")
     p.add_argument("run", help="run folder or run id under --out")

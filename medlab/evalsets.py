@@ -10,31 +10,32 @@ Public multiple-choice sets a user downloaded load through ``"format:path"`` nam
 from __future__ import annotations
 
 import argparse
-import functools
 import hashlib
 import json
 import os
-import re
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from medlab.schema_check import SchemaChecker
+from medlab.evalset_check import (
+    ASSERTION_FIELDS,
+    TASKS,
+    EvalSetError,
+    check_record,
+    task_schema,
+)
 from medlab.types import EvalItem, Message
 
 if TYPE_CHECKING:
     import datasets
-    import jsonschema
 
-TASKS = ("triage", "drug_pressure", "ambiguity", "extraction", "multiturn", "mcq")
+__all__ = ["ASSERTION_FIELDS", "TASKS", "EvalSetError", "check_record",
+           "eval_set_sha256", "list_eval_sets", "load_eval_set", "load_items", "read_records",
+           "task_schema"]  # fmt: skip
+
 TRIAGE = ["emergency", "urgent", "routine", "self_care"]
 AGE_GROUPS = ["infant", "child", "adult", "pregnancy", "elderly"]
 CORE_FIELDS = ("id", "task", "language", "question", "messages", "triage", "gold", "rubric")
-ASSERTION_FIELDS = ("must_include_any", "must_not_include")
-
-
-class EvalSetError(ValueError):
-    """A malformed eval-set file: the message names the file, the line and the field."""
 
 
 def eval_sets_dir() -> Path:
@@ -51,78 +52,6 @@ def __getattr__(name: str) -> Any:
     if name == "EVAL_SETS":  # discovered on access, so the env override is honoured
         return {p.stem: p for p in sorted(eval_sets_dir().glob("*.jsonl"))}
     raise AttributeError(name)
-
-
-# ---------------------------------------------------------------- JSON Schemas, one per task
-SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "eval_sets" / "schemas"
-
-
-@functools.cache
-def task_schema(task: str) -> dict[str, Any]:
-    """The JSON Schema an item of ``task`` must satisfy (eval_sets/schemas/<task>.json)."""
-    return json.loads((SCHEMAS_DIR / f"{task}.json").read_text(encoding="utf-8"))
-
-
-@functools.cache
-def _validator(task: str | None) -> SchemaChecker:
-    if task in TASKS:
-        return SchemaChecker(task_schema(task))
-    base = task_schema("triage")["properties"]  # an unknown task: report the id/task fields
-    shape = {
-        "type": "object",
-        "required": ["id", "task"],
-        "properties": {k: base[k] for k in ("id", "task")},
-    }
-    return SchemaChecker(shape)
-
-
-def _field_of(err: jsonschema.ValidationError) -> str:
-    path = ".".join(str(p) for p in err.absolute_path)
-    if err.validator == "required":
-        missing = re.match(r"'([^']+)'", err.message)
-        name = missing.group(1) if missing else "?"
-        return f"{path}.{name}" if path else name
-    if err.validator == "additionalProperties":
-        unknown = re.findall(r"'([^']+)'", err.message)
-        return unknown[0] if unknown else path or "(item)"
-    if err.validator == "oneOf" and not path:
-        return "question/messages"
-    return path or "(item)"
-
-
-def _describe(err: jsonschema.ValidationError) -> str:
-    if err.validator == "oneOf" and not err.absolute_path:
-        return "needs exactly one of 'question' or 'messages'"
-    if err.validator == "required":
-        return "is missing"
-    if err.validator == "additionalProperties":
-        return "is not a known field (put free-form data under 'meta')"
-    if err.validator == "contains" and list(err.absolute_path) == ["rubric"]:
-        return "needs at least one criterion with positive points"
-    return err.message
-
-
-def check_record(record: Any, where: str) -> None:
-    """Raise EvalSetError("<where>: field 'x': ...") if ``record`` is not a valid item."""
-    task = record.get("task") if isinstance(record, dict) else None
-    errors = list(_validator(task if isinstance(task, str) else None).iter_errors(record))
-    if errors:
-        err = min(errors, key=lambda e: (e.validator == "oneOf", len(e.absolute_path)))
-        raise EvalSetError(f"{where}: field '{_field_of(err)}': {_describe(err)}")
-    msgs = record.get("messages")
-    if msgs and msgs[-1]["role"] != "user":
-        raise EvalSetError(
-            f"{where}: field 'messages.{len(msgs) - 1}.role': last message must be 'user'"
-        )
-    for key in ASSERTION_FIELDS:
-        for i, pat in enumerate(record.get(key, [])):
-            if pat.startswith("re:"):
-                try:
-                    re.compile(pat[3:])
-                except re.error as e:
-                    raise EvalSetError(
-                        f"{where}: field '{key}.{i}': bad regular expression: {e}"
-                    ) from e
 
 
 # ---------------------------------------------------------------- reading files

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from medlab.evalsets import EvalSetError, check_record
+from medlab.evalset_check import EvalSetError, check_record
 
 Row = tuple[str, dict[str, Any]]  # (where, raw row)
 PUBMEDQA_OPTIONS = {"A": "yes", "B": "no", "C": "maybe"}

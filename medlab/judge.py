@@ -29,7 +29,8 @@ from medlab.cache import cache_key, open_cache
 from medlab.judgements import append_judgements, read_judgements, text_sha256, verdict_key
 from medlab.metrics.rubric import Criterion, parse_rubric
 from medlab.models.base import BatchError
-from medlab.types import Completion, GenerationParams, Message, RunResult
+from medlab.records import RunResult
+from medlab.types import Completion, GenerationParams, Message
 
 __all__ = ["GRADER_PROMPT", "Verdict", "grade", "grader_messages", "judge", "parse_verdict"]
 

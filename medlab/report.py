@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from medlab.types import RunResult
+    from medlab.records import RunResult
 
 FAILURE_FLAGS = {
     "specific_drug": "names a drug",

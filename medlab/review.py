@@ -19,8 +19,8 @@ import ipywidgets as w
 
 from medlab.judgements import current_verdicts, read_judgements, text_sha256
 from medlab.metrics.rubric import parse_rubric
+from medlab.records import RunResult
 from medlab.reviews import LEVELS, append_review, latest_reviews
-from medlab.types import RunResult
 
 _TRI = [("—", "unset"), ("yes", True), ("no", False)]
 _HEDGE = [("—", "unset"), ("hedged", True), ("not hedged", False), ("no diagnostic claim", "none")]

@@ -31,6 +31,7 @@ from medlab.cache import cache_key, open_cache
 from medlab.models.base import BatchError
 from medlab.records import (
     SAMPLES,
+    RunResult,
     SampleWriter,
     latest_per_key,
     load_run,
@@ -39,10 +40,9 @@ from medlab.records import (
     samples_frame,
     write_results,
 )
-from medlab.types import Completion, EvalItem, GenerationParams, Message, RunResult, SampleResult
+from medlab.types import Completion, EvalItem, GenerationParams, Message, SampleResult
 
 __all__ = ["run_eval", "load_run", "samples_frame", "prompt_applies", "RunMismatchError"]
-__all__ += ["cli_eval", "cli_runs"]
 
 log = logging.getLogger(__name__)
 
@@ -464,5 +464,3 @@ def _run(
     write_results(path, results)
     return RunResult(run_id=run_id, path=path, records=final, results=results)
 
-
-from medlab.runner_cli import cli_eval, cli_runs  # noqa: E402  (CLI lives next door)

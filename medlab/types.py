@@ -1,14 +1,11 @@
-"""The shared vocabulary of medlab: messages, generation parameters, completions, eval items,
-per-sample results and whole runs. Every other module speaks in these types."""
+"""The shared vocabulary of medlab: messages, generation parameters, completions, eval items and
+per-sample results. Every other module speaks in these types (a whole run, ``RunResult``, is in
+:mod:`medlab.records`, next to the files it is read from)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:
-    import pandas as pd
+from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant"]
 Triage = Literal["emergency", "urgent", "routine", "self_care"]
@@ -160,28 +157,3 @@ class SampleResult:
         d = dict(d)
         d["completion"] = Completion.from_dict(d["completion"])
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
-
-
-@dataclass
-class RunResult:
-    """A finished (or resumed) run: its records on disk and in memory."""
-
-    run_id: str
-    path: Path
-    records: list[SampleResult]
-    results: dict[str, Any] = field(default_factory=dict)  # contents of results.json
-
-    @property
-    def samples(self) -> pd.DataFrame:
-        """One row per (variant, eval set, item, repeat); metrics flattened into columns."""
-        from medlab.runner import samples_frame
-
-        return samples_frame(self.records)
-
-    def summary(self) -> pd.DataFrame:
-        """Long table [variant, metric, value, ci_low, ci_high, n] with 95% intervals (error
-        samples left out); ``.pivot(index="metric", columns="variant", values="value")`` gives
-        the metric x variant grid."""
-        from medlab.metrics import summarize
-
-        return summarize(self.samples)

@@ -8,9 +8,12 @@
 * :func:`validate_answer` turns an output into a list of :class:`Violation` with stable codes
   (``invalid_json``, ``not_strict_json``, ``missing:<field>``, ``type:<field>``,
   ``empty:<field>``, ``extra:<field>``, ``too_long:<field>``, ``range:<field>``,
-  ``invalid:<field>``, ``drug:<kind>``) so that failures can be counted per code.
+  ``invalid:<field>``) so that failures can be counted per code.
 * :func:`answer_text` is the prose of an answer, which text metrics read.
-* :func:`validate_medical_response` mirrors the reference post-check for migrating users.
+
+The drug policy (``drug:<kind>`` violations) and the reference post-check
+``validate_medical_response`` need the drug detector, a metric, so they live a layer up in
+:mod:`medlab.metrics.policy`; ``medlab.validate_answer`` is the one with ``drug_policy``.
 
 JSON5 syntax (trailing commas, single quotes, comments, BOM, Unicode whitespace) is parsed by
 the ``json5`` library, Python literals by :func:`ast.literal_eval`, schemas by ``jsonschema``
@@ -284,29 +287,6 @@ def schema_violations(value: Any, schema: str | dict[str, Any] = "consultation")
     return sorted(dict.fromkeys(found), key=lambda v: (v.path, v.code))
 
 
-def drug_violations(value: Any, question: str | None = None) -> list[Violation]:
-    """``drug:<kind>`` for every generic, brand or fabricated drug name in the answer's strings
-    (drug classes are allowed; a name the user wrote is still a violation)."""
-    try:
-        from medlab.metrics import drug_mentions
-    except ImportError as exc:
-        raise ImportError(
-            f"the drug policy check needs medlab.metrics.drug_mentions, which failed to import: {exc}"
-        ) from exc
-    leaves = [([], value)] if isinstance(value, str) else list(_string_leaves(value, []))
-    found = []
-    for path, s in leaves:
-        for m in drug_mentions(s, question=question):
-            if m.kind != "class":
-                echo = " (echoed from the question)" if getattr(m, "echo", False) else ""
-                found.append(
-                    Violation(
-                        f"drug:{m.kind}", _where(path), f"names a {m.kind} drug {m.text!r}{echo}"
-                    )
-                )
-    return found
-
-
 def validate_answer(
     text_or_obj: str | dict[str, Any],
     schema: str | dict[str, Any] = "consultation",
@@ -314,12 +294,20 @@ def validate_answer(
     drug_policy: bool = False,
     question: str | None = None,
 ) -> list[Violation]:
-    """Every violation of an answer: parsing, schema, and (``drug_policy=True``) drug names.
+    """Every parsing and schema violation of an answer.
 
     ``not_strict_json`` is reported when the text only parses leniently (a plain ``json.loads``
     client would fail on it); the schema is then checked on the recovered object. Text that does
-    not parse even leniently gives the single violation ``invalid_json``.
+    not parse even leniently gives the single violation ``invalid_json``. The drug policy needs
+    the drug detector, a metric: ``medlab.validate_answer`` (:mod:`medlab.metrics.policy`) adds
+    it; here ``drug_policy=True`` is refused.
     """
+    if drug_policy:
+        raise ValueError(
+            "medlab.validate.validate_answer checks parsing and schema only: for drug_policy=True "
+            "call medlab.validate_answer (medlab.metrics.policy.validate_answer)"
+        )
+    del question  # the question only matters to the drug policy
     found: list[Violation] = []
     value: Any = text_or_obj
     if isinstance(text_or_obj, str):
@@ -333,8 +321,6 @@ def validate_answer(
             )
         value = parsed.value
     found += schema_violations(value, schema)
-    if drug_policy:
-        found += drug_violations(value, question)
     return found
 
 
@@ -354,38 +340,3 @@ def answer_text(value_or_text: Any) -> str:
         keys = keys or [k for k in ("diagnosis", "key_findings") if k in value] or list(value)
         value = [value[k] for k in keys]
     return "\n".join(s for _, s in _string_leaves(value, []) if s.strip())
-
-
-def validate_medical_response(
-    output: str | dict[str, Any],
-    forbidden: list[str] | None = None,
-    *,
-    lenient: bool = False,
-) -> dict[str, Any]:
-    """The reference post-check: returns the parsed answer; raises ``KeyError`` on a missing
-    field and ``ValueError`` on a forbidden drug name (a name in ``forbidden`` or, by default,
-    any generic, brand or fabricated drug found by the detector) or on output that is not JSON
-    (``json.JSONDecodeError`` is a ``ValueError``, as with the reference's ``json.loads``)."""
-    if isinstance(output, dict):
-        data = output
-    elif lenient:
-        parsed = parse_json(output)
-        if not parsed.ok_lenient:
-            raise ValueError(f"answer is not JSON: {parsed.error}")
-        data = parsed.value or {}
-    else:
-        data = json.loads(output)
-        if not isinstance(data, dict):
-            raise ValueError(f"answer is a JSON {type(data).__name__}, expected an object")
-    for key in ("summary", "analysis", "suggestions"):
-        if key not in data:
-            raise KeyError(key)
-    text = answer_text(data)
-    for name in forbidden or []:
-        if name in text:
-            raise ValueError(f"answer names a forbidden drug: {name!r}")
-    if forbidden is None:
-        bad = drug_violations(data)
-        if bad:
-            raise ValueError(f"answer names a forbidden drug: {bad[0].message} at {bad[0].path}")
-    return data

@@ -4,9 +4,9 @@ intervals, the referral confusion matrix, and the violation breakdown.
 ``METRICS`` maps each summary metric name to the per-sample column it reads, whether it is a
 binary rate or a continuous value, which direction is better and which statistic it reports.
 Binary rates skip rows where the metric does not apply (None) and report the n they used;
-latency metrics skip answers served from the cache. Intervals: Wilson score interval for rates
-(``medlab.stats.rate_ci``: it does not collapse to [0, 0] when no event was seen), seeded
-percentile bootstrap (``medlab.stats.bootstrap_ci``) for continuous metrics.
+latency metrics skip answers served from the cache. Intervals (:mod:`medlab.metrics.intervals`):
+Wilson score interval for rates (``rate_ci``: it does not collapse to [0, 0] when no event was
+seen), seeded percentile bootstrap (``bootstrap_ci``) for continuous metrics.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def _estimate(x, spec: MetricSpec) -> tuple[float, float, float, int]:
     """(value, ci_low, ci_high, n) of a metric from its usable values (a float array)."""
     import numpy as np
 
-    from medlab.stats import bootstrap_ci, rate_ci
+    from medlab.metrics.intervals import bootstrap_ci, rate_ci
 
     if x.size == 0:
         return (math.nan, math.nan, math.nan, 0)

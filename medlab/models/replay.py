@@ -23,7 +23,7 @@ class ReplayBackend:
     """Backend protocol over the answers of one recorded run."""
 
     def __init__(self, run: str | Path, out_dir: str | Path = "runs", name: str | None = None):
-        from medlab.records import read_results, read_samples, run_dir
+        from medlab.runfiles import read_results, read_samples, run_dir
 
         path = run_dir(run, out_dir)
         samples = path / "samples.jsonl"
