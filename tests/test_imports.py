@@ -41,3 +41,22 @@ def test_a_run_imports_what_it_uses_when_it_uses_it():
     # the checked sets load without jsonschema; loading them as a Dataset brings datasets
     loaded = _imported("import medlab\nmedlab.load_eval_set('triage_zh', limit=2)")
     assert "datasets" in loaded and "jsonschema" not in loaded
+
+
+def test_public_functions_stay_callable_once_their_modules_are_imported(tmp_path):
+    # `import medlab.report` (as medlab.review does) replaces the lazy function medlab.report
+    # with the module: the module itself must then call the function
+    code = (
+        "import medlab, medlab.report, medlab.judge, medlab.agreement\n"
+        "for call in (lambda: medlab.report('no-run'), lambda: medlab.judge('no-run', None),\n"
+        "             lambda: medlab.agreement('no-run')):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except FileNotFoundError as e:\n"
+        "        print(e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    lines = out.stdout.splitlines()  # each function's own error, not "module is not callable"
+    assert len(lines) == 3 and all(line.startswith("no run 'no-run'") for line in lines)
