@@ -7,8 +7,6 @@ transformers load only when a model does).
 from __future__ import annotations
 
 import importlib
-import sys
-from types import ModuleType
 from typing import Any
 
 from medlab.types import (
@@ -46,21 +44,6 @@ _LAZY = {
     "plan_memory": "medlab.models.memory",
     "metrics": "medlab.metrics",
 }
-
-
-class _CallableModule(ModuleType):  # not types.ModuleType: medlab.types shadows it here
-    """A public module named like the function it is for (``medlab.report``, ``medlab.judge``,
-    ``medlab.agreement``): once anything imports the module, Python replaces the package's lazy
-    attribute (the function) with the module, so the module calls the function itself."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return getattr(self, self.__name__.rpartition(".")[2])(*args, **kwargs)
-
-
-def callable_module(name: str) -> None:
-    """Make module ``name`` callable as its function of the same name (``medlab.report(run)``
-    whether or not ``medlab.report`` has been imported)."""
-    sys.modules[name].__class__ = _CallableModule
 
 
 def __getattr__(name: str) -> Any:

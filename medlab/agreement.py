@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from medlab import callable_module
+from medlab.lazy import callable_module
 
 if TYPE_CHECKING:
     import pandas as pd

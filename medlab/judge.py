@@ -24,9 +24,9 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from medlab import callable_module
 from medlab.cache import cache_key, open_cache
 from medlab.judgements import append_judgements, read_judgements, text_sha256, verdict_key
+from medlab.lazy import callable_module
 from medlab.metrics.rubric import Criterion, parse_rubric
 from medlab.models.base import BatchError
 from medlab.records import RunResult

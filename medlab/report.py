@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from medlab import callable_module, charts
+from medlab import charts
+from medlab.lazy import callable_module
 
 if TYPE_CHECKING:
     import pandas as pd
