@@ -216,12 +216,11 @@ def judge(
     Answers whose item has no rubric, error samples and answers to a question that is no
     longer the item's are skipped (counted in ``results["judge"]["counts"]``).
     """
-    from filelock import FileLock, Timeout
-
     from medlab.metrics import summarize
     from medlab.metrics.format import prose
     from medlab.prompts import load_prompt
     from medlab.records import load_run, read_results, samples_frame, write_results
+    from medlab.runner import lock_run
 
     if isinstance(grader, str):
         from medlab.models import load_model
@@ -260,11 +259,7 @@ def judge(
                     "prompt_sha256": prompt_obj.sha256, "text_sha256": text_sha256(r.text),
                 }
             )  # fmt: skip
-    lock = FileLock(path / ".lock", timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise RuntimeError(f"run {path.name} is being written by another process") from None
+    lock = lock_run(path)  # RunLockedError while a run_eval or another judge writes the run
     try:
         done = {
             (verdict_key(j), j.get("text_sha256"))

@@ -15,6 +15,7 @@ finished samples are skipped once the configuration is checked to be the same.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import itertools
@@ -55,8 +56,9 @@ class RunLockedError(RuntimeError):
     """Another process is writing the same run folder (two ``--resume`` of one run)."""
 
 
-def _lock_run(path: Path) -> Any:
-    """Hold ``<run>/.lock`` for the whole run: a second writer fails at once, naming the run."""
+def lock_run(path: Path) -> Any:
+    """Acquire ``<run>/.lock`` (a FileLock; ``release()`` it) for a process that writes the run
+    folder (``run_eval``, ``medlab.judge``): a second writer fails at once, naming the run."""
     from filelock import FileLock, Timeout
 
     lock = FileLock(path / ".lock", timeout=0)
@@ -371,14 +373,12 @@ def run_eval(
         run_id = _fresh_run_id(Path(out_dir), stem)
     path = Path(out_dir) / run_id
     path.mkdir(parents=True, exist_ok=True)
-    lock = _lock_run(path)
-    try:
+    with contextlib.ExitStack() as held:  # the cache is closed even when the lock is refused
+        if store is not None:
+            held.callback(store.close)
+        held.callback(lock_run(path).release)
         return _run(model, store, plan, results, path, run_id, params, structured, batch_size,
                     progress)  # fmt: skip
-    finally:
-        if store is not None:
-            store.close()
-        lock.release()
 
 
 def _run(

@@ -173,3 +173,14 @@ def test_qwen05_grader_returns_parseable_verdicts():
     got = grade(grader, tasks, cache="off", progress=False,
                 params=GenerationParams(temperature=0, max_new_tokens=40))  # fmt: skip
     assert all(isinstance(v.met, bool) and v.error is None for v in got), got
+
+
+def test_a_run_being_written_is_not_judged(tmp_path):
+    from filelock import FileLock
+
+    from medlab.runner import RunLockedError
+
+    run = scripted_run(tmp_path, ["发烧是一种症状，可能由感染引起。"])
+    with FileLock(run.path / ".lock"), pytest.raises(RunLockedError, match=run.path.name):
+        judge(run, ScriptedGrader(MET), cache="off", progress=False)
+    assert read_judgements(run.path) == []
