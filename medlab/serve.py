@@ -526,6 +526,8 @@ def _variant(req: ChatRequest, bot: Any, bots: dict[str, Any]) -> Any:
         raise APIError(400, "medlab.prompt: the server runs the bare model (--raw)", "medlab")
     if not isinstance(ref, str):
         raise APIError(400, "medlab.prompt must be a reference such as 'gp_assistant@v2'", "medlab")
+    if ref in bots:  # the page sends full references: no prompt file read, no chatbot built
+        return bots[ref]
     try:
         variant = webui.chatbot_for_prompt(bot, ref)
     except PromptError as e:
