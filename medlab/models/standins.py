@@ -176,33 +176,44 @@ def smollm2_tokenizer(gguf_path: Path) -> Any:
     return tok
 
 
-def build_smollm2(out: Path) -> None:
-    """SmolLM2-135M-Instruct as an fp32 safetensors LlamaForCausalLM folder."""
+def plain_model_from_gguf(gguf_path: Path, model_class: Any, **token_ids: int) -> Any:
+    """The GGUF file's weights in a plain fp32 ``model_class`` (``token_ids``: bos/eos/pad ids
+    for its config). transformers dequantises GGUF weights but refuses to save a GGUF-loaded
+    model: rebuild a plain model from its config (without quantization_config) and copy the
+    weights over."""
     import torch
-    from transformers import AutoModelForCausalLM, GenerationConfig, LlamaForCausalLM
+    from transformers import AutoModelForCausalLM
 
-    gguf_path = smollm2_gguf_path()
-    tok = smollm2_tokenizer(gguf_path)
-    # transformers dequantises the GGUF weights but refuses to save a GGUF-loaded model: rebuild a
-    # plain model from its config (without quantization_config) and copy the weights over.
     loaded = AutoModelForCausalLM.from_pretrained(
         gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32
     )
     config = loaded.config.to_dict()
     config.pop("quantization_config", None)
-    config.update(bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
-    config.update(pad_token_id=tok.pad_token_id, torch_dtype="float32")
+    config.update(token_ids, torch_dtype="float32")
     config = type(loaded.config).from_dict(config)
-    model = LlamaForCausalLM(config).to(torch.float32)
+    model = model_class(config).to(torch.float32)
     missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
     missing = [k for k in missing if not (config.tie_word_embeddings and k == "lm_head.weight")]
     if missing or unexpected:
         raise RuntimeError(f"GGUF weights do not fit: missing {missing}, unexpected {unexpected}")
     if config.tie_word_embeddings:
         model.tie_weights()
-    model.generation_config = GenerationConfig(
-        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id
-    )
+    return model
+
+
+def build_smollm2(out: Path) -> None:
+    """SmolLM2-135M-Instruct as an fp32 safetensors LlamaForCausalLM folder."""
+    from transformers import GenerationConfig, LlamaForCausalLM
+
+    gguf_path = smollm2_gguf_path()
+    tok = smollm2_tokenizer(gguf_path)
+    ids = {
+        "bos_token_id": tok.bos_token_id,
+        "eos_token_id": tok.eos_token_id,
+        "pad_token_id": tok.pad_token_id,
+    }
+    model = plain_model_from_gguf(gguf_path, LlamaForCausalLM, **ids)
+    model.generation_config = GenerationConfig(**ids)
     model.save_pretrained(out)
     tok.save_pretrained(out)
 
@@ -295,8 +306,7 @@ def build_qwen_gguf(name: str, out: Path) -> dict[str, Any]:
     The tokenizer is the exact Qwen2.5 one (as in tiny-qwen2: transformers' GGUF tokenizer
     conversion is not trusted) with the chat template the GGUF file carries.
     """
-    import torch
-    from transformers import AutoModelForCausalLM, GenerationConfig, Qwen2ForCausalLM
+    from transformers import GenerationConfig, Qwen2ForCausalLM
 
     spec = QWEN_GGUF[name]
     with tempfile.TemporaryDirectory(prefix=f".{name}.gguf-", dir=out.parent) as tmp_dir:
@@ -304,21 +314,10 @@ def build_qwen_gguf(name: str, out: Path) -> dict[str, Any]:
         sha = assemble_gguf(spec, gguf_path)
         tok = qwen25_tokenizer()
         tok.chat_template = gguf_chat_template(gguf_path)
-        loaded = AutoModelForCausalLM.from_pretrained(
-            gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32
-        )
-    config = loaded.config.to_dict()
-    config.pop("quantization_config", None)
-    config.update(bos_token_id=151643, eos_token_id=151645, pad_token_id=151643)
-    config.update(torch_dtype="float32")
-    config = type(loaded.config).from_dict(config)
-    model = Qwen2ForCausalLM(config).to(torch.float32)
-    missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
-    missing = [k for k in missing if not (config.tie_word_embeddings and k == "lm_head.weight")]
-    if missing or unexpected:
-        raise RuntimeError(f"GGUF weights do not fit: missing {missing}, unexpected {unexpected}")
-    if config.tie_word_embeddings:
-        model.tie_weights()
+        model = plain_model_from_gguf(
+            gguf_path, Qwen2ForCausalLM, bos_token_id=151643, eos_token_id=151645,
+            pad_token_id=151643,
+        )  # fmt: skip
     model.generation_config = GenerationConfig(
         bos_token_id=151643, eos_token_id=[151645, 151643], pad_token_id=151643
     )
