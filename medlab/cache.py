@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -23,12 +22,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Protocol
 
+from medlab.defaults import medlab_home
 from medlab.types import Completion, GenerationParams, Message
-
-
-def medlab_home() -> Path:
-    """Folder for medlab's caches: ``$MEDLAB_HOME``, default ``~/.cache/medlab``."""
-    return Path(os.environ.get("MEDLAB_HOME") or Path.home() / ".cache" / "medlab").expanduser()
 
 
 def _canonical_schema(node: Any, fields: bool = False) -> Any:

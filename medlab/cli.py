@@ -16,6 +16,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from medlab.types import GenerationParams
+
 
 def _model_args(p: argparse.ArgumentParser, default: str = "tiny-qwen2") -> None:
     p.add_argument(
@@ -43,10 +45,12 @@ def model_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _gen_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--temperature", type=float, default=0.3)
-    p.add_argument("--top-p", type=float, default=0.9)
-    p.add_argument("--max-new-tokens", type=int, default=256)
-    p.add_argument("--seed", type=int, default=0)
+    """Generation options, defaulting to ``GenerationParams()`` (the API's defaults)."""
+    d = GenerationParams()
+    p.add_argument("--temperature", type=float, default=d.temperature)
+    p.add_argument("--top-p", type=float, default=d.top_p)
+    p.add_argument("--max-new-tokens", type=int, default=d.max_new_tokens)
+    p.add_argument("--seed", type=int, default=d.seed)
 
 
 def build_parser() -> argparse.ArgumentParser:

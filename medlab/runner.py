@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from medlab.cache import cache_key, open_cache
+from medlab.defaults import BATCH_SIZE
 from medlab.models.base import BatchError
 from medlab.records import (
     SAMPLES,
@@ -409,7 +410,7 @@ def _run(
         batch_size
         or getattr(model, "batch_size", None)
         or getattr(model, "concurrency", None)
-        or 16
+        or BATCH_SIZE
     )
     counts = Counter(planned=len(plan), skipped=len(plan) - len(todo))
     new_records: list[SampleResult] = []
@@ -463,4 +464,3 @@ def _run(
     )
     write_results(path, results)
     return RunResult(run_id=run_id, path=path, records=final, results=results)
-

@@ -50,6 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medlab import webui
+from medlab.defaults import BATCH_SIZE
 from medlab.models.base import BatchError
 from medlab.models.openai import OpenAIBackendError
 from medlab.prompts import PromptError
@@ -79,7 +80,7 @@ class BatchQueue:
         self,
         run: Callable[[Any, list[Any]], list[Any]],
         window_s: float = 0.05,
-        max_batch: int = 16,
+        max_batch: int = BATCH_SIZE,
     ):
         self.run = run
         self.window_s = window_s
@@ -288,7 +289,7 @@ def create_app(
     max_request_bytes: int = 1_000_000,
     max_tokens_cap: int | None = DEFAULT_MAX_TOKENS_CAP,
     batch_window_s: float = 0.05,
-    max_batch: int = 16,
+    max_batch: int = BATCH_SIZE,
 ) -> FastAPI:
     """The FastAPI app over a ``MedicalChatbot`` or a raw backend. ``max_tokens_cap`` bounds
     the new tokens of one request (None: only the context length does)."""

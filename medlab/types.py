@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from medlab.defaults import MAX_NEW_TOKENS
+
 Role = Literal["system", "user", "assistant"]
 Triage = Literal["emergency", "urgent", "routine", "self_care"]
 ReferralLevel = Literal["emergency", "routine", "conditional", "none"]
@@ -48,7 +50,7 @@ class GenerationParams:
 
     temperature: float = 0.3
     top_p: float = 0.9
-    max_new_tokens: int = 512
+    max_new_tokens: int = MAX_NEW_TOKENS
     seed: int = 0
     stop: tuple[str, ...] = ()
     repetition_penalty: float = 1.0

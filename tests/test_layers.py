@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "medlab"
 
 # lowest first: a module imports only from its own row or the rows above it
 LAYERS: list[tuple[str, ...]] = [
-    ("types", "lazy"),
+    ("types", "defaults", "lazy"),
     ("schemas", "schema_check", "prompts", "evalset_check", "evalsets", "evalsets_public",
      "validate", "lexicon", "knowledge", "runfiles", "jsonl"),
     ("metrics",),

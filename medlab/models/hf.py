@@ -38,6 +38,7 @@ from transformers import (
     StoppingCriteriaList,
 )
 
+from medlab.defaults import BATCH_SIZE, medlab_home
 from medlab.models.cancel import GenerationCancelled, current_check
 from medlab.models.decoding import (
     RepetitionPenalty,
@@ -103,8 +104,7 @@ def weights_fingerprint(folder: Path) -> str:
     stamp = hashlib.sha256(
         repr([(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files]).encode()
     ).hexdigest()
-    home = Path(os.environ.get("MEDLAB_HOME", Path.home() / ".cache" / "medlab"))
-    memo = home / "fingerprints" / stamp
+    memo = medlab_home() / "fingerprints" / stamp
     with _fingerprint_lock:
         if memo.is_file():
             return memo.read_text().strip()
@@ -154,7 +154,7 @@ class HFBackend:
         dtype: str | torch.dtype = "auto",
         parallel: str | None = None,
         max_memory: dict | None = None,
-        batch_size: int = 16,
+        batch_size: int = BATCH_SIZE,
         revision: str | None = None,
         num_replicas: int | None = None,
         trust_remote_code: bool = False,
@@ -203,7 +203,7 @@ class HFBackend:
 
     @classmethod
     def from_model(
-        cls, model: Any, tokenizer: Any, name: str = "in-memory", batch_size: int = 16
+        cls, model: Any, tokenizer: Any, name: str = "in-memory", batch_size: int = BATCH_SIZE
     ) -> HFBackend:
         """Wrap a model already in memory (benchmarks: random weights of a real shape).
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from medlab.defaults import BATCH_SIZE
 from medlab.models.base import BatchError
 from medlab.types import Completion, Conversation, GenerationParams, Message, as_conversation
 
@@ -72,7 +73,7 @@ class OpenAIBackend:
         base_url: str | list[str],
         model_name: str | None = None,
         api_key: str | None = None,
-        concurrency: int = 16,
+        concurrency: int = BATCH_SIZE,
         timeout_s: float = 120,
         request_timeout_s: float | None = 900,
         max_retries: int = 3,

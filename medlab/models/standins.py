@@ -35,17 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from medlab.defaults import medlab_home
 from medlab.models.chat_templates import QWEN25_CHAT_TEMPLATE, SMOLLM2_CHAT_TEMPLATE
 
 BUILD_VERSION = 1  # bump when a builder changes what it writes: cached folders are then rebuilt
 MARKER = "medlab-standin.json"
 QWEN3_ONLY_FIRST_ID = 151665  # ids 151665-151668 (<think>, </think>, tool tokens) are Qwen3-only
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def medlab_home() -> Path:
-    """medlab's cache folder: ``$MEDLAB_HOME``, default ``~/.cache/medlab``."""
-    return Path(os.environ.get("MEDLAB_HOME") or Path.home() / ".cache" / "medlab").expanduser()
 
 
 def package_dir(module: str, install_hint: str) -> Path:
