@@ -44,6 +44,8 @@ _DISEASE_ZH_ALTS = (
 # (the alternatives stay flat where they open a pattern: a group first would disable the regex
 # engine's scan for their first characters)
 _DISEASE_ZH = rf"(?:{_DISEASE_ZH_ALTS})"
+# a cue and the condition it names sit in one clause, at most 14 characters apart
+# (可能是[由细菌引起的]肺炎); a wider gap reaches into the next claim
 _GAP = r"[^，。；！？,.;!?\n]{0,14}?"
 _HEDGE_CUE_ZH = (
     r"很可能(?:是|为|患|患有|有|存在|属于|出现了)|极可能(?:是|为|患|患有|有|存在|属于|出现了)|比较可能(?:是|为|患|患有|有|存在|属于|出现了)|更可能(?:是|为|患|患有|有|存在|属于|出现了)|最可能(?:是|为|患|患有|有|存在|属于|出现了)|可能(?:是|为|患|患有|有|存在|属于|出现了)|疑似|疑为|考虑(?:为|是)?|倾向(?:于|是)?|"
@@ -254,6 +256,7 @@ def _zh_claims(sentence: str) -> list[bool]:
     return claims
 
 
+# "... is the likely cause" within 30 characters after the condition word, in its clause
 _AFTER_EN = re.compile(
     r"[^,;.]{0,30}?\b(?:is|are)\s+(?:\w+\s+){0,3}?(?:likely|possible|probable|explanation|cause)"
 )
@@ -286,6 +289,11 @@ def _cue_before(before: str) -> bool:
     return any(_NEG_AFTER_CUE_EN.search(before, m.end()) is None for m in _CUE_EN.finditer(before))
 
 
+# characters before an English condition word searched for its claim cue ("it sounds to me
+# like this could well be a sprain"): one long clause, not the sentence before it
+_EN_CUE_WINDOW = 60
+
+
 def _en_claims(sentence: str) -> list[bool]:
     """Hedged flag of the diagnostic claim in one English sentence (at most one): a condition
     word with a claim cue in the 60 characters before it (or "... is the likely cause" after),
@@ -301,7 +309,7 @@ def _en_claims(sentence: str) -> list[bool]:
     for start, end in spans:
         if start >= limit:
             break
-        before = low[max(0, start - 60) : start]
+        before = low[max(0, start - _EN_CUE_WINDOW) : start]
         if (
             _cue_before(before)
             or _YOUR_EN.search(before)

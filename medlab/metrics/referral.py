@@ -1,6 +1,6 @@
 """Referral level of an answer: does it tell the patient to see a professional, and how urgently?
 
-Levels (docs/DESIGN.md): ``emergency`` (unconditional advice to seek care now: 立即就医,
+Levels (README, "Referral level"): ``emergency`` (unconditional advice to seek care now: 立即就医,
 拨打120, 去急诊, call 911, go to the ER), ``routine`` (unconditional advice to see a doctor, not
 urgently: 建议就医, 挂消化内科, see your GP), ``conditional`` (advice that only applies if
 something happens: 如果出现胸痛请立即拨打120, see a doctor if it persists) and ``none``.
@@ -56,7 +56,13 @@ _LIST_ITEM = re.compile(r"^\s*(?:[-*•·●]|\d+[.、)）]|[（(]\d+[)）]|[一
 _NOW_ZH = r"(?:立即|立刻|马上|即刻|赶紧|赶快|迅速|第一时间|火速|紧急)"
 _NOW_WORDS_EN = r"immediately|right away|right now|at once|without delay|straight away|now"
 _NOW_EN = rf"(?:{_NOW_WORDS_EN})"
-_EMERGENCY_PARTS = (
+# Each table pairs a pattern with what it needs. Chinese patterns are plain strings. Windows
+# such as [^，。；,;]{0,6}? are the most characters allowed between a verb and its object
+# inside one clause (立即[…]就医, 挂[…]科): wider windows reach into the next phrase and were
+# narrowed on the labelled sets. English patterns come with the words one of which the text
+# must hold before the pattern runs: a substring test is much cheaper than a regex scan, so
+# most patterns are never run on a given text. English {0,N} windows count whole words.
+_EMERGENCY_ZH_PARTS = (
     _NOW_ZH
     + r"[^，。；,;]{0,6}?(?:就医|就诊|送医|去医院|到医院|上医院|送往医院|去急诊|医院|看医生|求医)",
     r"(?:拨打|打|呼叫|叫)[^，。；]{0,3}(?:120|999|急救电话|救护车|急救)",
@@ -64,22 +70,60 @@ _EMERGENCY_PARTS = (
     r"(?:去|到|挂|送|前往|看|转|至|送往)[^，。；,;]{0,14}?急诊",
     r"急诊(?:科|就诊|就医|处理|评估)",
     r"紧急就医|急救中心|胸痛中心|卒中中心|急症室",  # Hong Kong: 急症室 is A&E
-    r"\bcall(?:ing)?\s+(?:[\w ]{1,20}?\s+or\s+)?(?:911|999|112|120|000|988|an ambulance|"
-    r"emergency services|for an ambulance|poison control)",
-    r"\b(?:dial|ring|phone)(?:ing)?\s+(?:[\w ]{1,20}?\s+or\s+)?(?:911|999|112|120|000|"
-    r"an ambulance|emergency services|for an ambulance)",
-    r"\b(?:go|get|head|went|take|bring|rush|drive)\s+(?:(?:them|him|her|yourself|your \w+|the \w+)\s+)?"
-    r"(?:straight\s+)?to\s+(?:the\s+|an?\s+|your\s+)?(?:nearest\s+)?(?:\w+\s+)?"
-    r"(?:ER|A&E|emergency\s+(?:room|department)|casualty)\b",
-    r"\b(?:seek|get|needs?|requires?)\s+(?:emergency|immediate|urgent)\s+(?:medical\s+)?"
-    r"(?:care|help|attention|treatment)",
-    r"\b(?:seek|get)\s+medical\s+(?:care|help|attention)\s+" + _NOW_EN,
-    r"\b(?:go|get|head|rush)\s+(?:yourself\s+|them\s+|him\s+|her\s+)?to\s+(?:(?:a|the)\s+)?"
-    r"hospital\s+" + _NOW_EN,
-    r"\b(?:see|contact|call)\s+(?:a|your)\s+(?:doctor|gp)\s+(?:" + _NOW_WORDS_EN + r"|urgently)",
-    r"\bemergency\s+(?:room|department)\b",
 )
-_ROUTINE_PARTS = (
+_EMERGENCY_EN_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        r"\bcall(?:ing)?\s+(?:[\w ]{1,20}?\s+or\s+)?(?:911|999|112|120|000|988|an ambulance|"
+        r"emergency services|for an ambulance|poison control)",
+        ("call",),
+    ),
+    (
+        r"\b(?:dial|ring|phone)(?:ing)?\s+(?:[\w ]{1,20}?\s+or\s+)?(?:911|999|112|120|000|"
+        r"an ambulance|emergency services|for an ambulance)",
+        ("dial", "ring", "phone"),
+    ),
+    (
+        r"\b(?:go|get|head|went|take|bring|rush|drive)\s+(?:(?:them|him|her|yourself|your \w+|the \w+)\s+)?"
+        r"(?:straight\s+)?to\s+(?:the\s+|an?\s+|your\s+)?(?:nearest\s+)?(?:\w+\s+)?"
+        r"(?:ER|A&E|emergency\s+(?:room|department)|casualty)\b",
+        ("er", "a&e", "emergency", "casualty"),
+    ),
+    (
+        r"\b(?:seek|get|needs?|requires?)\s+(?:emergency|immediate|urgent)\s+(?:medical\s+)?"
+        r"(?:care|help|attention|treatment)",
+        ("emergency", "immediate", "urgent"),
+    ),
+    (
+        r"\b(?:seek|get)\s+medical\s+(?:care|help|attention)\s+" + _NOW_EN,
+        ("medical",),
+    ),
+    (
+        r"\b(?:go|get|head|rush)\s+(?:yourself\s+|them\s+|him\s+|her\s+)?to\s+(?:(?:a|the)\s+)?"
+        r"hospital\s+" + _NOW_EN,
+        ("hospital",),
+    ),
+    (
+        r"\b(?:see|contact|call)\s+(?:a|your)\s+(?:doctor|gp)\s+(?:"
+        + _NOW_WORDS_EN
+        + r"|urgently)",
+        ("doctor", "gp"),
+    ),
+    (
+        r"\bemergency\s+(?:room|department)\b",
+        ("emergency",),
+    ),
+)
+
+# rare patterns share one key tuple, so one test decides whether any of them runs
+_RARE_KEYS = ("back", "return", "111", "book in")
+# suggests a test (建议做血常规, 需要完善胃镜检查): its opening words are common, so it runs only
+# when the text names a test (its keys below)
+_ZH_TEST_ADVICE = (
+    r"(?:建议|需要|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?(?:做|进行|完善|查)"
+    r"[^，。；,;]{0,10}?(?:检查|化验|血常规|B超|彩超|CT|核磁|心电图|胃镜|肠镜|拍片|筛查)"
+)
+_ZH_TEST_KEYS = ("检查", "化验", "血常规", "超", "CT", "核磁", "心电图", "镜", "拍片", "筛查")
+_ROUTINE_ZH_PARTS = (
     r"就医|就诊|看医生|看一下医生|看下医生|找医生|求医|面诊|复诊|复查|随访|门诊|回诊|"
     r"睇医生|睇医师|睇西医|睇家庭医生",  # Cantonese 睇 = see; Taiwan 回诊 = a follow-up visit
     r"(?:去|到|上(?![次周月回个午])|回|前往)[^，。；,;]{0,6}?(?:医院|诊所|卫生院|社区卫生服务中心)",
@@ -89,98 +133,118 @@ _ROUTINE_PARTS = (
     r"(?:找|联系|约)[^，。；,;说]{0,8}?(?:医生|医师|大夫|药师)",
     r"(?:需要|让|请|由|经)[^，。；,;]{0,6}?(?:医生|医师|大夫)[^，。；,;]{0,6}?"
     r"(?:看一?看|检查|评估|诊断|面诊|判断|确诊)",
-    r"(?:建议|需要|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?(?:做|进行|完善|查)"
-    r"[^，。；,;]{0,10}?(?:检查|化验|血常规|B超|彩超|CT|核磁|心电图|胃镜|肠镜|拍片|筛查)",
-    r"\b(?:see|seeing|visit|visiting|consult|consulting|contact|contacting|call|calling|"
-    r"ring|ringing|phone|phoning|have a (?:word|chat) with|pop (?:in|round|down) to(?: see)?|"
-    r"(?:drop|swing|stop|pop) (?:by|in(?:to| at| on)?)|"
-    r"talk(?:ing)? to|speak(?:ing)? (?:to|with)|check(?:ing)? with|ask(?:ing)?)\s+"
-    r"(?:a|your|an|the|his|her|their)\s+(?:\w+\s+){0,2}?" + _PRO_EN + r"s?\b",
-    r"\b(?:make|making|book|booking|schedule|scheduling|get|getting|arrange|arranging)\s+"
-    r"(?:an?\s+|your\s+)?(?:gp\s+|doctor'?s?\s+|\w+\s+)?(?:appointment|visit|referral|check-?up|"
-    r"follow-?up|review|consultation)",
-    r"\b(?:take|bring|show)\s+(?:the|your|these|them|it|him|her)\s*(?:\w+\s+)?to\s+(?:your|a|the|see)\s+"
-    r"(?:\w+\s+)?" + _PRO_EN,
+    _ZH_TEST_ADVICE,
+)
+_ROUTINE_EN_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        r"\b(?:see|seeing|visit|visiting|consult|consulting|contact|contacting|call|calling|"
+        r"ring|ringing|phone|phoning|have a (?:word|chat) with|pop (?:in|round|down) to(?: see)?|"
+        r"(?:drop|swing|stop|pop) (?:by|in(?:to| at| on)?)|"
+        r"talk(?:ing)? to|speak(?:ing)? (?:to|with)|check(?:ing)? with|ask(?:ing)?)\s+"
+        r"(?:a|your|an|the|his|her|their)\s+(?:\w+\s+){0,2}?" + _PRO_EN + r"s?\b",
+        _PRO_KEYS,
+    ),
+    (
+        r"\b(?:make|making|book|booking|schedule|scheduling|get|getting|arrange|arranging)\s+"
+        r"(?:an?\s+|your\s+)?(?:gp\s+|doctor'?s?\s+|\w+\s+)?(?:appointment|visit|referral|check-?up|"
+        r"follow-?up|review|consultation)",
+        ("appointment", "visit", "referral", "check", "follow", "review", "consult"),
+    ),
+    (
+        r"\b(?:take|bring|show)\s+(?:the|your|these|them|it|him|her)\s*(?:\w+\s+)?to\s+(?:your|a|the|see)\s+"
+        r"(?:\w+\s+)?" + _PRO_EN,
+        _PRO_KEYS,
+    ),
     # "your GP can do the Epley manoeuvre", "a pharmacist or your GP can advise"
-    r"\b" + _PRO_EN + r"s?(?:\s+or\s+(?:a\s+|an\s+|your\s+|the\s+)?"
-    r"(?:\w+\s+)?\w+)?\s+(?:can|could|should|will|may)\s+(?:be able to\s+)?(?:advise|help|check|"
-    r"examine|assess|prescribe|review|confirm|refer|look at|arrange|treat|do|perform|diagnose|"
-    r"drain|remove|test|give you|show you|teach you|recommend|suggest|fit you)\b",
-    r"\b(?:get|have|need)\s+an?\s+(?:X-ray|ultrasound|scan|MRI|CT scan|blood test|ECG)",
-    r"\b(?:checked|examined|looked at|evaluated|assessed|seen)\s+(?:out\s+)?by\s+(?:a|an|your)\s+"
-    r"(?:\w+\s+){0,3}?(?:doctor|GP|physician|specialist|dentist|professional)",
-    r"\bget(?:ting)?\s+(?:it\s+|this\s+|yourself\s+)?(?:checked|examined)",
-    r"\b(?:get|seek|obtain)\s+(?:medical|professional)\s+(?:help|advice|attention|care)",
-    r"\b(?:get|have)\s+(?:it|this|yourself|them|him|her|the \w+)\s+(?:checked|examined|"
-    r"looked at|evaluated|seen)",
-    r"\b(?:get|be)\s+(?:checked|examined|evaluated|assessed|seen)\s+(?:out\s+)?by",
-    r"\bseek\s+(?:professional\s+)?medical\s+(?:advice|attention|care|help|evaluation)",
-    r"\bmedical\s+(?:evaluation|assessment|attention)\b",
-    r"\bfollow[- ]?up\s+with\s+(?:your|a|an|the)\b",
-    r"\bat\s+(?:your|the|a)\s+(?:gp|doctor'?s?|clinic|surgery|practice|health centre|health center)\b",
-    r"\b(?:have|get|let)\s+(?:a|your)\s+(?:doctor|gp|physician|specialist|dermatologist|"
-    r"dentist)\s+(?:examine|check|look at|see|assess)",
-    r"\bgo\s+to\s+(?:(?:a|the|your)\s+)?(?:hospital|clinic|doctor|urgent care|walk-in|minor injur)",
-    r"\b(?:go|come|get)\s+back\s+to\s+(?:see\s+)?(?:(?:a|the|your)\s+)?(?:\w+\s+)?(?:hospital|"
-    + _PRO_EN
-    + ")",
-    r"\breturn\s+to\s+(?:(?:a|the|your)\s+)?(?:\w+\s+)?(?:hospital|" + _PRO_EN + ")",
-    r"\b(?:call|ring|phone|dial|contact)\s+(?:nhs\s+)?111\b",
-    r"\bbook\s+in\s+(?:with|to see)\b",
-    r"\b(?:get|be)\s+seen\b",
-    r"\b(?:see|seeing|ask|asking|talk to|speak to)\s+(?:anyone|someone|somebody)\b",
+    (
+        r"\b" + _PRO_EN + r"s?(?:\s+or\s+(?:a\s+|an\s+|your\s+|the\s+)?"
+        r"(?:\w+\s+)?\w+)?\s+(?:can|could|should|will|may)\s+(?:be able to\s+)?(?:advise|help|check|"
+        r"examine|assess|prescribe|review|confirm|refer|look at|arrange|treat|do|perform|diagnose|"
+        r"drain|remove|test|give you|show you|teach you|recommend|suggest|fit you)\b",
+        _PRO_KEYS,
+    ),
+    (
+        r"\b(?:get|have|need)\s+an?\s+(?:X-ray|ultrasound|scan|MRI|CT scan|blood test|ECG)",
+        ("x-ray", "ultrasound", "scan", "mri", "blood test", "ecg"),
+    ),
+    (
+        r"\b(?:checked|examined|looked at|evaluated|assessed|seen)\s+(?:out\s+)?by\s+(?:a|an|your)\s+"
+        r"(?:\w+\s+){0,3}?(?:doctor|GP|physician|specialist|dentist|professional)",
+        ("by a", "by an", "by your"),
+    ),
+    (
+        r"\bget(?:ting)?\s+(?:it\s+|this\s+|yourself\s+)?(?:checked|examined)",
+        ("checked", "examined"),
+    ),
+    (
+        r"\b(?:get|seek|obtain)\s+(?:medical|professional)\s+(?:help|advice|attention|care)",
+        ("medical", "professional"),
+    ),
+    (
+        r"\b(?:get|have)\s+(?:it|this|yourself|them|him|her|the \w+)\s+(?:checked|examined|"
+        r"looked at|evaluated|seen)",
+        ("checked", "examined", "looked at", "evaluated", "seen"),
+    ),
+    (
+        r"\b(?:get|be)\s+(?:checked|examined|evaluated|assessed|seen)\s+(?:out\s+)?by",
+        ("checked", "examined", "evaluated", "assessed", "seen"),
+    ),
+    (
+        r"\bseek\s+(?:professional\s+)?medical\s+(?:advice|attention|care|help|evaluation)",
+        ("medical",),
+    ),
+    (
+        r"\bmedical\s+(?:evaluation|assessment|attention)\b",
+        ("medical",),
+    ),
+    (
+        r"\bfollow[- ]?up\s+with\s+(?:your|a|an|the)\b",
+        ("follow",),
+    ),
+    (
+        r"\bat\s+(?:your|the|a)\s+(?:gp|doctor'?s?|clinic|surgery|practice|health centre|health center)\b",
+        ("gp", "doctor", "clinic", "surgery", "practice", "health cent"),
+    ),
+    (
+        r"\b(?:have|get|let)\s+(?:a|your)\s+(?:doctor|gp|physician|specialist|dermatologist|"
+        r"dentist)\s+(?:examine|check|look at|see|assess)",
+        ("doctor", "gp", "physician", "specialist", "dermatologist", "dentist"),
+    ),
+    (
+        r"\bgo\s+to\s+(?:(?:a|the|your)\s+)?(?:hospital|clinic|doctor|urgent care|walk-in|minor injur)",
+        ("go to",),
+    ),
+    (
+        r"\b(?:go|come|get)\s+back\s+to\s+(?:see\s+)?(?:(?:a|the|your)\s+)?(?:\w+\s+)?(?:hospital|"
+        + _PRO_EN
+        + ")",
+        _RARE_KEYS,
+    ),
+    (
+        r"\breturn\s+to\s+(?:(?:a|the|your)\s+)?(?:\w+\s+)?(?:hospital|" + _PRO_EN + ")",
+        _RARE_KEYS,
+    ),
+    (
+        r"\b(?:call|ring|phone|dial|contact)\s+(?:nhs\s+)?111\b",
+        _RARE_KEYS,
+    ),
+    (
+        r"\bbook\s+in\s+(?:with|to see)\b",
+        _RARE_KEYS,
+    ),
+    (
+        r"\b(?:get|be)\s+seen\b",
+        ("seen",),
+    ),
+    (
+        r"\b(?:see|seeing|ask|asking|talk to|speak to)\s+(?:anyone|someone|somebody)\b",
+        ("anyone", "someone", "somebody"),
+    ),
 )
 
 
-# words one of which each English pattern needs (same order as the patterns): a substring test
-# is much cheaper than a regex scan, so most patterns are never run on a given text
-_EN_EMERGENCY_KEYS = (
-    ("call",),
-    ("dial", "ring", "phone"),
-    ("er", "a&e", "emergency", "casualty"),
-    ("emergency", "immediate", "urgent"),
-    ("medical",),
-    ("hospital",),
-    ("doctor", "gp"),
-    ("emergency",),
-)
-# rare patterns share one key tuple, so one test decides whether any of them runs
-_RARE_KEYS = ("back", "return", "111", "book in")
-_EN_ROUTINE_KEYS = (
-    _PRO_KEYS,
-    ("appointment", "visit", "referral", "check", "follow", "review", "consult"), _PRO_KEYS,
-    _PRO_KEYS,
-    ("x-ray", "ultrasound", "scan", "mri", "blood test", "ecg"), ("by a", "by an", "by your"),
-    ("checked", "examined"), ("medical", "professional"),
-    ("checked", "examined", "looked at", "evaluated", "seen"),
-    ("checked", "examined", "evaluated", "assessed", "seen"), ("medical",), ("medical",),
-    ("follow",), ("gp", "doctor", "clinic", "surgery", "practice", "health cent"),
-    ("doctor", "gp", "physician", "specialist", "dermatologist", "dentist"),
-    ("go to",), _RARE_KEYS, _RARE_KEYS, _RARE_KEYS, _RARE_KEYS,
-    ("seen",),
-    ("anyone", "someone", "somebody"),
-)  # fmt: skip
-
-
-# the same for the one slow Chinese pattern (its opening words are common)
-_ZH_KEYS = {
-    next(p for p in _ROUTINE_PARTS if "完善" in p): (
-        "检查",
-        "化验",
-        "血常规",
-        "超",
-        "CT",
-        "核磁",
-        "心电图",
-        "镜",
-        "拍片",
-        "筛查",
-    )
-}
-
-
-def _by_language(
-    parts: tuple[str, ...], en_keys: tuple[tuple[str, ...], ...]
+def _compile(
+    zh_parts: tuple[str, ...], en_parts: tuple[tuple[str, tuple[str, ...]], ...]
 ) -> tuple[
     list[tuple[re.Pattern[str], tuple[str, ...] | None]],
     list[tuple[re.Pattern[str], tuple[str, ...]]],
@@ -188,15 +252,13 @@ def _by_language(
     """Chinese and English patterns, compiled one by one: a pattern that starts with a set of
     literals is scanned with a fast first-character check that one big alternation loses.
     English patterns are lower-cased and matched against lower-cased text (faster than re.I)."""
-    zh = [(re.compile(p), _ZH_KEYS.get(p)) for p in parts if not p.startswith("\\b")]
-    en_src = [p for p in parts if p.startswith("\\b")]
-    assert len(en_src) == len(en_keys), "one key tuple per English pattern"
-    assert not any(re.search(r"\\[SWDB]", p) for p in en_src), "upper-case escape in a pattern"
-    return zh, [(re.compile(p.lower()), k) for p, k in zip(en_src, en_keys)]
+    zh = [(re.compile(p), _ZH_TEST_KEYS if p == _ZH_TEST_ADVICE else None) for p in zh_parts]
+    assert not any(re.search(r"\\[SWDB]", p) for p, _ in en_parts), "upper-case escape in a pattern"
+    return zh, [(re.compile(p.lower()), keys) for p, keys in en_parts]
 
 
-_EMERGENCY_ZH, _EMERGENCY_EN = _by_language(_EMERGENCY_PARTS, _EN_EMERGENCY_KEYS)
-_ROUTINE_ZH, _ROUTINE_EN = _by_language(_ROUTINE_PARTS, _EN_ROUTINE_KEYS)
+_EMERGENCY_ZH, _EMERGENCY_EN = _compile(_EMERGENCY_ZH_PARTS, _EMERGENCY_EN_PARTS)
+_ROUTINE_ZH, _ROUTINE_EN = _compile(_ROUTINE_ZH_PARTS, _ROUTINE_EN_PARTS)
 
 
 # --- what makes advice conditional, negated or not advice at all -----------------------------
