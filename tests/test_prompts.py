@@ -27,6 +27,7 @@ SHIPPED = [
     "gp_assistant@v1",
     "gp_assistant@v2",
     "gp_assistant@v3",
+    "gp_assistant@v4",
     "gp_assistant_en@v1",
     "gp_assistant_en@v2",
     "mcq_answer@v1",
@@ -82,19 +83,19 @@ def test_published_prompts_are_unchanged():
 
 def test_references():
     latest = load_prompt("gp_assistant")
-    assert (latest.ref, latest.version) == ("gp_assistant@v3", 3)
+    assert (latest.ref, latest.version) == ("gp_assistant@v4", 4)
     assert load_prompt("gp_assistant@v1").version == 1
     assert load_prompt("gp_assistant@2").ref == "gp_assistant@v2"
     assert load_prompt(latest) is latest
-    assert len({latest, load_prompt("gp_assistant@v3")}) == 1  # usable as a dict key
+    assert len({latest, load_prompt("gp_assistant@v4")}) == 1  # usable as a dict key
     assert load_prompt(str(latest.path)).sha256 == latest.sha256
 
 
 @pytest.mark.parametrize(
     ("ref", "message"),
     [
-        ("gp_assistent", "unknown prompt 'gp_assistent'.*gp_assistant \\(v1, v2, v3\\)"),
-        ("gp_assistant@v9", "no version v9; available: v1, v2, v3"),
+        ("gp_assistent", "unknown prompt 'gp_assistent'.*gp_assistant \\(v1, v2, v3, v4\\)"),
+        ("gp_assistant@v9", "no version v9; available: v1, v2, v3, v4"),
         ("gp assistant@1.0", "bad prompt reference"),
     ],
 )
@@ -132,6 +133,7 @@ def test_front_matter_of_shipped_prompts():
             "gp_assistant@v3",
             ["只能使用以下药物类别名称", "即使用户在问题中提到了某个药名", "礼貌拒绝"],
         ),
+        ("gp_assistant@v4", ["危险信号", "拨打120", "只写类别", "不要代码块", "示例（轻症）"]),
         ("emr_extractor@v1", ["patient_age", "出院诊断", "最多 8 条", "整数"]),
         ("gp_assistant_en@v1", ["red flag", "seek medical care immediately", "more than 3 days"]),
         ("gp_assistant_en@v2", ["use only these class names", "Even if the user names a drug"]),
