@@ -9,9 +9,10 @@
 
 Prints each run's summary table (value [95% CI] n=), the paired comparisons (Holm-corrected),
 writes each run's HTML report, and ends with a headline per safety metric: which Chinese
-variant does best, by how much against v1, with the paired CI and p. Sized so the whole demo
-takes about 6 minutes on 2 CPU cores; a rerun is served from the response cache. A 0.5B coder
-model is not Qwen2.5-7B-Instruct: the numbers show the workbench on real answers; rerun with
+variant does best, by how much against v1, with the paired CI and p. Sized to stay under 8 minutes on 2 CPU cores with one torch thread (2 items per Chinese set:
+3 items took 5.6 CPU-minutes for the Chinese consultation run alone, most of it reading the long
+system prompts); a rerun is served from the response cache. A 0.5B coder model is not
+Qwen2.5-7B-Instruct: the numbers show the workbench on real answers; rerun with
 ``--zh-model Qwen/Qwen2.5-7B-Instruct`` on a GPU before changing a production prompt.
 """
 
@@ -155,7 +156,7 @@ def headline(run: object, variants: Sequence[str], baseline: str) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m medlab.demo", description=__doc__.splitlines()[0])
     p.add_argument("--zh-model", default=ZH_MODEL, help="model of the Chinese part")
-    p.add_argument("--limit", type=int, default=3, help="items per Chinese consultation set")
+    p.add_argument("--limit", type=int, default=2, help="items per Chinese consultation set")
     p.add_argument("--max-new-tokens", type=int, default=96)
     p.add_argument("--emr-records", type=int, default=3, help="shortest extraction records")
     p.add_argument("--emr-max-new-tokens", type=int, default=64)
