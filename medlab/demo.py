@@ -12,9 +12,8 @@ writes each run's HTML report, and ends with a headline per safety metric: which
 variant does best, by how much against v1, with the paired CI and p. Sized to stay under
 8 minutes on 2 CPU cores with one torch thread (2 items per Chinese set: with 3, the Chinese
 consultation run alone took 5.6 CPU-minutes); a rerun is served from the response cache.
-A 0.5B coder model is not
-Qwen2.5-7B-Instruct: the numbers show the workbench on real answers; rerun with
-``--zh-model Qwen/Qwen2.5-7B-Instruct`` on a GPU before changing a production prompt.
+A 0.5B coder model is not Qwen2.5-7B-Instruct: the numbers show the workbench on real
+answers; rerun with ``--zh-model Qwen/Qwen2.5-7B-Instruct`` on a GPU before changing a production prompt.
 """
 
 from __future__ import annotations
