@@ -120,14 +120,18 @@ def test_json_failures_counts_codes_per_variant():
 def test_every_chart_handles_empty_input():
     empty = pd.DataFrame({"variant": [], "cached": [], "violations": []})
     summary = pd.DataFrame({"variant": [], "metric": [], "value": [], "ci_low": [], "ci_high": [], "n": []})  # fmt: skip
-    for fig in (
-        charts.metric_bars(summary),
-        charts.forest_plot(_comparison(0)),
-        charts.confusion_heatmaps(empty),
-        charts.latency_distributions(empty),
-        charts.extraction_vs_length(empty),
-        charts.json_failures(empty),
+    # each chart says in words why it has nothing to draw, instead of an empty or broken axis
+    for fig, message in (
+        (charts.metric_bars(summary), "no scored samples"),
+        (charts.forest_plot(_comparison(0)), "no paired samples"),
+        (charts.confusion_heatmaps(empty), "no items with gold triage"),
+        (charts.latency_distributions(empty), "no generated (uncached) samples"),
+        (charts.extraction_vs_length(empty), "no extraction items in this run"),
+        (charts.json_failures(empty), "no validation failures"),
+        (charts.json_failures(empty.drop(columns="violations")), "no structured samples"),
     ):
+        texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+        assert texts == [message]
         _render(fig)
 
 

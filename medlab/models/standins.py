@@ -187,8 +187,14 @@ def plain_model_from_gguf(gguf_path: Path, model_class: Any, **token_ids: int) -
     config.pop("quantization_config", None)
     config.update(token_ids, torch_dtype="float32")
     config = type(loaded.config).from_dict(config)
-    model = model_class(config).to(torch.float32)
-    missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
+    # built on the meta device and given the loaded tensors themselves (assign=True): one copy
+    # of the weights in memory, not two (the 1.5B model's two fp32 copies took 13 GB)
+    with torch.device("meta"):
+        model = model_class(config)
+    state = loaded.state_dict()
+    del loaded
+    missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
+    del state
     missing = [k for k in missing if not (config.tie_word_embeddings and k == "lm_head.weight")]
     if missing or unexpected:
         raise RuntimeError(f"GGUF weights do not fit: missing {missing}, unexpected {unexpected}")
