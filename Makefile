@@ -29,7 +29,8 @@ $(STAMP): pyproject.toml constraints-cpu.txt
 demo: setup
 	$(BIN)/python -m medlab.demo
 
-test: setup
+# the vLLM engine's venv too: tests/test_vllm.py runs a real server (skipped without it)
+test: setup vllm
 	$(BIN)/python -m pytest -q --timeout 900
 
 test-fast: setup
