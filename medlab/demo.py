@@ -115,23 +115,45 @@ def _cell(summary: pd.DataFrame, metric: str, variant: str) -> str:
     return f"{r['value']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}] n={int(r['n'])}"
 
 
+def scored_json(samples: pd.DataFrame, schema: str = "consultation") -> pd.DataFrame:
+    """Free-text runs leave the format metrics unscored; score the JSON the prompts ask for
+    (strict, lenient, schema-valid) from the answer text where they are missing."""
+    from medlab.validate import parse_json, schema_violations
+
+    if "json_strict" in samples and samples["json_strict"].notna().any():
+        return samples
+    parsed = [parse_json(str(t)) for t in samples["text"]]
+    return samples.assign(
+        json_strict=[p.ok_strict for p in parsed],
+        json_lenient=[p.ok_lenient for p in parsed],
+        schema_valid=[p.ok_lenient and not schema_violations(p.value, schema) for p in parsed],
+    )
+
+
 def headline(run: object, variants: Sequence[str], baseline: str) -> list[str]:
     """One line per HEADLINE metric: the best variant, its rate against the baseline's with
-    CIs, and the paired difference (CI, Holm-corrected p) with what it lets one conclude."""
-    from medlab.metrics import METRICS
+    CIs, and the paired difference (CI, p Holm-corrected over the HEADLINE metrics) with what
+    it lets one conclude."""
+    from medlab.metrics import METRICS, summarize
     from medlab.stats import compare
 
-    summary = pd.DataFrame(run.results["summary"])  # type: ignore[attr-defined]
+    samples = scored_json(run.samples)  # type: ignore[attr-defined]
+    samples = samples[samples["variant"].isin(variants)]
+    summary = summarize(samples, metrics=list(HEADLINE))
     lines = []
-    tests = {v: compare(run, baseline, v).set_index("metric") for v in variants if v != baseline}
+    tests = {
+        v: compare(samples, baseline, v, metrics=list(HEADLINE)).set_index("metric")
+        for v in variants
+        if v != baseline
+    }
     for metric, words in HEADLINE.items():
-        rows = summary[(summary["metric"] == metric) & summary["variant"].isin(variants)]
-        rows = rows[rows["n"] > 0].dropna(subset=["value"])
+        rows = summary[(summary["metric"] == metric) & (summary["n"] > 0)]
+        rows = rows.dropna(subset=["value"])
         if rows.empty:
-            lines.append(f"- {metric}: no item to score it on")
+            lines.append(f"- {metric} ({words}): no item to score it on")
             continue
         lower = METRICS[metric].better == "lower"
-        best = rows.sort_values("value", ascending=lower)["variant"].iloc[0]
+        best = rows.sort_values("value", ascending=lower, kind="stable")["variant"].iloc[0]
         base = _cell(summary, metric, baseline)
         if best == baseline or metric not in tests[best].index:
             lines.append(
