@@ -213,6 +213,20 @@ CASES = [
     ("Go to urgent care today.", "routine"),
     ("If in doubt, call NHS 111.", "conditional"),
     ("有问题随时联系医生。", "conditional"),
+    # real-answer dev errors (issue 13): "consult with", an examination with no verb, other
+    # professionals, a condition opening a bracketed list item, reported speech
+    ("Before taking any cold medicine, you should consult with a pharmacist.", "routine"),
+    ("Consider consulting with your healthcare provider about the dose.", "routine"),
+    ("If the rash spreads, consult with a dermatologist.", "conditional"),
+    ("疲劳持续，考虑可能是贫血，但需要进一步检查以确定原因。", "routine"),
+    ("头晕可能与血压有关，需要进一步的检查。", "routine"),
+    ("建议定期检查口腔，注意刷牙。", "routine"),
+    ("建议定期检查血压，清淡饮食。", "none"),
+    ("如果痛得厉害，需要进一步检查。", "conditional"),
+    ("可以找一位专业的心理咨询师聊聊。", "routine"),
+    ('suggestions: ["If the cough lasts more than a week, see a doctor"]', "conditional"),
+    ("朋友说要去医院输液，其实多喝水休息就行。", "none"),
+    ("邻居劝他去医院看看，但症状已经好了。", "none"),
 ]
 
 

@@ -121,6 +121,9 @@ _RARE_KEYS = ("back", "return", "111", "book in")
 _ZH_TEST_ADVICE = (
     r"(?:建议|需要|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?(?:做|进行|完善|查)"
     r"[^，。；,;]{0,10}?(?:检查|化验|血常规|B超|彩超|CT|核磁|心电图|胃镜|肠镜|拍片|筛查)"
+    # an examination with no verb (需要进一步检查, 建议定期检查皮肤) -- not self-monitoring
+    r"|(?:建议|需要|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?(?:进一步|定期|详细|全面)"
+    r"(?:的)?检查(?!血压|血糖|体温|体重)"
 )
 _ZH_TEST_KEYS = ("检查", "化验", "血常规", "超", "CT", "核磁", "心电图", "镜", "拍片", "筛查")
 _ROUTINE_ZH_PARTS = (
@@ -130,14 +133,14 @@ _ROUTINE_ZH_PARTS = (
     r"挂[^，。；,;]{0,8}?(?:科|号)",
     r"(?:去|到|看|找|前往)[^，。；,;的]{0,6}?科(?![学技普研])",
     r"(?:咨询|请教|问问|问一下)[^，。；,;]{0,4}?(?:医生|医师|药师|大夫|专业人士|专科)",
-    r"(?:找|联系|约)[^，。；,;说]{0,8}?(?:医生|医师|大夫|药师)",
+    r"(?:找|联系|约)[^，。；,;说]{0,8}?(?:医生|医师|大夫|药师|咨询师|治疗师)",
     r"(?:需要|让|请|由|经)[^，。；,;]{0,6}?(?:医生|医师|大夫)[^，。；,;]{0,6}?"
     r"(?:看一?看|检查|评估|诊断|面诊|判断|确诊)",
     _ZH_TEST_ADVICE,
 )
 _ROUTINE_EN_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
-        r"\b(?:see|seeing|visit|visiting|consult|consulting|contact|contacting|call|calling|"
+        r"\b(?:see|seeing|visit|visiting|consult(?:ing)?(?: with)?|contact|contacting|call|calling|"
         r"ring|ringing|phone|phoning|have a (?:word|chat) with|pop (?:in|round|down) to(?: see)?|"
         r"(?:drop|swing|stop|pop) (?:by|in(?:to| at| on)?)|"
         r"talk(?:ing)? to|speak(?:ing)? (?:to|with)|check(?:ing)? with|ask(?:ing)?)\s+"
@@ -319,7 +322,7 @@ _ANAPHORA = re.compile(r"\s*(?:这[种个样类]?(?:情况|症状|表现)|这(?:
 _POST_EN = re.compile(r"if|unless|in case|once|when(?:ever)?", re.I)
 # what may precede a condition that opens its clause: markup and conjunctions
 _LEAD_EN = re.compile(
-    r"[\s*_>\-–—\"'(]*(?:(?:and|but|or|so|then|also|only|especially|particularly|just|even|"
+    r"[\s*_>\-–—\"'(\[]*(?:(?:and|but|or|so|then|also|only|especially|particularly|just|even|"
     r"except|and only)\s+)*",
     re.I,
 )
@@ -348,6 +351,8 @@ _PUSH_EN = re.compile(r"hesitate|delay|wait|put (?:it )?off|forget|ignore", re.I
 _PAST_BEFORE = re.compile(
     r"(?:上次|之前|以前|已经|已|曾经?|刚才|刚刚|昨天|前天|去年|前几天|当时|那次|您说|你说|在医院)[^，。；]{0,8}$"
     r"|(?:复诊|产检|体检|随访|就诊|就医|看病|下次|门诊)(?:时|的时候)[^，。；]{0,4}$"
+    # what someone else said (同事说要去医院): reported, not the answer's advice
+    r"|(?:同事|朋友|家人|别人|有人|邻居|亲戚|父母|爸爸|妈妈|老公|老婆|丈夫|妻子)(?:说|讲|劝)[^，。；]{0,4}$"
     r"|\bwhen you (?:do |next )?$|\bat your next (?:visit|appointment|review|check-?up)[^,;.]{0,10}$"
     r"|(?:\byou(?:'ve| have)? (?:already )?(?:seen|visited|been to)|\bwhen you (?:saw|visited|went)"
     r"|\bpreviously|\blast time|\balready)[^,;.]{0,20}$",
