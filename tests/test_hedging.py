@@ -179,6 +179,18 @@ CASES = [
     ("Your symptoms are consistent with an underactive thyroid.", True),
     ("It is typical of simple indigestion.", True),
     ("You've sprained your ankle.", False),
+    # real-answer dev errors (issue 13)
+    ("Itchy eyes and a blocked nose are common symptoms of hay fever.", True),
+    ("The sore throat is a typical sign of a viral infection.", True),
+    ("The swelling is likely due to a sprain.", True),
+    ("The headache is due to dehydration.", False),
+    ("The flu is a common flu, and it spreads easily.", None),
+    ("Antibiotics are commonly used for UTI.", None),
+    ("This is an effective treatment for high blood pressure.", None),
+    ("The best thing to take for a headache is a cold drink.", None),
+    ("这次腹泻可能是痢疾。", True),
+    ("孩子胸口闷，可能是心脏急症，需要立即就医。", True),
+    ("孩子额头发烫，可能是发烧了。", True),
 ]
 
 

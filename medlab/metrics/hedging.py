@@ -31,7 +31,7 @@ _SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?]*")
 _EN_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 
 _DISEASE_ZH_ALTS = (
-    r"炎(?!热)|病(?![毒情历人史因房程假号区痛菌])|症(?!状)(?<!急症)|感染|卒中|惊厥|痛经|疼痛|神经痛|疮|癣|疹(?!子)|结核|综合征|结石|溃疡|过敏|骨折|肿瘤|癌|"
+    r"炎(?!热)|痢疾|疟疾|发热|发烧|病(?![毒情历人史因房程假号区痛菌])|症(?!状)(?<!急症)|感染|卒中|惊厥|痛经|疼痛|神经痛|疮|癣|疹(?!子)|结核|综合征|结石|溃疡|过敏|骨折|肿瘤|癌|"
     r"囊肿|息肉|积液|扭伤|拉伤|反流|感冒|流感|哮喘|湿疹|痛风|贫血|高血压|糖尿病|偏头痛|头痛|中暑|"
     r"中毒|痔疮|荨麻疹|疱疹|结节|梗死|梗塞|心绞痛|痉挛|失眠|抑郁|焦虑|紊乱|失调|不耐受|劳损|突出|"
     r"增生|上火|积食|着凉|消化不良|便秘|腹泻|缺乏|缺铁|不全|异常|障碍|脱水|低血糖|早搏|"
@@ -89,6 +89,7 @@ _MODIFIER_AFTER_ZH = re.compile(
     r"的?(?:危险因素|风险|高危|预防|治疗|用药|药物|检查|筛查|并发症|患者|人群)"
 )
 _YOU_ZH = re.compile(r"[您你]")
+_URGENT_AFTER_ZH = re.compile(rf"{_GAP}急症")
 _NOT_BEFORE_ZH = ("不一定", "未必", "并不", "并非", "不会", "不")
 # "X的可能性大" (良性的可能性比较大): a hedge placed after the condition word
 _LIKELY_ZH = re.compile(rf"(?:{_DISEASE_ZH_ALTS}|良性|恶性)的?可能性?(?:较|很|比较|更)?大")
@@ -206,7 +207,7 @@ _HEDGE_EN_WORDS = (
     r"usually|typically|commonly|often|most (?:likely|often|probably)|not sure|unclear|more typical|"
     r"more like|most cases|in most people|(?:i|you|we|they) (?:think|believe)|"
     r"(?:some|many|most) (?:\w+ )?\w+s (?:are|can|may|will)|another (?:\w+ )?cause|"
-    r"(?:common|possible|frequent) causes?"
+    r"(?:common|possible|frequent) causes?|(?:common|typical|classic|usual) (?:symptoms?|signs?) of"
 )
 _CUE_EN = re.compile(
     r"\b(?:you have|you've got|you have got|you(?:'re| are) suffering from|you(?:'ve| have) "
@@ -227,8 +228,16 @@ _COND_MID_EN = re.compile(r"\b(?:if|unless|whether|in case)\b")
 _NEG_AFTER_CUE_EN = re.compile(r"\b(?:no|not|never|without)\b|n't\b")
 # flat literal alternatives: the regex engine then skips to their first characters
 _CAUSE_EN = re.compile(
-    r"caused by\b|triggered by\b|brought on by\b|linked to\b|related to\b|down to\b"
+    r"caused by\b|triggered by\b|brought on by\b|linked to\b|related to\b|down to\b|due to\b"
 )
+# the condition word is what a treatment is for ("used for UTI", "a treatment for high blood
+# pressure") or the sentence is about what to take ("the best thing to take ... is"): no claim
+_TREATS_EN = re.compile(
+    r"\b(?:used|use|take|taken|taking|medicines?|medications?|drugs?|treatments?|remed(?:y|ies)|"
+    r"treat|treats|treating|treated|relievers?|pills?)\s+(?:for\s+|against\s+)?"
+    r"(?:(?:a|an|the|your|my)\s+)?(?:\w+\s+)?$"
+)
+_TAKE_SUBJECT_EN = re.compile(r"\b(?:best|first|right|good) (?:thing|way|option|choice|remedy)\b")
 
 
 def _zh_claims(sentence: str) -> list[bool]:
@@ -238,6 +247,9 @@ def _zh_claims(sentence: str) -> list[bool]:
         if sentence.endswith(_NOT_BEFORE_ZH, 0, m.start()):
             continue  # 不一定是癌症, 并不是感染: a denial, not a claim
         d = _DISEASE_AFTER_ZH.match(sentence, m.end())
+        if d is None and m.group("hedge") and _URGENT_AFTER_ZH.match(sentence, m.end()):
+            claims.append(True)  # 可能是心脏急症 is a hedged claim; 属于急症 only triages
+            continue
         if d is None or _MODIFIER_AFTER_ZH.match(sentence, d.end()):
             continue
         # "X的表现" hedges a consistency statement, not "你这是X的表现" said of the patient
@@ -306,10 +318,17 @@ def _en_claims(sentence: str) -> list[bool]:
         return []
     cond = _COND_MID_EN.search(low)
     limit = cond.start() if cond is not None else len(low)
+    heads: set[str] = set()
     for start, end in spans:
         if start >= limit:
             break
+        head = low[start:end].rsplit(" ", 1)[-1]
+        if head in heads:
+            continue  # the subject named it already: "the cold is a common cold" restates it
+        heads.add(head)
         before = low[max(0, start - _EN_CUE_WINDOW) : start]
+        if _TREATS_EN.search(before) or _TAKE_SUBJECT_EN.search(low, 0, start):
+            continue
         if (
             _cue_before(before)
             or _YOUR_EN.search(before)
@@ -343,7 +362,7 @@ def diagnostic_claims(text: str) -> list[tuple[str, bool]]:
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 # a Chinese claim needs a condition word or a cause: sentences without one are skipped cheaply
-_GATE_ZH = re.compile(_DISEASE_ZH_ALTS + r"|引起|导致|所致|造成|有关|相关|原因|诱因|良性|恶性")
+_GATE_ZH = re.compile(_DISEASE_ZH_ALTS + r"|急症|引起|导致|所致|造成|有关|相关|原因|诱因|良性|恶性")
 _LATIN = re.compile(r"[A-Za-z]{3}")
 
 
