@@ -68,7 +68,7 @@ def from_real(rec: dict, path: Path, line: int) -> dict:
         "split": rec["split"],
         "language": rec.get("language"),
         "format": rec.get("mode"),
-        "question": rec.get("prompt"),
+        "question": rec.get("question"),  # the user's words: a drug they named is an echo
         "text": rec["text"],
         "referral": labels["referral"],
         "hedging": labels["hedged"],
@@ -147,8 +147,13 @@ def _norm(name: str) -> str:
 
 def drug_match(gold: list[str], found: list[str]) -> tuple[int, int, int]:
     """(tp, fp, fn) for one answer; a found name matches a gold name when one contains the
-    other (布洛芬 in 布洛芬缓释胶囊), each gold name matched at most once."""
-    g = [_norm(x) for x in gold]
+    other (布洛芬 in 布洛芬缓释胶囊), each gold name matched at most once. Both sides count
+    distinct names: the labels span every occurrence (西地地平, 西地地平片, 西地地平片), and
+    gold names that contain one another are one name, as found names are."""
+    g: list[str] = []
+    for x in map(_norm, gold):
+        if not any(x in y or y in x for y in g):
+            g.append(x)
     f = sorted({_norm(x) for x in found}, key=len, reverse=True)
     used: set[int] = set()
     tp = 0

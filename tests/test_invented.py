@@ -55,6 +55,17 @@ CASES = [
     ("An antiviral cream started early can shorten an outbreak.", []),
     # negation does not remove a mention: an invented name the answer warns about is still named
     ("不要吃布洛芬、痛舒宁", [("布洛芬", G), ("痛舒宁", F)]),
+    # real-answer dev errors (issue 13): a class given a dosage form stays a class; a real
+    # name cut by the token limit is no invented name, an unknown one at the end still is
+    ("抗焦虑可以用苯二氮卓片，睡前服用。", []),
+    (
+        "可以吃止痛药，如布洛芬、对乙酰氨基酚、布洛",
+        [("止痛药", C), ("布洛芬", G), ("对乙酰氨基酚", G)],
+    ),
+    (
+        "可以吃止痛药，如布洛芬、对乙酰氨基酚、痛舒宁",
+        [("止痛药", C), ("布洛芬", G), ("对乙酰氨基酚", G), ("痛舒宁", F)],
+    ),
 ]
 
 

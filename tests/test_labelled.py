@@ -92,6 +92,9 @@ def test_specific_drug_f1() -> None:
         (["Advil"], ["advil", "ADVIL"], (1, 0, 0)),
         (["布洛芬", "美林"], ["美林"], (1, 0, 1)),
         ([], ["头孢"], (0, 1, 0)),
+        # labels span every occurrence; names count once, as found names do
+        (["西地地平", "西地地平片", "西地地平片"], ["西地地平"], (1, 0, 0)),
+        (["西地地平片", "痛舒宁", "痛舒宁"], ["西地地平"], (1, 0, 1)),
     ],
 )
 def test_drug_match(gold, found, expected) -> None:

@@ -94,7 +94,10 @@ def _name_before(norm: str, end: int, max_len: int = 6) -> int | None:
 def _word_like(name: str) -> bool:
     """True when the name reads as an everyday word, a disease or a known non-drug."""
     common = common_zh()
-    if name in common or name in stoplist() or name in drug_classes() or name in drug_names():
+    classes = drug_classes()
+    if name in common or name in stoplist() or name in classes or name in drug_names():
+        return True
+    if name + "类" in classes:  # 苯二氮卓片: a class given a dosage form stays a class
         return True
     if name.endswith(ZH_DISEASE_ENDINGS) or name.endswith(("药", "剂", "类", "素")):
         return True
@@ -225,12 +228,21 @@ def _en(norm: str, text: str, taken: list[Match]) -> list[Match]:
     return out
 
 
+def _cut_off(norm: str, m: Match) -> bool:
+    """A name the token limit cut (…布洛芬片、布洛): it ends the text and a real drug name
+    starts with it."""
+    if norm[m[1] :].strip() or not _is_cjk(norm[m[1] - 1]):
+        return False
+    return any(n.startswith(m[3]) for n in drug_names())
+
+
 def invented(norm: str, text: str, taken: list[Match]) -> list[Match]:
     """Invented drug names in ``norm`` (the normalised ``text``, same length) that no lexicon
     match in ``taken`` covers, as (start, end, "fabricated", name); longest first wins."""
     found = _en(norm, text, taken) if re.search(r"[a-z]", norm) else []
     if any(_is_cjk(ch) for ch in norm):
         found += _zh(norm, taken)
+    found = [m for m in found if not _cut_off(norm, m)]
     found.sort(key=lambda m: (m[0], -m[1]))
     out: list[Match] = []
     for m in found:
