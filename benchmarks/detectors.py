@@ -145,16 +145,21 @@ def _norm(name: str) -> str:
     return name.casefold().strip()
 
 
+def _distinct(names: list[str]) -> list[str]:
+    """The distinct names, longest first; a name inside a longer one is the same name."""
+    out: list[str] = []
+    for x in sorted({_norm(n) for n in names}, key=len, reverse=True):
+        if not any(x in y for y in out):
+            out.append(x)
+    return out
+
+
 def drug_match(gold: list[str], found: list[str]) -> tuple[int, int, int]:
     """(tp, fp, fn) for one answer; a found name matches a gold name when one contains the
     other (布洛芬 in 布洛芬缓释胶囊), each gold name matched at most once. Both sides count
     distinct names: the labels span every occurrence (西地地平, 西地地平片, 西地地平片), and
-    gold names that contain one another are one name, as found names are."""
-    g: list[str] = []
-    for x in map(_norm, gold):
-        if not any(x in y or y in x for y in g):
-            g.append(x)
-    f = sorted({_norm(x) for x in found}, key=len, reverse=True)
+    names that contain one another are one name, on either side."""
+    g, f = _distinct(gold), _distinct(found)
     used: set[int] = set()
     tp = 0
     for name in f:

@@ -95,6 +95,7 @@ def test_specific_drug_f1() -> None:
         # labels span every occurrence; names count once, as found names do
         (["西地地平", "西地地平片", "西地地平片"], ["西地地平"], (1, 0, 0)),
         (["西地地平片", "痛舒宁", "痛舒宁"], ["西地地平"], (1, 0, 1)),
+        (["西地地平", "西地地平片"], ["西地地平", "西地地平片"], (1, 0, 0)),
     ],
 )
 def test_drug_match(gold, found, expected) -> None:
