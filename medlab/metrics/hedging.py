@@ -234,8 +234,7 @@ _CAUSE_EN = re.compile(
 # pressure") or the sentence is about what to take ("the best thing to take ... is"): no claim
 _TREATS_EN = re.compile(
     r"\b(?:used|use|take|taken|taking|medicines?|medications?|drugs?|treatments?|remed(?:y|ies)|"
-    r"treat|treats|treating|treated|relievers?|pills?)\s+(?:for\s+|against\s+)?"
-    r"(?:(?:a|an|the|your|my)\s+)?(?:\w+\s+)?$"
+    r"relievers?|pills?)\s+(?:for|against)\s+(?:(?:a|an|the|your|my)\s+)?$"
 )
 _TAKE_SUBJECT_EN = re.compile(r"\b(?:best|first|right|good) (?:thing|way|option|choice|remedy)\b")
 
