@@ -1,8 +1,7 @@
-"""drug_mentions: hard labelled cases in Chinese and English, offsets, echoes, speed."""
+"""drug_mentions: hard labelled cases in Chinese and English, offsets, echoes (speed is
+measured by benchmarks/scoring.py, not here)."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
@@ -183,21 +182,3 @@ def test_mention_is_a_frozen_dataclass():
 def test_empty_and_plain_text():
     assert drug_mentions("") == []
     assert drug_mentions("多喝水，注意休息。") == []
-
-
-def test_speed_is_far_below_budget():
-    """All drug detection over 1,000 ~300-character answers: well under the 0.3 s share of the
-    issue's budget on a normal core; the bound allows for a loaded shared machine."""
-    drug_mentions("布洛芬")
-    answer = (
-        "根据您描述的症状，考虑可能是普通感冒引起的上呼吸道感染，一般一周左右可以自愈。"
-        "发热时可以多喝温水，体温超过38.5℃可在医生指导下使用解热镇痛药，例如布洛芬（ibuprofen）"
-        "或对乙酰氨基酚，儿童可选用美林。这类情况一般不需要使用抗生素，头孢类抗生素对病毒感染无效。"
-        "饮食上清淡为主，少吃辛辣油腻食物，多吃新鲜蔬菜水果，保证充足睡眠，注意休息，避免熬夜。"
-        "如果症状持续超过三天或出现高热不退、呼吸困难，请及时到医院就诊。"
-    )
-    answers = [answer + str(i) for i in range(1000)]
-    t0 = time.process_time()
-    for a in answers:
-        drug_mentions(a)
-    assert time.process_time() - t0 < 2.0

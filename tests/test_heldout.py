@@ -13,21 +13,18 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 from collections import Counter
 from functools import cache
 from pathlib import Path
 
 import pytest
+from detector_accuracy import evaluate
 
 from medlab.metrics.referral import LEVELS
 from medlab.validate import parse_json
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = ROOT / "tests" / "data"
+DATA_DIR = Path(__file__).resolve().parent / "data"
 LABELLED = DATA_DIR / "labelled_answers.jsonl"
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from detectors import evaluate  # noqa: E402
 
 FIELDS = {"id", "language", "format", "text", "referral", "hedging", "specific_drugs", "classes",
           "fabricated", "echo"}  # fmt: skip
