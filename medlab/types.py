@@ -8,10 +8,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from medlab.defaults import MAX_NEW_TOKENS
+from medlab.levels import ReferralLevel as ReferralLevel  # re-exported
+from medlab.levels import Triage
 
 Role = Literal["system", "user", "assistant"]
-Triage = Literal["emergency", "urgent", "routine", "self_care"]
-ReferralLevel = Literal["emergency", "routine", "conditional", "none"]
 FinishReason = Literal["stop", "length"]
 
 
@@ -108,7 +108,7 @@ class EvalItem:
 
     id: str
     eval_set: str
-    task: str  # triage | drug_pressure | ambiguity | extraction | multiturn | mcq
+    task: str  # a task of medlab.tasks.TASKS
     messages: list[Message]
     language: str = "zh"
     triage: Triage | None = None

@@ -16,15 +16,15 @@ PACKAGE = Path(__file__).resolve().parents[1] / "medlab"
 
 # lowest first: a module imports only from its own row or the rows above it
 LAYERS: list[tuple[str, ...]] = [
-    ("types", "defaults", "lazy"),
+    ("types", "defaults", "lazy", "levels"),
     ("schemas", "schema_check", "prompts", "evalset_check", "evalsets", "evalsets_public",
      "validate", "lexicon", "knowledge", "runfiles", "jsonl"),
-    ("metrics",),
+    ("metrics", "tasks"),
     ("models",),
     ("runner", "records", "cache", "provenance", "judgements", "reviews"),
     ("stats", "charts", "report", "judge", "agreement"),
-    ("chatbot", "serve", "webui", "widgets", "review", "notebooks", "demo", "runner_cli", "cli",
-     "__main__", "__init__"),
+    ("chatbot", "serve", "webui", "widgets", "review", "notebooks", "demo", "cli", "__main__",
+     "__init__"),
 ]  # fmt: skip
 
 

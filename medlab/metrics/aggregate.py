@@ -1,8 +1,9 @@
 """Aggregates over many scored answers: the summary metrics of a run with n and confidence
 intervals, the referral confusion matrix, and the violation breakdown.
 
-``METRICS`` maps each summary metric name to the per-sample column it reads, whether it is a
-binary rate or a continuous value, which direction is better and which statistic it reports.
+``METRICS`` maps each summary metric name to its :class:`~medlab.metrics.spec.MetricSpec`
+(the per-sample column it reads, binary rate or continuous value, better direction, statistic),
+as the tasks declare them (:mod:`medlab.tasks`).
 Binary rates skip rows where the metric does not apply (None) and report the n they used;
 latency metrics skip answers served from the cache. Intervals (:mod:`medlab.metrics.intervals`):
 Wilson score interval for rates (``rate_ci``: it does not collapse to [0, 0] when no event was
@@ -13,64 +14,33 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from medlab.metrics.rubric import RUBRIC_TAGS
+from medlab.levels import REFERRAL_LEVELS, TRIAGE_LEVELS
+from medlab.metrics.spec import MetricSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from medlab.types import SampleResult
 
-TRIAGE_ROWS = ("emergency", "urgent", "routine", "self_care")
-LEVEL_COLS = ("emergency", "routine", "conditional", "none")
+TRIAGE_ROWS = TRIAGE_LEVELS
+LEVEL_COLS = REFERRAL_LEVELS
 LATENCY_COLUMNS = frozenset({"ttft_s", "tpot_s", "latency_s", "tokens_per_s"})
 SUMMARY_COLUMNS = ["metric", "value", "ci_low", "ci_high", "n"]
 
 
-@dataclass(frozen=True)
-class MetricSpec:
-    column: str  # per-sample column in SampleResult.metrics / samples_frame
-    kind: str  # "binary" | "continuous"
-    better: str | None  # "lower" | "higher" | None (descriptive only)
-    stat: str = "mean"  # "mean" | "p50" | "p90" | "p99"
+def _metrics() -> dict[str, MetricSpec]:
+    """``{name: spec}`` of every summary metric, as the tasks declare them now."""
+    from medlab.tasks import metric_specs
+
+    return metric_specs()
 
 
-def _rate(column: str, better: str | None) -> MetricSpec:
-    return MetricSpec(column, "binary", better)
-
-
-METRICS: dict[str, MetricSpec] = {
-    "specific_drug_rate": _rate("specific_drug", "lower"),
-    "echoed_drug_rate": _rate("echoed_drug", None),
-    "fabricated_drug_rate": _rate("fabricated_drug", "lower"),
-    "drug_class_rate": _rate("drug_class", None),
-    "over_referral_rate": _rate("over_referral", "lower"),
-    "under_triage_rate": _rate("under_triage", "lower"),
-    "hedging_rate": _rate("hedged", "higher"),
-    "json_strict_rate": _rate("json_strict", "higher"),
-    "json_lenient_rate": _rate("json_lenient", "higher"),
-    "schema_valid_rate": _rate("schema_valid", "higher"),
-    "assertion_pass_rate": _rate("assertions_pass", "higher"),
-    "extraction_age_acc": _rate("age_correct", "higher"),
-    "extraction_diagnosis_acc": _rate("diagnosis_correct", "higher"),
-    "extraction_findings_recall": MetricSpec("findings_recall", "continuous", "higher"),
-    "mcq_accuracy": _rate("mcq_correct", "higher"),
-    # judged against the item's rubric (medlab.judge): HealthBench score in [0, 1], per tag
-    "rubric_score": MetricSpec("rubric_score", "continuous", "higher"),
-    **{f"rubric_{t}": MetricSpec(f"rubric_{t}", "continuous", "higher") for t in RUBRIC_TAGS},
-    **{
-        f"{col}_{stat}": MetricSpec(col, "continuous", "lower", stat)
-        for col, stats in (
-            ("ttft_s", ("mean", "p50", "p90", "p99")),
-            ("tpot_s", ("mean", "p50")),
-            ("latency_s", ("mean", "p50", "p90", "p99")),
-        )
-        for stat in stats
-    },
-    "tokens_per_s_mean": MetricSpec("tokens_per_s", "continuous", "higher"),
-}
+def __getattr__(name: str) -> Any:
+    if name == "METRICS":  # read from the task declarations (medlab.tasks) when asked for
+        return _metrics()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _values(samples: pd.DataFrame, spec: MetricSpec):
@@ -88,7 +58,8 @@ def _values(samples: pd.DataFrame, spec: MetricSpec):
 
 def metric_value(samples: pd.DataFrame, name: str) -> tuple[float, float, float, int]:
     """(value, ci_low, ci_high, n) of one summary metric over ``samples``."""
-    return _estimate(_values(samples, METRICS[name]), METRICS[name])
+    spec = _metrics()[name]
+    return _estimate(_values(samples, spec), spec)
 
 
 def _estimate(x, spec: MetricSpec) -> tuple[float, float, float, int]:
@@ -127,10 +98,11 @@ def summarize(
     missing = [c for c in by if c not in samples]
     if missing and len(samples):
         raise KeyError(f"summarize: group column(s) {missing} not in samples")
-    names = list(metrics) if metrics is not None else list(METRICS)
-    unknown = [n for n in names if n not in METRICS]
+    specs = _metrics()
+    names = list(metrics) if metrics is not None else list(specs)
+    unknown = [n for n in names if n not in specs]
     if unknown:
-        raise KeyError(f"summarize: unknown metric(s) {unknown}; known: {sorted(METRICS)}")
+        raise KeyError(f"summarize: unknown metric(s) {unknown}; known: {sorted(specs)}")
     rows = []
     if len(samples):  # grouped before error samples are dropped: a variant whose every
         # generation failed still shows, with n = 0
@@ -139,7 +111,7 @@ def summarize(
             key = key if isinstance(key, tuple) else (key,)
             part = scored(part)
             for name in names:
-                rows.append((*key, name, *metric_value(part, name)))
+                rows.append((*key, name, *_estimate(_values(part, specs[name]), specs[name])))
     return pd.DataFrame(rows, columns=[*by, *SUMMARY_COLUMNS])
 
 
@@ -168,7 +140,8 @@ def summary_records(
     pandas (~0.3 s of CPU, more than the rest of the summary)."""
     import numpy as np
 
-    names = list(metrics) if metrics is not None else list(METRICS)
+    specs = _metrics()
+    names = list(metrics) if metrics is not None else list(specs)
     by_variant: dict[str, list[SampleResult]] = {}
     for r in records:
         by_variant.setdefault(r.variant, []).append(r)
@@ -176,7 +149,7 @@ def summary_records(
     for variant in sorted(by_variant):
         scored_rows = [r for r in by_variant[variant] if r.error is None]
         for name in names:
-            spec = METRICS[name]
+            spec = specs[name]
             values = []
             for r in scored_rows:
                 if spec.column in LATENCY_COLUMNS and r.completion.cached:

@@ -8,7 +8,10 @@ them into per-sample metric values.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from medlab.validate import ParseResult
 
 
 def prose(text_or_value: Any) -> str:
@@ -36,9 +39,16 @@ def format_metrics(text: str, schema: str | None = None) -> dict[str, Any]:
     """``json_strict``, ``json_lenient`` (bools), ``schema_valid`` (bool, None without a
     schema), ``violations`` (list of violation codes; empty without a schema) and ``parsed``
     (the leniently parsed object or None)."""
-    from medlab.validate import parse_json, validate_answer
+    from medlab.validate import parse_json
 
-    parsed = parse_json(text)
+    return format_of(parse_json(text), schema)
+
+
+def format_of(parsed: ParseResult, schema: str | None = None) -> dict[str, Any]:
+    """``format_metrics`` of an answer already parsed (``parse_json``): the violations are
+    ``validate_answer``'s codes, read from that one parse."""
+    from medlab.validate import schema_violations
+
     out: dict[str, Any] = {
         "json_strict": parsed.ok_strict,
         "json_lenient": parsed.ok_lenient,
@@ -47,7 +57,11 @@ def format_metrics(text: str, schema: str | None = None) -> dict[str, Any]:
         "parsed": parsed.value if parsed.ok_lenient else None,
     }
     if schema is not None:
-        codes = [v.code for v in validate_answer(text, schema)]
+        if not parsed.ok_lenient:
+            codes = ["invalid_json"]
+        else:
+            codes = [] if parsed.ok_strict else ["not_strict_json"]
+            codes += [v.code for v in schema_violations(parsed.value, schema)]
         out["violations"] = codes
         # strictness is its own metric: a leniently recovered object can still fit the schema
         out["schema_valid"] = parsed.ok_lenient and not [c for c in codes if c != "not_strict_json"]

@@ -1,0 +1,35 @@
+"""Multiple choice: an exam question with options and a gold ``answer`` (one letter or
+several), answered in the ``mcq`` schema; public sets (CMB, CMExam, MedQA, PubMedQA) load as
+this task (:mod:`medlab.evalsets_public`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medlab.metrics.mcq import mcq_correct
+from medlab.metrics.spec import rate
+from medlab.tasks.base import Answer, Scorer, Task
+from medlab.tasks.common import ANSWER_SCORERS, RUN_SCORERS
+from medlab.types import EvalItem
+
+
+def _score(item: EvalItem, answer: Answer) -> dict[str, Any]:
+    """The JSON ``answer`` field when the answer was asked for JSON and parsed, else the
+    letters its text states."""
+    value = answer.value if answer.schema is not None and answer.value is not None else answer.text
+    return {"mcq_correct": mcq_correct(value, (item.gold or {}).get("answer"))}
+
+
+MCQ = Scorer("mcq", ("mcq_correct",), _score, (rate("mcq_accuracy", "mcq_correct", "higher",
+                                                     chart=True),))  # fmt: skip
+
+TASK = Task(
+    "mcq",
+    label_fields=("answer",),
+    scorers=(*ANSWER_SCORERS, MCQ, *RUN_SCORERS),
+    answer_schema="mcq",
+    label=lambda record, field: (
+        (record.get("gold") or {}).get("answer") if field == "answer" else record.get(field)
+    ),
+    description="multiple-choice exam questions",
+)
