@@ -245,23 +245,4 @@ def confusion(run: RunResult | str | pd.DataFrame, quantity: str, a: str, b: str
     return pd.crosstab(wide[a].astype(str), wide[b].astype(str)).rename_axis(index=a, columns=b)
 
 
-def cli_agreement(args: Any) -> int:
-    """``medlab agreement RUN [--json]``: the agreement table of a run."""
-    import json
-
-    import pandas as pd
-
-    from medlab.records import load_run
-
-    table = agreement(load_run(args.run, out_dir=args.out))
-    if args.json:
-        print(json.dumps(table.to_dict("records"), ensure_ascii=False, default=str, indent=2))
-    elif table.empty:
-        print("nothing to compare: judge the run (medlab judge) or review it (notebook 06)")
-    else:
-        with pd.option_context("display.width", 160, "display.max_columns", 20):
-            print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
-    return 0
-
-
 callable_module(__name__)  # medlab.agreement(...) even after `import medlab.agreement`

@@ -11,7 +11,6 @@ per stage (``medlab serve`` batches concurrent requests through it).
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -360,49 +359,3 @@ class MedicalChatbot:
             }
             for h in self.knowledge.search(question, k=3)
         ]
-
-
-def cli_chat(args: argparse.Namespace) -> int:
-    """``medlab chat``: a terminal conversation (``/reset`` clears the history, ``/quit`` ends)."""
-    from medlab.cli import model_kwargs
-    from medlab.models import load_model
-
-    model = load_model(args.model, **model_kwargs(args))
-    params = GenerationParams(
-        temperature=args.temperature,
-        top_p=args.top_p,
-        max_new_tokens=args.max_new_tokens,
-        seed=args.seed,
-    )
-    bot = MedicalChatbot(model, prompt=args.prompt, mode=args.mode, params=params)
-    print(
-        f"medlab chat: {model.name}, {bot.prompt.ref}, {bot.mode} mode. /reset clears, /quit ends."
-    )
-    while True:
-        try:
-            text = input("you> ").strip()
-        except EOFError:
-            print()
-            return 0
-        if text in ("/quit", "/exit"):
-            return 0
-        if text == "/reset":
-            bot.reset()
-            print("(history cleared)")
-            continue
-        if not text:
-            continue
-        answer = bot.ask(text)
-        shown = (
-            json.dumps(answer.data, ensure_ascii=False, indent=2) if answer.data else answer.text
-        )
-        print(f"bot> {shown}")
-        notes = [f"referral: {answer.referral_level}", f"{answer.latency_s:.2f}s"]
-        notes += (
-            ["cached"] * answer.cached
-            + ["repaired"] * answer.repaired
-            + ["FALLBACK"] * answer.fallback
-        )
-        notes += [f"violation {v.code} at {v.path}" for v in answer.violations]
-        notes += [f"kb: {f.reason}" for f in answer.kb_flags]
-        print("     [" + "; ".join(notes) + "]")

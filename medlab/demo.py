@@ -85,7 +85,7 @@ def evaluate(
     limit: int | None,
 ) -> object:
     from medlab.runner import run_eval
-    from medlab.runner_cli import summary_table
+    from medlab.cli.eval import summary_table
 
     t0 = time.perf_counter()
     name = getattr(model, "name", model)

@@ -14,7 +14,6 @@ answers again.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -301,35 +300,6 @@ def judge(
         return judged
     finally:
         lock.release()
-
-
-def cli_judge(args: Any) -> int:
-    """``medlab judge RUN --grader MODEL``: grade a finished run, print the judged summary."""
-    import pandas as pd
-
-    from medlab.models import load_model
-    from medlab.records import load_run
-
-    kw: dict[str, Any] = {}
-    if args.grader.startswith("openai:") and args.grader_name:
-        kw["model_name"] = args.grader_name
-    if args.revision:
-        kw["revision"] = args.revision
-    run = load_run(args.run, out_dir=args.out)
-    params = GenerationParams(temperature=0.0, max_new_tokens=args.max_new_tokens)
-    judged = judge(run, load_model(args.grader, **kw), prompt=args.prompt, params=params,
-                   cache=args.cache, constrained=not args.unconstrained, limit=args.limit,
-                   batch_size=args.batch_size)  # fmt: skip
-    s = judged.summary()
-    s = s[s["metric"].str.startswith("rubric_") & s["n"].gt(0)]
-    if args.json:
-        print(json.dumps({"judge": judged.results.get("judge"), "summary": s.to_dict("records")},
-                         ensure_ascii=False, default=str, indent=2))  # fmt: skip
-    else:
-        with pd.option_context("display.width", 160, "display.max_columns", 20):
-            print(s.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
-        print(f"verdicts: {Path(judged.path) / 'judgements.jsonl'}")
-    return 0
 
 
 callable_module(__name__)  # medlab.judge(...) even after `import medlab.judge`

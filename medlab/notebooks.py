@@ -74,30 +74,3 @@ def _declared_parameters(nb: Any) -> set[str]:
                 if "=" in line and not line.startswith((" ", "#", "import", "from"))
             }
     return set()
-
-
-def _coerce(value: str) -> Any:
-    """``-p KEY=VALUE`` text as a Python value: true/false/none, numbers, else the string."""
-    words = {"true": True, "false": False, "none": None, "null": None}
-    if value.strip().lower() in words:
-        return words[value.strip().lower()]
-    for cast in (int, float):
-        try:
-            return cast(value)
-        except ValueError:
-            pass
-    return value
-
-
-def cli_notebooks(args: Any) -> int:
-    """``medlab notebooks run --model M --out DIR [-p KEY=VALUE ...] [--only 01,02]``."""
-    params = {}
-    for kv in args.param:
-        key, sep, value = kv.partition("=")
-        if not sep:
-            raise SystemExit(f"--param expects KEY=VALUE, got {kv!r}")
-        params[key] = _coerce(value)
-    only = args.only.split(",") if args.only else None
-    for path in run_notebooks(args.out, model=args.model, only=only, parameters=params):
-        print(path)
-    return 0

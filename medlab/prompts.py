@@ -376,41 +376,6 @@ def lock_prompts(root: Path | None = None) -> list[str]:
     return added
 
 
-def cli_prompts(args: argparse.Namespace) -> int:
-    """``medlab prompts list | show REF | diff A [B]`` (one ref: diff against its parent)."""
-    try:
-        if args.action == "list":
-            for p in list_prompts():
-                state = "published" if p.published else "draft"
-                print(
-                    f"{p.ref:<24} {p.language:<3} {p.schema or '-':<15} {p.sha256[:12]}  {p.meta['date']}  {state:<9}  {p.meta['description']}"
-                )
-        elif args.action == "show":
-            for ref in args.refs or ["gp_assistant"]:
-                p = load_prompt(ref)
-                print(
-                    f"# {p.ref}  sha256 {p.sha256}  schema {p.schema}  parent {p.meta['parent']}\n# {p.meta['changelog']}\n"
-                )
-                print(p.text)
-        else:
-            if not 1 <= len(args.refs) <= 2:
-                print("medlab prompts diff A [B]: one or two prompt references", file=sys.stderr)
-                return 2
-            a, b = (
-                (load_prompt(args.refs[0]).meta["parent"], args.refs[0])
-                if len(args.refs) == 1
-                else args.refs
-            )
-            if a is None:
-                print(f"{args.refs[0]} has no parent to diff against", file=sys.stderr)
-                return 2
-            print(diff_prompts(a, b), end="")
-    except PromptError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m medlab.prompts", description="Publish or check prompt versions."

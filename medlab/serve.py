@@ -32,7 +32,6 @@ fall back to the safe consultation answer, which does not match that schema, is 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hmac
 import json
@@ -684,27 +683,3 @@ async def _sse(
         chunk = {**head, "object": "chat.completion.chunk", "choices": [], "usage": usage}
         yield f"data: {json.dumps(chunk)}\n\n"
     yield "data: [DONE]\n\n"
-
-
-def cli_serve(args: argparse.Namespace) -> int:
-    """``medlab serve``: load the model, wrap it in the chatbot unless ``--raw``, run uvicorn."""
-    import uvicorn
-
-    from medlab.cli import model_kwargs
-    from medlab.models import load_model
-
-    model = load_model(args.model, **model_kwargs(args))
-    target: Any = model
-    if not args.raw:
-        from medlab.chatbot import MedicalChatbot
-
-        target = MedicalChatbot(model, prompt=args.prompt)
-    app = create_app(
-        target,
-        served_name=args.served_name,
-        api_key=args.api_key,
-        max_tokens_cap=args.max_tokens_cap,
-        batch_window_s=args.batch_window_ms / 1000,
-    )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
-    return 0

@@ -16,7 +16,6 @@ CPU, and a run's summary (``bootstrap_ci``, ``rate_ci``) is numpy and closed for
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
 from statistics import NormalDist
@@ -214,19 +213,3 @@ def _favours(row: dict[str, Any], a: str, b: str) -> str | None:
         return None
     b_higher = row["diff"] > 0
     return b if b_higher == (row["_better"] == "higher") else a
-
-
-def cli_compare(args: Any) -> int:
-    """``medlab compare RUN --a A --b B [--json]``."""
-    import pandas as pd
-
-    from medlab.runner import load_run
-
-    run = load_run(args.run, out_dir=args.out)
-    df = compare(run, args.a, args.b)
-    if args.json:
-        print(json.dumps(df.to_dict("records"), ensure_ascii=False, default=str, indent=2))
-    else:
-        with pd.option_context("display.width", 160, "display.max_columns", 20):
-            print(df.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    return 0

@@ -204,8 +204,8 @@ def test_bad_arguments_are_clear():
 
 
 def test_cli_chat_repl(monkeypatch, capsys, tiny_model):
-    from medlab.chatbot import cli_chat
     from medlab.cli import build_parser
+    from medlab.cli.chat import cli_chat
 
     lines = iter(["感冒了流鼻涕怎么办", "/reset", "/quit"])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))

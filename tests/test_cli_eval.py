@@ -9,8 +9,8 @@ import json
 import pytest
 
 from medlab.cli import main
+from medlab.cli.eval import parse_threshold
 from medlab.metrics import METRICS
-from medlab.runner_cli import parse_threshold
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,11 @@ from argparse import Namespace
 
 import pytest
 
+from medlab.cli.models import cli_plan
 from medlab.models.memory import (
     GB,
     QWEN25_7B_CONFIG,
     Shape,
-    cli_plan,
     dtype_bytes,
     load_config,
     place_layers,

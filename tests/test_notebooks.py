@@ -76,7 +76,7 @@ def test_ab_notebook_shows_paired_table_and_charts(executed):
     [("False", False), ("true", True), ("None", None), ("12", 12), ("0.5", 0.5), ("a,b", "a,b")],
 )
 def test_cli_parameter_values(text, value):
-    from medlab.notebooks import _coerce
+    from medlab.cli.notebooks import _coerce
 
     assert _coerce(text) == value and type(_coerce(text)) is type(value)
 

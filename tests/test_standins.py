@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from medlab.cli.models import cli_build_standins
 from medlab.models import standins
-from medlab.models.standins import MARKER, STANDINS, cli_build_standins, standin_path
+from medlab.models.standins import MARKER, STANDINS, standin_path
 
 QWEN_DEFAULT_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
 

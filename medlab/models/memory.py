@@ -307,18 +307,3 @@ def plan_memory(
         device_map=device_map,
         per_gpu_bytes=used,
     )
-
-
-def cli_plan(args: Any) -> int:
-    """``medlab models plan [MODEL] --dtype --context --batch --gpu-gb --gpus --prefill-chunk``."""
-    plan = plan_memory(
-        args.model,
-        dtype=args.dtype,
-        context_tokens=args.context,
-        batch=args.batch,
-        gpu_gb=args.gpu_gb,
-        n_gpus=getattr(args, "n_gpus", None),
-        prefill_chunk_tokens=getattr(args, "prefill_chunk", None),
-    )
-    print(plan)
-    return 0

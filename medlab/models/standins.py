@@ -27,7 +27,6 @@ import importlib.util
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -382,22 +381,3 @@ def standin_path(name: str, force: bool = False) -> Path:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return path
-
-
-def cli_build_standins(args: Any) -> int:
-    """``medlab models build-standins [NAMES...] [--force]``."""
-    names = list(getattr(args, "names", None) or [n for n in STANDINS if n not in OPTIONAL])
-    unknown = [n for n in names if n not in STANDINS]
-    if unknown:
-        print(
-            f"unknown stand-in(s): {', '.join(unknown)}; known: {', '.join(STANDINS)}",
-            file=sys.stderr,
-        )
-        return 2
-    for name in names:
-        start = time.perf_counter()
-        path = standin_path(name, force=bool(getattr(args, "force", False)))
-        size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-        took = time.perf_counter() - start
-        print(f"{name}: {path} ({size / 1e6:.0f} MB, {took:.1f} s)")
-    return 0

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from medlab.records import dumps, list_runs
+from medlab.cli.options import add_gen_args, add_model_args, gen_params, model_kwargs
 
 if TYPE_CHECKING:  # pandas is imported on use: it costs ~0.4 s, and a run needs it only at the end
     import pandas as pd
@@ -101,12 +101,50 @@ def summary_table(summary: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="evaluate prompt variants x eval sets")
+    add_model_args(p)
+    add_gen_args(p)
+    p.add_argument(
+        "--prompts", required=True, help="comma-separated, e.g. gp_assistant@v1,gp_assistant@v2"
+    )
+    p.add_argument("--eval-sets", required=True, help="comma-separated names or JSONL paths")
+    p.add_argument("--limit", type=int, default=None, help="first N items of each set")
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--normal", action="store_true", help="free text instead of structured JSON")
+    p.add_argument(
+        "--cache", default="sqlite", help='"sqlite", "off", a .sqlite path or redis://...'
+    )
+    p.add_argument("--out", default="runs")
+    p.add_argument("--run-id", default=None)
+    p.add_argument("--resume", metavar="RUN_ID", default=None, help="continue this run")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON (for CI)")
+    p.add_argument(
+        "--fail-if",
+        action="append",
+        default=[],
+        metavar='"METRIC>VALUE"',
+        help="exit 1 when a summary metric crosses the threshold (repeatable)",
+    )
+    p.add_argument("--allow-errors", action="store_true",
+                   help="exit 0 even when some samples failed to generate")  # fmt: skip
+    p.add_argument("--allow-edited-prompts", action="store_true",
+                   help="evaluate published prompts edited after publication (recorded as edited)")  # fmt: skip
+    p.set_defaults(handler=cli_eval)
+
+    p = sub.add_parser("runs", help="list runs")
+    p.add_argument("action", choices=["list"])
+    p.add_argument("--out", default="runs")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cli_runs)
+
+
 def cli_eval(args: argparse.Namespace) -> int:
-    from medlab.cli import model_kwargs
     from medlab.metrics import METRICS, summarize
     from medlab.models import load_model
+    from medlab.records import dumps
     from medlab.runner import RunMismatchError, run_eval
-    from medlab.types import GenerationParams
 
     try:
         thresholds = [parse_threshold(e) for e in args.fail_if]
@@ -125,10 +163,7 @@ def cli_eval(args: argparse.Namespace) -> int:
     if args.resume and not (Path(args.out) / run_id).is_dir():
         print(f"medlab eval: no run {run_id!r} under {args.out} to resume", file=sys.stderr)
         return 2
-    params = GenerationParams(
-        temperature=args.temperature, top_p=args.top_p,
-        max_new_tokens=args.max_new_tokens, seed=args.seed,
-    )  # fmt: skip
+    params = gen_params(args)
     model = load_model(args.model, **model_kwargs(args))
     try:
         run = run_eval(
@@ -177,6 +212,8 @@ def cli_eval(args: argparse.Namespace) -> int:
 
 def cli_runs(args: argparse.Namespace) -> int:
     import pandas as pd
+
+    from medlab.records import list_runs
 
     runs = list_runs(args.out)
     if args.json:
