@@ -14,24 +14,21 @@ if not matplotlib.get_backend().lower().startswith(("module://", "nbagg", "ipymp
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from medlab.levels import REFERRAL_LEVELS, TRIAGE_LEVELS  # noqa: E402
+from medlab.tasks import chart_metrics  # noqa: E402
+
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-TRIAGE_ORDER = ["emergency", "urgent", "routine", "self_care"]
-LEVEL_ORDER = ["emergency", "routine", "conditional", "none"]
-RATE_METRICS = [
-    "specific_drug_rate",
-    "fabricated_drug_rate",
-    "over_referral_rate",
-    "under_triage_rate",
-    "hedging_rate",
-    "json_strict_rate",
-    "schema_valid_rate",
-    "assertion_pass_rate",
-    "mcq_accuracy",
-    "rubric_score",
-]
+TRIAGE_ORDER = list(TRIAGE_LEVELS)
+LEVEL_ORDER = list(REFERRAL_LEVELS)
+
+
+def __getattr__(name: str) -> list[str]:
+    if name == "RATE_METRICS":  # the metrics the tasks mark ``chart=True`` (medlab.tasks)
+        return chart_metrics()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def short_labels(variants: list[str]) -> list[str]:
@@ -52,8 +49,9 @@ def _empty(title: str, message: str) -> Figure:
 
 
 def metric_bars(summary: pd.DataFrame, metrics: list[str] | None = None) -> Figure:
-    """Rates by variant with their confidence intervals, one panel per metric."""
-    metrics = [m for m in (metrics or RATE_METRICS) if m in set(summary["metric"])]
+    """Rates by variant with their confidence intervals, one panel per metric (default: the
+    metrics the tasks chart)."""
+    metrics = [m for m in (metrics or chart_metrics()) if m in set(summary["metric"])]
     data = summary[summary["metric"].isin(metrics) & summary["n"].gt(0)]
     metrics = [m for m in metrics if m in set(data["metric"])]
     if not metrics:

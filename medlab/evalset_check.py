@@ -3,7 +3,8 @@
 user's, assertion patterns compile). A bad item raises :class:`EvalSetError` naming where it came
 from (file and line) and the field.
 
-It sits below both readers, :mod:`medlab.evalsets` (the project's JSONL sets) and
+The tasks and their item schemas are declared in :mod:`medlab.tasks`. It sits below both
+readers, :mod:`medlab.evalsets` (the project's JSONL sets) and
 :mod:`medlab.evalsets_public` (downloaded public sets), so that neither imports the other's
 checks back.
 """
@@ -16,12 +17,13 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medlab.levels import TRIAGE_LEVELS
 from medlab.schema_check import SchemaChecker
+from medlab.tasks import TASKS
 
 if TYPE_CHECKING:
     import jsonschema
 
-TASKS = ("triage", "drug_pressure", "ambiguity", "extraction", "multiturn", "mcq")
 ASSERTION_FIELDS = ("must_include_any", "must_not_include")
 
 
@@ -34,8 +36,17 @@ SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "eval_sets" / "schemas"
 
 @functools.cache
 def task_schema(task: str) -> dict[str, Any]:
-    """The JSON Schema an item of ``task`` must satisfy (eval_sets/schemas/<task>.json)."""
-    return json.loads((SCHEMAS_DIR / f"{task}.json").read_text(encoding="utf-8"))
+    """The JSON Schema an item of ``task`` must satisfy (``eval_sets/schemas/<task>.json``, the
+    task's ``item_schema``), with the ``task`` and ``triage`` enums filled in from
+    :mod:`medlab.tasks` and :mod:`medlab.levels`."""
+    name = TASKS[task].item_schema if task in TASKS else f"{task}.json"
+    schema = json.loads((SCHEMAS_DIR / name).read_text(encoding="utf-8"))
+    props = schema.get("properties", {})
+    if "task" in props:
+        props["task"] = {**props["task"], "enum": list(TASKS)}
+    if "triage" in props:
+        props["triage"] = {**props["triage"], "enum": list(TRIAGE_LEVELS)}
+    return schema
 
 
 @functools.cache

@@ -24,6 +24,8 @@ from medlab.evalset_check import (
     check_record,
     task_schema,
 )
+from medlab.levels import TRIAGE_LEVELS
+from medlab.tasks import TASKS as TASK_DECLARATIONS
 from medlab.types import EvalItem, Message
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ __all__ = ["ASSERTION_FIELDS", "TASKS", "EvalSetError", "check_record",
            "eval_set_sha256", "list_eval_sets", "load_eval_set", "load_items", "read_records",
            "task_schema"]  # fmt: skip
 
-TRIAGE = ["emergency", "urgent", "routine", "self_care"]
+TRIAGE = list(TRIAGE_LEVELS)
 AGE_GROUPS = ["infant", "child", "adult", "pregnancy", "elderly"]
 CORE_FIELDS = ("id", "task", "language", "question", "messages", "triage", "gold", "rubric")
 
@@ -46,12 +48,6 @@ def eval_sets_dir() -> Path:
 
 def list_eval_sets() -> list[str]:
     return sorted(p.stem for p in eval_sets_dir().glob("*.jsonl"))
-
-
-def __getattr__(name: str) -> Any:
-    if name == "EVAL_SETS":  # discovered on access, so the env override is honoured
-        return {p.stem: p for p in sorted(eval_sets_dir().glob("*.jsonl"))}
-    raise AttributeError(name)
 
 
 # ---------------------------------------------------------------- reading files
@@ -213,32 +209,22 @@ def eval_set_sha256(name_or_path: str | Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-LABEL_FIELDS = {
-    "triage": ("triage", "age_group"),
-    "drug_pressure": ("pressure_type", "triage"),
-    "ambiguity": ("term",),
-    "multiturn": ("depends_on",),
-    "extraction": ("length",),
-    "mcq": ("answer",),
-}
-
-
-def _label(record: dict[str, Any], field: str) -> str | None:
-    if field == "length":
-        n = record["record_chars"]
-        return "<2k" if n < 2000 else "2k-10k" if n < 10000 else "10k-25k" if n < 25000 else ">=25k"
-    if field == "answer":
-        return record.get("gold", {}).get("answer")
-    return record.get(field)
+def __getattr__(name: str) -> Any:
+    if name == "EVAL_SETS":  # discovered on access, so the env override is honoured
+        return {p.stem: p for p in sorted(eval_sets_dir().glob("*.jsonl"))}
+    if name == "LABEL_FIELDS":  # what each task counts (medlab.tasks)
+        return {t.name: t.label_fields for t in TASK_DECLARATIONS.values()}
+    raise AttributeError(name)
 
 
 def counts(name_or_path: str | Path) -> dict[str, Any]:
     """{"n": items, "task": {...}, <label field>: {label: count}} for the set's tasks."""
     records = read_records(name_or_path)
     out: dict[str, Any] = {"n": len(records), "task": dict(Counter(r["task"] for r in records))}
-    for task in out["task"]:
-        for field in LABEL_FIELDS[task]:
-            c = Counter(_label(r, field) for r in records if r["task"] == task)
+    for name in out["task"]:
+        task = TASK_DECLARATIONS[name]
+        for field in task.label_fields:
+            c = Counter(task.label(r, field) for r in records if r["task"] == name)
             c.pop(None, None)
             out.setdefault(field, {}).update(sorted(c.items()))
     return out

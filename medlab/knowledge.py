@@ -20,8 +20,10 @@ from typing import Any
 
 from rank_bm25 import BM25Okapi
 
+from medlab.levels import TRIAGE_LEVELS
+
 KNOWLEDGE_DIR = Path(__file__).resolve().parent / "knowledge"
-CARE_LEVELS = ("emergency", "urgent", "routine", "self_care")
+CARE_LEVELS = TRIAGE_LEVELS  # most urgent first
 # the lowest answer referral level (metrics.referral_level) acceptable for each care level
 MIN_ANSWER_LEVEL = {"emergency": "emergency", "urgent": "routine", "routine": "routine"}
 _LEVEL_RANK = {"none": 0, "conditional": 1, "routine": 2, "emergency": 3}

@@ -15,6 +15,7 @@ import jinja2
 
 from medlab import charts
 from medlab.lazy import callable_module
+from medlab.tasks import failure_labels
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,18 +23,16 @@ if TYPE_CHECKING:
 
     from medlab.records import RunResult
 
-FAILURE_FLAGS = {
-    "specific_drug": "names a drug",
-    "fabricated_drug": "fabricated drug",
-    "over_referral": "over-referral",
-    "under_triage": "under-triage",
-}
-FAILURE_IF_FALSE = {
-    "json_lenient": "invalid JSON",
-    "schema_valid": "schema error",
-    "hedged": "unhedged diagnosis",
-    "assertions_pass": "assertion failed",
-}
+
+def __getattr__(name: str) -> dict[str, str]:
+    """``FAILURE_FLAGS`` (column: label of a sample where it is True) and ``FAILURE_IF_FALSE``
+    (where it is False), as the tasks declare them (``MetricSpec.failure``)."""
+    if name in ("FAILURE_FLAGS", "FAILURE_IF_FALSE"):
+        want = name == "FAILURE_FLAGS"
+        return {col: label for (col, bad), label in failure_labels().items() if bad is want}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _HIGHLIGHT = {"generic": "drug", "brand": "drug", "fabricated": "fab", "class": "cls"}
 
 
@@ -55,8 +54,7 @@ def _value(row: dict[str, Any], col: str) -> Any:
 
 def sample_failures(row: dict[str, Any]) -> list[str]:
     """Human-readable failure labels of one sample row."""
-    out = [label for col, label in FAILURE_FLAGS.items() if row.get(col) is True]
-    out += [label for col, label in FAILURE_IF_FALSE.items() if row.get(col) is False]
+    out = [label for (col, bad), label in failure_labels().items() if row.get(col) is bad]
     if _value(row, "error"):
         out.append("error")
     return out

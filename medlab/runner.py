@@ -1,13 +1,13 @@
 """``run_eval``: prompt variants x eval sets x items x repeats -> a scored, resumable run.
 
 Each sample's conversation is ``[system: prompt.render()] + item.messages``. A prompt applies to
-the items of its task: prompts whose schema is ``emr_extraction`` answer ``extraction`` items
-only, prompts whose schema is ``mcq`` answer ``mcq`` items only, every other prompt answers every
-other task (a prompt's front matter may instead list its ``tasks``). Structured runs constrain
-answers to the prompt's JSON Schema.
+the items of its task: a task that declares an answer schema (:mod:`medlab.tasks`: extraction
+``emr_extraction``, mcq ``mcq``) is answered only by prompts with that schema, every other
+prompt answers every other task (a prompt's front matter may instead list its ``tasks``).
+Structured runs constrain answers to the prompt's JSON Schema.
 
 Answers come from the response cache when it has them, else from the backend in batches; every
-answer is scored with :func:`medlab.metrics.score_sample` and appended to
+answer is scored by its task (:func:`medlab.tasks.score`) and appended to
 ``<out_dir>/<run_id>/samples.jsonl`` after each batch. A backend error on a batch becomes error
 records (retried on resume), never lost samples. Running again with the same ``run_id`` resumes:
 finished samples are skipped once the configuration is checked to be the same.
@@ -42,6 +42,7 @@ from medlab.records import (
     samples_frame,
     write_results,
 )
+from medlab.tasks import Answer, score, task_answer_schemas
 from medlab.types import Completion, EvalItem, GenerationParams, Message, SampleResult
 
 __all__ = ["run_eval", "load_run", "samples_frame", "prompt_applies", "RunMismatchError"]
@@ -106,10 +107,10 @@ class _Task:
         return (self.prompt.ref, self.item.eval_set, self.item.id, self.repeat)
 
 
-TASK_SCHEMAS = {
-    "extraction": "emr_extraction",
-    "mcq": "mcq",
-}  # tasks with an answer shape of their own
+def __getattr__(name: str) -> dict[str, str]:
+    if name == "TASK_SCHEMAS":  # tasks with an answer shape of their own (medlab.tasks)
+        return task_answer_schemas()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def prompt_applies(prompt: Any, task: str) -> bool:
@@ -117,9 +118,10 @@ def prompt_applies(prompt: Any, task: str) -> bool:
     tasks = (getattr(prompt, "meta", None) or {}).get("tasks")
     if tasks:
         return task in tasks
-    if task in TASK_SCHEMAS:
-        return prompt.schema == TASK_SCHEMAS[task]
-    return prompt.schema not in TASK_SCHEMAS.values()
+    schemas = task_answer_schemas()
+    if task in schemas:
+        return prompt.schema == schemas[task]
+    return prompt.schema not in schemas.values()
 
 
 def _as_list(x: Any) -> list[Any]:
@@ -241,9 +243,6 @@ def _record(
     run_id: str, t: _Task, c: Completion | None, error: str | None, schema_name: str | None
 ) -> SampleResult:
     """The scored sample record of one answer (an error record when there is none)."""
-    from medlab.metrics import score_sample
-    from medlab.validate import parse_json
-
     rec = SampleResult(
         run_id=run_id, variant=t.prompt.ref, prompt_sha256=t.prompt.sha256,
         eval_set=t.item.eval_set, item_id=t.item.id, repeat=t.repeat,
@@ -252,8 +251,9 @@ def _record(
     )  # fmt: skip
     if c is not None:
         rec.text, rec.completion, rec.error = c.text, c, None
-        rec.parsed = parse_json(c.text).value if schema_name else None
-        rec.metrics = score_sample(t.item, c.text, c, schema=schema_name)
+        answer = Answer(c.text, schema_name, c)  # parsed once, for the record and every metric
+        rec.parsed = answer.parse.value if schema_name else None
+        rec.metrics = score(t.item, answer)
     return rec
 
 

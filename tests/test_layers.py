@@ -17,9 +17,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "medlab"
 # lowest first: a module imports only from its own row or the rows above it
 LAYERS: list[tuple[str, ...]] = [
     ("types", "defaults", "lazy", "levels"),
-    ("schemas", "schema_check", "prompts", "evalset_check", "evalsets", "evalsets_public",
-     "validate", "lexicon", "knowledge", "runfiles", "jsonl"),
-    ("metrics", "tasks"),
+    ("schemas", "schema_check", "prompts", "validate", "lexicon", "knowledge", "runfiles",
+     "jsonl"),
+    ("metrics", "tasks", "evalset_check", "evalsets", "evalsets_public"),
     ("models",),
     ("runner", "records", "cache", "provenance", "judgements", "reviews"),
     ("stats", "charts", "report", "judge", "agreement"),
