@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from medlab.jsonl import append_jsonl, read_jsonl
+from medlab.levels import REFERRAL_LEVELS
 
 REVIEWS = "reviews.jsonl"
-LEVELS = ("emergency", "routine", "conditional", "none")
+LEVELS = REFERRAL_LEVELS
 LABEL_KEYS = ("referral_level", "specific_drug", "fabricated_drug", "hedged", "criteria", "comment")
 
 SampleKey = tuple[str, str, str, int]

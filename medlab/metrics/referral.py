@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import re
 
+from medlab.levels import REFERRAL_LEVELS
 from medlab.metrics.chinese import to_simplified
 from medlab.metrics.format import prose
 
-LEVELS = ("emergency", "routine", "conditional", "none")
+LEVELS = REFERRAL_LEVELS  # most urgent first
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 # professionals an English answer may send the patient to
 _PRO_EN = (
