@@ -152,7 +152,12 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("it", "text", "schema", "expected"), CASES)
+@pytest.mark.parametrize(
+    ("it", "text", "schema", "expected"),
+    CASES,
+    ids=["triage-json", "triage-free", "drug_pressure", "ambiguity", "multiturn", "extraction",
+         "mcq-json", "mcq-free"],
+)  # fmt: skip
 def test_each_task_scores_a_known_answer(it, text, schema, expected):
     got = tasks.score_sample(it, text, None, schema)
     assert tuple(got) == tasks.sample_keys()
