@@ -9,74 +9,27 @@ share it) and Redis (redis-py, with a TTL, like the reference chatbot's 1 h cach
 questions). When the Redis server goes away mid-run the cache warns once and the run goes on
 uncached. So does a SQLite file that is not a database or is damaged (reported once, with its
 path); a row that cannot be read back is a miss.
+
+``cache_key`` and the ``ResponseCache`` protocol are defined beside the caching backend wrapper
+(:mod:`medlab.models.cached`, a layer below) and re-exported here. Whoever opens a cache closes
+it: ``run_eval`` and ``judge`` close a cache they opened from a spec, never one passed in.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from medlab.defaults import medlab_home
-from medlab.types import Completion, GenerationParams, Message
+from medlab.models.cached import ResponseCache, cache_key
+from medlab.types import Completion
 
-
-def _canonical_schema(node: Any, fields: bool = False) -> Any:
-    """A schema with its keys sorted, except the order of the fields under ``properties``:
-    constrained decoding writes the fields in that order, at every depth."""
-    if isinstance(node, dict):
-        keys = list(node) if fields else sorted(node)
-        return [[k, _canonical_schema(node[k], fields=k == "properties" and not fields)]
-                for k in keys]  # fmt: skip
-    if isinstance(node, list):
-        return [_canonical_schema(x) for x in node]
-    return node
-
-
-def cache_key(
-    fingerprint: str,
-    messages: list[Message] | list[dict[str, Any]] | str,
-    params: GenerationParams | dict[str, Any] | None,
-    schema: dict[str, Any] | None,
-    repeat: int = 0,
-) -> str:
-    """sha256 of a canonical JSON of everything that determines an answer.
-
-    ``messages`` is the conversation exactly as the model sees it (system prompt included) or
-    its rendered chat-template string.
-    """
-    if isinstance(messages, str):
-        msgs: Any = messages
-    else:
-        msgs = [Message.coerce(m).to_dict() for m in messages]
-    if params is None:
-        params = GenerationParams()
-    p = params.to_dict() if isinstance(params, GenerationParams) else dict(params)
-    payload = {
-        "fingerprint": fingerprint,
-        "messages": msgs,
-        "params": p,
-        "schema": None if schema is None else json.dumps(_canonical_schema(schema)),
-        "seed": p.get("seed"),
-        "repeat": repeat,
-    }
-    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-class ResponseCache(Protocol):
-    """What the runner needs from a cache."""
-
-    def get(self, key: str) -> Completion | None: ...
-
-    def put(self, key: str, completion: Completion) -> None: ...
-
-    def close(self) -> None: ...
+__all__ = ["RedisCache", "ResponseCache", "SQLiteCache", "cache_key", "open_cache"]
 
 
 def _dump(completion: Completion) -> str:

@@ -16,11 +16,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from medlab.cache import cache_key, open_cache
+from medlab.cache import open_cache
 from medlab.knowledge import KBFlag, KnowledgeBase, default_knowledge_base, language_of
 from medlab.metrics.policy import drug_violations, validate_answer
 from medlab.metrics.referral import referral_level
-from medlab.models.base import BatchError
+from medlab.models.cached import CachedBackend
 from medlab.prompts import Prompt, load_prompt
 from medlab.schemas import SCHEMAS
 from medlab.types import Completion, GenerationParams, Message, as_conversation
@@ -111,7 +111,8 @@ class Answer:
 class MedicalChatbot:
     """The guarded chatbot. ``mode``: "structured" (JSON of the prompt's schema) or "normal".
 
-    ``cache``: an ``open_cache`` spec or cache object (None: no cache). ``knowledge``: a
+    ``cache``: an ``open_cache`` spec or cache object (None: no cache; an object stays its
+    owner's to close, a cache opened from a spec is closed by ``close()``). ``knowledge``: a
     ``KnowledgeBase`` (None: the shipped one; False: none) used for the cross-check, the
     emergency fallback and, with ``ground=True``, to add retrieved notes to the system prompt.
     ``max_history_tokens``: the prompt budget (default: context length - max_new_tokens).
@@ -142,6 +143,7 @@ class MedicalChatbot:
         self.mode = mode
         self.params = params or GenerationParams()
         self.cache = open_cache(cache)
+        self._owns_cache = self.cache is not cache  # opened here from a spec: closed by close()
         if knowledge is None or knowledge is True:
             knowledge = default_knowledge_base()
         self.knowledge: KnowledgeBase | None = knowledge or None
@@ -236,24 +238,12 @@ class MedicalChatbot:
         self, conversations: list[list[Message]], params: GenerationParams, schema: dict | None
     ) -> list[Completion]:
         """One backend call for every conversation the cache does not already answer."""
-        out: list[Completion | None] = [None] * len(conversations)
-        keys = [cache_key(self.model.fingerprint, c, params, schema) for c in conversations]
-        if self.cache is not None:
-            out = [self.cache.get(k) for k in keys]
-        todo = [i for i, c in enumerate(out) if c is None]
-        if todo:
-            try:
-                fresh = self.model.generate([conversations[i] for i in todo], params, schema=schema)
-            except BatchError as e:  # keep the answers paid for, then report the failure
-                for i, completion in zip(todo, e.completions):
-                    if completion is not None and self.cache is not None:
-                        self.cache.put(keys[i], completion)
-                raise
-            for i, completion in zip(todo, fresh):
-                out[i] = completion
-                if self.cache is not None:
-                    self.cache.put(keys[i], completion)
-        return out  # type: ignore[return-value]
+        return CachedBackend(self.model, self.cache).generate(conversations, params, schema=schema)
+
+    def close(self) -> None:
+        """Close the response cache if the chatbot opened it (from a spec, not an object)."""
+        if self.cache is not None and self._owns_cache:
+            self.cache.close()
 
     def check(self, text: str, question: str, schema: dict | None) -> list[Violation]:
         """Post-check: the schema (structured) and the drug policy (no generic/brand/fabricated)."""

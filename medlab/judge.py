@@ -23,13 +23,13 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from medlab.cache import cache_key, open_cache
+from medlab.cache import open_cache
 from medlab.judgements import append_judgements, read_judgements, text_sha256, verdict_key
 from medlab.lazy import callable_module
 from medlab.metrics.rubric import Criterion, parse_rubric
-from medlab.models.base import BatchError
+from medlab.models.cached import CachedBackend
 from medlab.records import RunResult
-from medlab.types import Completion, GenerationParams, Message
+from medlab.types import GenerationParams, Message
 
 __all__ = ["GRADER_PROMPT", "Verdict", "grade", "grader_messages", "judge", "parse_verdict"]
 
@@ -121,6 +121,7 @@ def grade(
         or 8
     )
     store = open_cache(cache)
+    cached = CachedBackend(grader, store)
     out: list[Verdict] = []
     bar = tqdm(
         total=len(tasks), desc="judge", unit="verdict", disable=not progress, dynamic_ncols=True
@@ -129,28 +130,8 @@ def grade(
         for start in range(0, len(tasks), bs):
             batch = tasks[start : start + bs]
             convs = [grader_messages(prompt, c, a, k) for c, a, k in batch]
-            keys = [cache_key(grader.fingerprint, m, params, schema) for m in convs]
-            comps: list[Completion | None] = [store.get(k) if store else None for k in keys]
-            errors: list[str | None] = [None] * len(batch)
-            misses = [i for i, c in enumerate(comps) if c is None]
-            if misses:
-                try:
-                    got: list[Completion | None] = list(
-                        grader.generate([convs[i] for i in misses], params, schema=schema)
-                    )
-                except BatchError as e:
-                    got = list(e.completions)
-                    for i, msg in zip(misses, e.errors):
-                        errors[i] = msg
-                except Exception as e:  # recorded as failed verdicts, retried on resume
-                    got = [None] * len(misses)
-                    for i in misses:
-                        errors[i] = f"{type(e).__name__}: {e}"
-                    log.warning("a grading batch of %d failed: %s", len(misses), errors[misses[0]])
-                for i, c in zip(misses, got):
-                    comps[i] = c
-                    if c is not None and store is not None:
-                        store.put(keys[i], c)
+            # failed requests are recorded as failed verdicts, retried on resume
+            comps, errors = cached.answer(convs, params, schema=schema)
             verdicts = []
             for c, err in zip(comps, errors):
                 if c is None:
@@ -164,7 +145,7 @@ def grade(
             bar.update(len(batch))
     finally:
         bar.close()
-        if store is not None:
+        if store is not None and store is not cache:  # opened here: closed here
             store.close()
     return out
 

@@ -28,9 +28,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from medlab.cache import cache_key, open_cache
+from medlab.cache import open_cache
 from medlab.defaults import BATCH_SIZE
-from medlab.models.base import BatchError
+from medlab.models.cached import CachedBackend
 from medlab.records import (
     SAMPLES,
     RunResult,
@@ -202,7 +202,8 @@ def _error_completion() -> Completion:
 def _answer(
     model: Any, store: Any, batch: list[_Task], params: GenerationParams, schema_name: str | None
 ) -> tuple[list[Completion | None], list[str | None]]:
-    """Completions for a batch: from the cache where it has them, else from one backend call.
+    """Completions for a batch: from the cache where it has them, else from one backend call
+    (:class:`medlab.models.cached.CachedBackend`).
 
     A backend error leaves the missing completions None, with one error message per sample
     (a ``BatchError`` fails only the requests it names).
@@ -210,33 +211,9 @@ def _answer(
     from medlab.schemas import SCHEMAS
 
     schema = SCHEMAS[schema_name] if schema_name else None
-    keys = [cache_key(model.fingerprint, t.messages, params, schema, t.repeat) for t in batch]
-    comps: list[Completion | None] = [store.get(k) if store is not None else None for k in keys]
-    misses = [j for j, c in enumerate(comps) if c is None]
-    if not misses:
-        return comps, [None] * len(batch)
-    errors: list[str | None] = [None] * len(batch)
-    try:
-        out: list[Completion | None] = list(
-            model.generate([batch[j].messages for j in misses], params, schema=schema)
-        )
-        if len(out) != len(misses):
-            raise RuntimeError(f"backend returned {len(out)} answers for {len(misses)}")
-    except BatchError as e:  # some requests failed: keep the answers of the others
-        out = e.completions
-        for j, msg in zip(misses, e.errors):
-            errors[j] = msg
-        log.warning("%d of %d requests failed: %s", sum(m is not None for m in e.errors),
-                    len(misses), next((m for m in e.errors if m), None))  # fmt: skip
-    except Exception as e:  # recorded as error samples, retried on resume
-        error = f"{type(e).__name__}: {e}"
-        log.warning("a batch of %d failed: %s", len(misses), error)
-        return comps, [error if c is None else None for c in comps]
-    for j, c in zip(misses, out):
-        comps[j] = c
-        if c is not None and store is not None:
-            store.put(keys[j], c)
-    return comps, errors
+    return CachedBackend(model, store).answer(
+        [t.messages for t in batch], params, schema=schema, repeat=[t.repeat for t in batch]
+    )
 
 
 def _record(
@@ -276,7 +253,8 @@ def run_eval(
 
     ``model``: a Backend or a name for ``load_model``; ``prompts``: refs (``"gp_assistant@v2"``)
     or Prompt objects; ``eval_sets``: names or JSONL paths. Repeat ``r`` samples with seed
-    ``params.seed + r``. ``cache``: ``"sqlite"``, ``"off"``, a path or a ``redis://`` URL.
+    ``params.seed + r``. ``cache``: ``"sqlite"``, ``"off"``, a path or a ``redis://`` URL (the
+    run opens and closes that cache), or an open cache object (the caller's: left open).
     A published prompt edited after publication is refused unless ``allow_edited_prompts``
     (the run then records it as edited). A second process writing the same run gets
     ``RunLockedError``.
@@ -375,7 +353,7 @@ def run_eval(
     path = Path(out_dir) / run_id
     path.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as held:  # the cache is closed even when the lock is refused
-        if store is not None:
+        if store is not None and store is not cache:  # opened here: closed here
             held.callback(store.close)
         held.callback(lock_run(path).release)
         return _run(model, store, plan, results, path, run_id, params, structured, batch_size,
