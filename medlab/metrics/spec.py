@@ -7,7 +7,7 @@ Specs are declared by the task that scores them (:mod:`medlab.tasks`); aggregati
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class MetricSpec:
     chart: bool = False  # one of the rate panels of ``charts.metric_bars``
 
 
-def rate(name: str, column: str, better: Literal["lower", "higher"] | None, **kw) -> MetricSpec:
+def rate(
+    name: str, column: str, better: Literal["lower", "higher"] | None, **kw: Any
+) -> MetricSpec:
     """A binary rate: the share of True among the samples where ``column`` is not None."""
     return MetricSpec(name, column, "binary", better, **kw)
