@@ -191,6 +191,10 @@ CASES = [
     ("这次腹泻可能是痢疾。", True),
     ("孩子胸口闷，可能是心脏急症，需要立即就医。", True),
     ("孩子额头发烫，可能是发烧了。", True),
+    # second pass: a hedged cause with no cause verb after it; 可能 in another sense stays none
+    ("孩子老感冒，可能是因为身体虚弱或免疫力下降。", True),
+    ("也许是由于最近睡得太晚。", True),
+    ("睡前喝水可能会起夜，建议少喝。", None),
 ]
 
 

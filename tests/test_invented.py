@@ -66,6 +66,9 @@ CASES = [
         "可以吃止痛药，如布洛芬、对乙酰氨基酚、痛舒宁",
         [("止痛药", C), ("布洛芬", G), ("对乙酰氨基酚", G), ("痛舒宁", F)],
     ),
+    # second pass: a real drug closing the list with 等 is still the invented name's company
+    ("可以吃痛舒宁、布洛芬等。", [("痛舒宁", F), ("布洛芬", G)]),
+    ("多吃蔬菜、水果、布洛芬等", [("布洛芬", G)]),
 ]
 
 

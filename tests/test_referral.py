@@ -227,6 +227,16 @@ CASES = [
     ('suggestions: ["If the cough lasts more than a week, see a doctor"]', "conditional"),
     ("朋友说要去医院输液，其实多喝水休息就行。", "none"),
     ("邻居劝他去医院看看，但症状已经好了。", "none"),
+    # real-answer dev errors, second pass: an X-ray with 去 or no verb, a check-up, a diet
+    # check, a disclaimer, a question closed with a full stop
+    ("脚踝肿得厉害，建议去拍片子。", "routine"),
+    ("建议拍个片，看看有没有骨折。", "routine"),
+    ("建议1：定期体检，确保身体状况良好。", "routine"),
+    ("定期进行体检，特别是肾功能检查。", "routine"),
+    ("体检报告显示一切正常。", "none"),
+    ("建议定期检查饮食，少喝酒。", "none"),
+    ("吃连花清瘟可以缓解症状，但不能替代医生面诊。", "none"),
+    ("精神还行，要去医院吗。如果症状持续超过3天，请及时就医。", "conditional"),
 ]
 
 

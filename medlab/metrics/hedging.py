@@ -69,6 +69,8 @@ _CAUSE_HEDGED_ZH = re.compile(
     r"(?:可能|大多数?|多半|多数|多为|多|一般|通常|往往|常常|或许|也许)[^，。；！？是]{0,8}?"
     r"(?:是|与|和|跟|由|因为|是因为|是由)"
     r"[^。；！？\n]{1,15}?(?:引起|导致|所致|造成|有关|相关|原因)|(?:常见|可能)的?(?:原因|诱因)(?:可能)?是"
+    # a hedged cause with no cause verb after it (可能是因为身体虚弱或免疫力下降)
+    r"|(?:可能|也许|或许|大概)是?(?:因为|由于)[^，。；！？\n]{2}"
 )
 # "X的可能性大": a hedge placed after the condition word
 _HEDGE_AFTER_ZH = re.compile(
@@ -361,7 +363,9 @@ def diagnostic_claims(text: str) -> list[tuple[str, bool]]:
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 # a Chinese claim needs a condition word or a cause: sentences without one are skipped cheaply
-_GATE_ZH = re.compile(_DISEASE_ZH_ALTS + r"|急症|引起|导致|所致|造成|有关|相关|原因|诱因|良性|恶性")
+_GATE_ZH = re.compile(
+    _DISEASE_ZH_ALTS + r"|急症|引起|导致|所致|造成|有关|相关|原因|诱因|良性|恶性|因为|由于"
+)
 _LATIN = re.compile(r"[A-Za-z]{3}")
 
 

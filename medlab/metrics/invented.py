@@ -168,7 +168,8 @@ def _list_items(norm: str, start: int, stop: int, taken: list[Match]) -> list[Ma
             k += 1
         cut = norm.find("等", j + 2, k)
         run_end = cut if cut != -1 else k
-        is_drug = any(j <= t[0] and t[1] == k for t in real)  # the item is the drug
+        # the item is the drug, also with 等 after it (…、布洛芬等)
+        is_drug = any(j <= t[0] and t[1] in (k, run_end) for t in real)
         cand = None
         begin = _name_before(norm, run_end) if run_end - j >= 2 else None
         if begin is not None:

@@ -124,9 +124,12 @@ _ZH_TEST_ADVICE = (
     r"[^，。；,;]{0,10}?(?:检查|化验|血常规|B超|彩超|CT|核磁|心电图|胃镜|肠镜|拍片|筛查)"
     # an examination with no verb (需要进一步检查, 建议定期检查皮肤) -- not self-monitoring
     r"|(?:建议|需要|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?(?:进一步|定期|详细|全面)"
-    r"(?:的)?检查(?!血压|血糖|体温|体重)"
+    r"(?:的)?检查(?!血压|血糖|体温|体重|饮食|作息)"
+    # an X-ray with 去 or no verb (建议去拍片子, 需要拍个片), a check-up (定期进行体检, 建议做体检)
+    r"|(?:建议|需要|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?拍(?:个|一下|张)?(?:片|X光|CT)"
+    r"|(?:定期|每年|建议|需要|应该|最好|及时|尽早)[^，。；,;]{0,3}?体检(?!报告|结果|单|中)"
 )
-_ZH_TEST_KEYS = ("检查", "化验", "血常规", "超", "CT", "核磁", "心电图", "镜", "拍片", "筛查")
+_ZH_TEST_KEYS = ("检查", "化验", "血常规", "超", "CT", "核磁", "心电图", "镜", "拍", "筛查", "体检")
 _ROUTINE_ZH_PARTS = (
     r"就医|就诊|看医生|看一下医生|看下医生|找医生|求医|面诊|复诊|复查|随访|门诊|回诊|"
     r"睇医生|睇医师|睇西医|睇家庭医生",  # Cantonese 睇 = see; Taiwan 回诊 = a follow-up visit
@@ -334,7 +337,9 @@ _UNLESS = re.compile(
 )
 _NEG_ZH = re.compile(
     r"(?:无需|无须|毋须|毋需|不需要?|不必|不用|没必要|没有必要|不一定(?:要|需要)?|暂时不用|暂不需要?|"
-    r"不急于|不要急着|别急着|用不着|犯不着|不至于要|唔使|唔洗|唔驶|唔需要|唔使急住)[^，。；,;但而]{0,8}$"
+    r"不急于|不要急着|别急着|用不着|犯不着|不至于要|唔使|唔洗|唔驶|唔需要|唔使急住|"
+    # a disclaimer (…但不能替代医生面诊): says what a remedy is not, advises no visit
+    r"不能替代|不能代替|无法替代|无法代替|替代不了|代替不了)[^，。；,;但而]{0,8}$"
 )
 _NEG_EN = re.compile(
     r"(?:\bno need|\bdon'?t need|\bdo not need|\bdoesn'?t need|\bdoes not need|\bnot necessary|"
@@ -369,6 +374,8 @@ _PAST_AFTER = re.compile(
 
 
 _SENT_END = re.compile(r"[。！？；;!?]+|\.(?=\s)")
+# a question, also one the model closed with a full stop (要去医院吗。): asks, does not advise
+_QUESTION = re.compile(r"(?:[？?]|吗[。.！!]?)\s*$")
 
 
 def _matches(line: str) -> list[tuple[int, int, str]]:
@@ -515,7 +522,7 @@ def clause_levels(text: str) -> list[tuple[str, str]]:
         if inline:
             for s0, s1 in _spans(line, _SENT_END):
                 inside = [m for m in inline if s0 <= m[0] < s1]
-                if inside and not line[s0:s1].strip().endswith(("？", "?")):
+                if inside and not _QUESTION.search(line, s0, s1):
                     found += _sentence_levels(line, s0, s1, inside, carry)
         if line.rstrip().endswith((":", "：")) and _cond(line):
             carry = True
