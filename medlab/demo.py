@@ -84,8 +84,8 @@ def evaluate(
     max_new_tokens: int,
     limit: int | None,
 ) -> object:
-    from medlab.runner import run_eval
     from medlab.cli.eval import summary_table
+    from medlab.runner import run_eval
 
     t0 = time.perf_counter()
     name = getattr(model, "name", model)
@@ -98,11 +98,11 @@ def evaluate(
         structured=structured, limit=limit, cache=args.cache, out_dir=args.out,
         progress=not args.quiet,
     )  # fmt: skip
-    c = run.results["counts"]
+    c = run.manifest.counts
     _show(
-        f"{name} run {run.run_id}: summary ({c['generated']} generated, {c['cached']} "
+        f"{name} run {run.run_id}: summary ({c.generated} generated, {c.cached} "
         f"cached, {time.perf_counter() - t0:.0f} s)",
-        summary_table(pd.DataFrame(run.results["summary"])),
+        summary_table(run.summary()),
     )
     return run
 
