@@ -169,6 +169,12 @@ def test_each_task_scores_a_known_answer(it, text, schema, expected):
     assert metrics.score_sample(it, text, None, schema) == got  # the old name, same function
 
 
+def test_every_rate_says_in_words_what_it_counts():
+    """The headline and tables describe a rate by its declaration: none may be left blank."""
+    blank = [m.name for m in tasks.all_metric_specs() if m.kind == "binary" and not m.description]
+    assert blank == []
+
+
 CONSULTATION_ONLY = ("drugs", "referral", "hedging")
 
 

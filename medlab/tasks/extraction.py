@@ -26,8 +26,13 @@ EXTRACTION = Scorer(
     ("age_correct", "diagnosis_correct", "findings_recall", "record_chars"),
     _score,
     (
-        rate("extraction_age_acc", "age_correct", "higher"),
-        rate("extraction_diagnosis_acc", "diagnosis_correct", "higher"),
+        rate("extraction_age_acc", "age_correct", "higher", description="extracts the right age"),
+        rate(
+            "extraction_diagnosis_acc",
+            "diagnosis_correct",
+            "higher",
+            description="extracts the right diagnosis",
+        ),
         MetricSpec("extraction_findings_recall", "findings_recall", "continuous", "higher"),
     ),
 )

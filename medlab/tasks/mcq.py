@@ -24,8 +24,10 @@ def _score(item: EvalItem, answer: Answer) -> dict[str, Any]:
     return {"mcq_correct": mcq_correct(value, (item.gold or {}).get("answer"))}
 
 
-MCQ = Scorer("mcq", ("mcq_correct",), _score, (rate("mcq_accuracy", "mcq_correct", "higher",
-                                                     chart=True),))  # fmt: skip
+MCQ = Scorer("mcq", ("mcq_correct",), _score, (
+    rate("mcq_accuracy", "mcq_correct", "higher", chart=True,
+         description="picks the right option(s)"),
+))  # fmt: skip
 
 TASK = Task(
     "mcq",
