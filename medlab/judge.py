@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from medlab.cache import open_cache
 from medlab.judgements import append_judgements, read_judgements, text_sha256, verdict_key
 from medlab.lazy import callable_module
-from medlab.manifest import JudgeRecord, RunManifest
+from medlab.manifest import RESULTS, JudgeRecord, RunManifest
 from medlab.metrics.rubric import Criterion, parse_rubric
 from medlab.models.cached import CachedBackend
 from medlab.records import RunResult
@@ -208,6 +208,8 @@ def judge(
         grader = load_model(grader)
     run = run if isinstance(run, RunResult) else load_run(run)
     path = Path(run.path)
+    if run.manifest is None:
+        raise FileNotFoundError(f"{path / RESULTS}: the run has no manifest to judge")
     prompt_obj = load_prompt(prompt)
     params = params or GRADER_PARAMS
     items = run_items(run.manifest, eval_sets)
@@ -263,9 +265,7 @@ def judge(
         counts["failed"] = sum(v.met is None for v in verdicts)
         info = dict(grader.info()) if hasattr(grader, "info") else {"name": grader.name}
         info["fingerprint"] = grader.fingerprint
-        manifest = read_manifest(path)
-        if manifest is None:
-            raise FileNotFoundError(f"{path / 'results.json'}: the run has no manifest to judge")
+        manifest = read_manifest(path) or run.manifest
         judged_by = JudgeRecord(
             grader=info,
             prompt={"ref": prompt_obj.ref, "sha256": prompt_obj.sha256},
