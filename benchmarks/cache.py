@@ -49,17 +49,13 @@ def main() -> int:
                 run_eval(model, prompts, ["triage_zh"], limit=args.limit, cache=cache, **kw)
             )
             walls.append(time.perf_counter() - t0)
-    first, rerun = (r.results["counts"] for r in runs)
-    hit_rate = rerun["cached"] / rerun["planned"]
+    first, rerun = (r.manifest.counts for r in runs)
+    hit_rate = rerun.cached / rerun.planned
     ratio = walls[1] / walls[0]
     print(f"tiny-qwen2, {len(prompts)} variants x {args.limit} triage_zh items, "
           f"max_new_tokens={args.max_new_tokens}, structured={args.structured}, cache={cache}")  # fmt: skip
-    print(
-        f"first run : {walls[0]:8.2f} s  ({first['generated']} generated, {first['cached']} cached)"
-    )
-    print(
-        f"rerun     : {walls[1]:8.2f} s  ({rerun['generated']} generated, {rerun['cached']} cached)"
-    )
+    print(f"first run : {walls[0]:8.2f} s  ({first.generated} generated, {first.cached} cached)")
+    print(f"rerun     : {walls[1]:8.2f} s  ({rerun.generated} generated, {rerun.cached} cached)")
     print(f"ratio     : {ratio:8.2%}  (target <= 5%)")
     print(f"hit rate  : {hit_rate:8.2%}  (target 100%)")
     return 0 if hit_rate == 1.0 and ratio <= 0.05 else 1

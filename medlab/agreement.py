@@ -135,12 +135,11 @@ def judge_quantities(verdicts: list[dict[str, Any]]) -> dict[str, bool]:
 def _judge(run: RunResult) -> list[tuple[Any, str, Any]]:
     from medlab.judgements import current_verdicts, read_judgements, text_sha256
 
-    info = run.results.get("judge") or {}
-    grader = (info.get("grader") or {}).get("fingerprint")
-    if not grader:
+    judged = run.manifest.judge if run.manifest else None
+    if judged is None or not judged.fingerprint:
         return []
-    sha = (info.get("prompt") or {}).get("sha256")
-    verdicts = current_verdicts(read_judgements(run.path), grader, sha)
+    verdicts = current_verdicts(read_judgements(run.path), judged.fingerprint,
+                                judged.prompt_sha256)  # fmt: skip
     out = []
     for r in run.records:
         vs = [v for v in verdicts.get(r.key, []) if v["text_sha256"] == text_sha256(r.text)]

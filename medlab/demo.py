@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from medlab.tasks import metric_specs
 from medlab.types import GenerationParams
 
 ZH_MODEL = "qwen2.5-0.5b"
@@ -39,14 +40,11 @@ EN_PROMPTS = ["gp_assistant_en@v1", "gp_assistant_en@v2"]
 ZH_COMPARISONS = [(ZH_PROMPTS[0], ZH_PROMPTS[1]), (ZH_PROMPTS[0], ZH_PROMPTS[2]),
                   (ZH_PROMPTS[1], ZH_PROMPTS[2])]  # fmt: skip
 EN_COMPARISONS = [(EN_PROMPTS[0], EN_PROMPTS[1])]
-# what the seed system's post-check and triage rules care about, in the headline's words
-HEADLINE = {
-    "specific_drug_rate": "names a specific drug",
-    "fabricated_drug_rate": "names a made-up drug",
-    "over_referral_rate": "over-refers a self-care question",
-    "under_triage_rate": "under-triages an emergency",
-    "json_strict_rate": "answers in strict JSON",
-}
+# what the seed system's post-check and triage rules care about, in the words of each metric's
+# declaration (medlab.tasks)
+HEADLINE_METRICS = ("specific_drug_rate", "fabricated_drug_rate", "over_referral_rate",
+                    "under_triage_rate", "json_strict_rate")  # fmt: skip
+HEADLINE = {name: metric_specs()[name].description for name in HEADLINE_METRICS}
 STANDIN_NOTE = (
     "qwen2.5-0.5b is Qwen2.5-Coder-0.5B-Instruct, a 0.5B coder model standing in for "
     "Qwen2.5-7B-Instruct offline: its answers are real Chinese answers with the failure modes "
@@ -84,8 +82,8 @@ def evaluate(
     max_new_tokens: int,
     limit: int | None,
 ) -> object:
-    from medlab.runner import run_eval
     from medlab.cli.eval import summary_table
+    from medlab.runner import run_eval
 
     t0 = time.perf_counter()
     name = getattr(model, "name", model)
@@ -98,11 +96,11 @@ def evaluate(
         structured=structured, limit=limit, cache=args.cache, out_dir=args.out,
         progress=not args.quiet,
     )  # fmt: skip
-    c = run.results["counts"]
+    c = run.manifest.counts
     _show(
-        f"{name} run {run.run_id}: summary ({c['generated']} generated, {c['cached']} "
+        f"{name} run {run.run_id}: summary ({c.generated} generated, {c.cached} "
         f"cached, {time.perf_counter() - t0:.0f} s)",
-        summary_table(pd.DataFrame(run.results["summary"])),
+        summary_table(run.summary()),
     )
     return run
 

@@ -9,7 +9,6 @@ Public multiple-choice sets a user downloaded load through ``"format:path"`` nam
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -228,15 +227,3 @@ def counts(name_or_path: str | Path) -> dict[str, Any]:
             c.pop(None, None)
             out.setdefault(field, {}).update(sorted(c.items()))
     return out
-
-
-def cli_evalsets(args: argparse.Namespace) -> int:
-    """``medlab evalsets [NAME ...]``: each set's item count and counts per label."""
-    for name in args.names or list_eval_sets():
-        c = counts(name)
-        print(f"{name}: {c['n']} items")
-        for field, labels in c.items():
-            if field == "n":
-                continue
-            print(f"  {field}: " + ", ".join(f"{k}={v}" for k, v in labels.items()))
-    return 0

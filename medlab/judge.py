@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from medlab.cache import open_cache
 from medlab.judgements import append_judgements, read_judgements, text_sha256, verdict_key
 from medlab.lazy import callable_module
+from medlab.manifest import RESULTS, JudgeRecord, RunManifest
 from medlab.metrics.rubric import Criterion, parse_rubric
 from medlab.models.cached import CachedBackend
 from medlab.records import RunResult
@@ -155,25 +156,25 @@ def _now() -> str:
 
 
 def run_items(
-    results: dict[str, Any], eval_sets: dict[str, Any] | None
+    manifest: RunManifest | None, eval_sets: dict[str, Any] | None
 ) -> dict[tuple[str, str], Any]:
-    """The run's eval items by (set name, item id), read from the recorded specs (or
-    ``eval_sets``: {set name: name or path} to read rubrics from elsewhere)."""
+    """The run's eval items by (set name, item id), read from the specs its manifest records
+    (or ``eval_sets``: {set name: name or path} to read rubrics from elsewhere)."""
     from medlab.evalsets import eval_set_sha256, load_items
 
     out = {}
-    for s in results.get("eval_sets", []):
-        spec = (eval_sets or {}).get(s["name"]) or s.get("spec") or s["name"]
-        if not Path(str(spec)).exists() and s["name"] != spec:
-            spec = s["name"]  # a relative path from elsewhere: the set of that name
+    for s in manifest.eval_sets if manifest else ():
+        spec = (eval_sets or {}).get(s.name) or s.spec or s.name
+        if not Path(str(spec)).exists() and s.name != spec:
+            spec = s.name  # a relative path from elsewhere: the set of that name
         try:
             items = load_items(spec)
         except FileNotFoundError:
             log.warning("eval set %s not found: its samples are not graded", spec)
             continue
-        if eval_set_sha256(spec) != s.get("sha256"):
+        if eval_set_sha256(spec) != s.sha256:
             log.info("%s changed since the run (rubrics added?): questions are checked", spec)
-        out.update({(s["name"], it.id): it for it in items})
+        out.update({(s.name, it.id): it for it in items})
     return out
 
 
@@ -194,12 +195,11 @@ def judge(
 
     ``grader``: a Backend or a ``load_model`` name; ``limit``: grade the first N answers only.
     Answers whose item has no rubric, error samples and answers to a question that is no
-    longer the item's are skipped (counted in ``results["judge"]["counts"]``).
+    longer the item's are skipped (counted in the manifest's ``judge.counts``).
     """
-    from medlab.metrics import summarize
     from medlab.metrics.format import prose
     from medlab.prompts import load_prompt
-    from medlab.records import load_run, read_results, samples_frame, write_results
+    from medlab.records import load_run, read_manifest, run_summary, write_manifest
     from medlab.runner import lock_run
 
     if isinstance(grader, str):
@@ -208,9 +208,11 @@ def judge(
         grader = load_model(grader)
     run = run if isinstance(run, RunResult) else load_run(run)
     path = Path(run.path)
+    if run.manifest is None:
+        raise FileNotFoundError(f"{path / RESULTS}: the run has no manifest to judge")
     prompt_obj = load_prompt(prompt)
     params = params or GRADER_PARAMS
-    items = run_items(run.results, eval_sets)
+    items = run_items(run.manifest, eval_sets)
     counts = {"samples": 0, "no_rubric": 0, "errors": 0, "stale": 0}
     tasks, meta = [], []
     for r in run.records[:limit] if limit else run.records:
@@ -263,21 +265,20 @@ def judge(
         counts["failed"] = sum(v.met is None for v in verdicts)
         info = dict(grader.info()) if hasattr(grader, "info") else {"name": grader.name}
         info["fingerprint"] = grader.fingerprint
-        results = read_results(path)
-        results["judge"] = {
-            "grader": info,
-            "prompt": {"ref": prompt_obj.ref, "sha256": prompt_obj.sha256},
-            "params": params.to_dict(),
-            "constrained": constrained,
-            "limit": limit,
-            "counts": counts,
-            "finished": _now(),
-        }
-        write_results(path, results)
+        manifest = read_manifest(path) or run.manifest
+        judged_by = JudgeRecord(
+            grader=info,
+            prompt={"ref": prompt_obj.ref, "sha256": prompt_obj.sha256},
+            params=params.to_dict(),
+            constrained=constrained,
+            limit=limit,
+            counts=counts,
+            finished=_now(),
+        )
+        write_manifest(path, manifest.replace(judge=judged_by))
         judged = load_run(path)  # with the judged metrics attached
-        results["summary"] = summarize(samples_frame(judged.records)).to_dict("records")
-        write_results(path, results)
-        judged.results = results
+        judged.manifest = manifest.replace(judge=judged_by, summary=run_summary(judged.records))
+        write_manifest(path, judged.manifest)
         return judged
     finally:
         lock.release()

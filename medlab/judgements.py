@@ -7,7 +7,7 @@ sha256 and the sha256 of the answer text it graded. The file is only appended to
 for the same sample, criterion and grader supersedes an earlier one (a retried failure).
 
 :func:`attach_judged` adds ``rubric_score``, ``rubric_<tag>`` and ``rubric_met`` to the metrics
-of each sample the current grader (``results["judge"]``) graded, so that judged metrics flow
+of each sample the current grader (the manifest's ``judge``) graded, so that judged metrics flow
 into ``run.samples``, ``run.summary()``, ``compare()``, the charts and the report.
 """
 
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from medlab.jsonl import append_jsonl, read_jsonl
+from medlab.manifest import JudgeRecord
 from medlab.types import SampleResult
 
 JUDGEMENTS = "judgements.jsonl"
@@ -79,15 +80,13 @@ def sample_judged(verdicts: list[dict[str, Any]], text: str) -> dict[str, Any] |
 
 
 def attach_judged(
-    records: list[SampleResult], run_dir: str | Path, results: dict[str, Any]
+    records: list[SampleResult], run_dir: str | Path, judge: JudgeRecord | None
 ) -> None:
-    """Add the current grader's judged metrics to the records' metrics (in place)."""
-    info = results.get("judge") or {}
-    grader = (info.get("grader") or {}).get("fingerprint")
-    if not grader or not (Path(run_dir) / JUDGEMENTS).exists():
+    """Add the current grader's (``judge``, the manifest's record) judged metrics to the
+    records' metrics (in place)."""
+    if judge is None or not judge.fingerprint or not (Path(run_dir) / JUDGEMENTS).exists():
         return
-    sha = (info.get("prompt") or {}).get("sha256")
-    verdicts = current_verdicts(read_judgements(run_dir), grader, sha)
+    verdicts = current_verdicts(read_judgements(run_dir), judge.fingerprint, judge.prompt_sha256)
     for r in records:
         judged = sample_judged(verdicts.get(r.key, []), r.text) if r.error is None else None
         if judged is not None:

@@ -164,7 +164,7 @@ def render_report(run: RunResult) -> str:
     )
     return env.get_template("report.html.j2").render(
         run_id=run.run_id,
-        results=run.results,
+        judge=run.manifest.judge if run.manifest else None,
         provenance=json.dumps(
             {k: v for k, v in run.results.items() if k != "summary"},
             ensure_ascii=False,
@@ -189,14 +189,6 @@ def report(run: RunResult | str | Path, out: str | Path | None = None) -> Path:
     path = Path(out) if out else Path(run.path) / "report.html"
     path.write_text(render_report(run), encoding="utf-8")
     return path
-
-
-def cli_report(args: Any) -> int:
-    """``medlab report RUN``: write the report and print its path."""
-    from medlab.runner import load_run
-
-    print(report(load_run(args.run, out_dir=args.out)))
-    return 0
 
 
 callable_module(__name__)  # medlab.report(run) even after `import medlab.report`

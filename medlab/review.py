@@ -39,14 +39,14 @@ class ReviewPanel:
         self.run = load_run(run) if isinstance(run, str) else run
         self.reviewer = reviewer.strip()
         self.samples = [r for r in self.run.records if r.error is None]
-        self.items = run_items(self.run.results, None)
-        info = self.run.results.get("judge") or {}
-        grader = (info.get("grader") or {}).get("fingerprint")
+        self.items = run_items(self.run.manifest, None)
+        judged = self.run.manifest.judge if self.run.manifest else None
         self.verdicts = (
-            current_verdicts(read_judgements(self.run.path), grader, info["prompt"]["sha256"])
-            if grader
+            current_verdicts(read_judgements(self.run.path), judged.fingerprint,
+                             judged.prompt_sha256)
+            if judged and judged.fingerprint
             else {}
-        )
+        )  # fmt: skip
         self.position = 0
         self.header, self.body = w.HTML(), w.HTML()
         self.referral = w.Dropdown(options=[("—", "unset"), *[(lv, lv) for lv in LEVELS]],

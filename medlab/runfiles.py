@@ -1,10 +1,10 @@
-"""Run records on disk: ``<out_dir>/<run_id>/samples.jsonl`` and ``results.json``.
+"""Run records on disk: ``<out_dir>/<run_id>/samples.jsonl`` (``results.json`` is
+:mod:`medlab.manifest`'s).
 
 ``samples.jsonl`` holds one ``SampleResult.to_dict()`` per line. It is only ever appended to and
 is flushed and fsynced after every batch, so a run killed at any moment loses at most the batch
-in flight; a torn last line (the process died mid-write) is tolerated. ``results.json`` is
-replaced atomically (write to a temporary file, then rename). What a run means (its table, its
-summary) is :mod:`medlab.records`; this module only reads and writes the files.
+in flight; a torn last line (the process died mid-write) is tolerated. What a run means (its
+table, its summary) is :mod:`medlab.records`; this module only reads and writes the file.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import IO, Any
 from medlab.types import SampleResult
 
 SAMPLES = "samples.jsonl"
-RESULTS = "results.json"
 
 
 def _jsonable(x: Any) -> Any:
@@ -109,24 +108,6 @@ class SampleWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def write_results(run_dir: str | Path, results: dict[str, Any]) -> Path:
-    path = Path(run_dir) / RESULTS
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(dumps(results, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
-def read_results(run_dir: str | Path) -> dict[str, Any]:
-    path = Path(run_dir) / RESULTS
-    if not path.exists():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as e:
-        raise ValueError(f"{path}: not valid JSON ({e})") from e
 
 
 def run_dir(path_or_id: str | Path, out_dir: str | Path = "runs") -> Path:

@@ -6,11 +6,21 @@ the items of its task: a task that declares an answer schema (:mod:`medlab.tasks
 prompt answers every other task (a prompt's front matter may instead list its ``tasks``).
 Structured runs constrain answers to the prompt's JSON Schema.
 
-Answers come from the response cache when it has them, else from the backend in batches; every
-answer is scored by its task (:func:`medlab.tasks.score`) and appended to
-``<out_dir>/<run_id>/samples.jsonl`` after each batch. A backend error on a batch becomes error
-records (retried on resume), never lost samples. Running again with the same ``run_id`` resumes:
-finished samples are skipped once the configuration is checked to be the same.
+A run goes in three steps, each usable alone:
+
+- :func:`plan_run`: load the prompts and eval sets, match prompts to items, lay out the samples
+  (prompt x repeat x eval set x item) and find the items whose prompt cannot fit the model's
+  context (they become error samples, never generated): a :class:`RunPlan`.
+- :func:`start_manifest`: the run's :class:`~medlab.manifest.RunManifest` before it runs
+  (configuration, seed, model fingerprint, prompt and eval-set hashes, pairs).
+- :func:`execute`: answer what is not done yet, from the response cache when it has the answer,
+  else from the backend in batches; score every answer by its task (:func:`medlab.tasks.score`)
+  and append it to ``<out_dir>/<run_id>/samples.jsonl`` after each batch; then write the
+  counts, timings and summary into the manifest.
+
+A backend error on a batch becomes error records (retried on resume), never lost samples.
+Running again with the same ``run_id`` resumes: finished samples are skipped once the manifest
+on disk is checked to describe the same run.
 """
 
 from __future__ import annotations
@@ -23,13 +33,23 @@ import json
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from medlab.cache import open_cache
 from medlab.defaults import BATCH_SIZE
+from medlab.manifest import (
+    Counts,
+    EvalSetEntry,
+    PairEntry,
+    PromptEntry,
+    RunConfig,
+    RunManifest,
+    read_manifest,
+    write_manifest,
+)
 from medlab.models.cached import CachedBackend
 from medlab.records import (
     SAMPLES,
@@ -37,15 +57,15 @@ from medlab.records import (
     SampleWriter,
     latest_per_key,
     load_run,
-    read_results,
     read_samples,
+    run_summary,
     samples_frame,
-    write_results,
 )
 from medlab.tasks import Answer, score, task_answer_schemas
 from medlab.types import Completion, EvalItem, GenerationParams, Message, SampleResult
 
-__all__ = ["run_eval", "load_run", "samples_frame", "prompt_applies", "RunMismatchError"]
+__all__ = ["PlannedSample", "RunMismatchError", "RunPlan", "check_resume", "execute", "load_run",
+           "plan_run", "prompt_applies", "run_eval", "samples_frame", "start_manifest"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -74,39 +94,6 @@ def lock_run(path: Path) -> Any:
     return lock
 
 
-def _too_long(model: Any, plan: list[_Task]) -> dict[tuple[str, str, str, int], str]:
-    """Error messages for the samples whose prompt cannot fit the model's context, found
-    before any generation so that they fail alone (not the batch they would share). Only for
-    backends that count tokens exactly (they have a tokenizer)."""
-    if getattr(model, "tokenizer", None) is None or not hasattr(model, "count_tokens"):
-        return {}
-    sizes: dict[tuple[str, str, str], int] = {}
-    errors = {}
-    for t in plan:
-        k = t.key[:3]
-        if k not in sizes:
-            sizes[k] = model.count_tokens(t.messages)
-        if sizes[k] >= model.context_length:
-            where = t.item.source or f"{t.item.eval_set}:{t.item.id}"
-            errors[t.key] = (
-                f"{where}: item {t.item.id!r} takes {sizes[k]} prompt tokens with {t.prompt.ref}, "
-                f"no room in the {model.context_length}-token context of {model.name!r}"
-            )
-    return errors
-
-
-@dataclass
-class _Task:
-    prompt: Any
-    item: EvalItem
-    repeat: int
-    messages: list[Message]
-
-    @property
-    def key(self) -> tuple[str, str, str, int]:
-        return (self.prompt.ref, self.item.eval_set, self.item.id, self.repeat)
-
-
 def __getattr__(name: str) -> dict[str, str]:
     if name == "TASK_SCHEMAS":  # tasks with an answer shape of their own (medlab.tasks)
         return task_answer_schemas()
@@ -124,6 +111,48 @@ def prompt_applies(prompt: Any, task: str) -> bool:
     return prompt.schema not in schemas.values()
 
 
+Key = tuple[str, str, str, int]  # (variant, eval set, item id, repeat)
+
+
+@dataclass(frozen=True)
+class PlannedSample:
+    """One sample to answer: a prompt variant, an item, a repeat and the conversation sent."""
+
+    prompt: Any
+    item: EvalItem
+    repeat: int
+    messages: tuple[Message, ...]
+
+    @property
+    def key(self) -> Key:
+        return (self.prompt.ref, self.item.eval_set, self.item.id, self.repeat)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run will answer: its prompt variants, eval sets (with their items), the
+    (variant, eval set) pairs, every sample in run order, and the samples whose prompt cannot
+    fit the model's context (``unfit``: key -> error message)."""
+
+    variants: tuple[Any, ...]
+    eval_sets: tuple[EvalSetEntry, ...]
+    items: dict[str, tuple[EvalItem, ...]]  # eval set name -> its items
+    pairs: tuple[PairEntry, ...]
+    samples: tuple[PlannedSample, ...]
+    repeats: int = 1
+    limit: int | None = None
+    unfit: dict[Key, str] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Samples planned, and those that will fail for want of context."""
+        return {"planned": len(self.samples), "unfit": len(self.unfit)}
+
+    def todo(self, done: set[Key]) -> list[PlannedSample]:
+        """The samples not in ``done``, in run order."""
+        return [t for t in self.samples if t.key not in done]
+
+
 def _as_list(x: Any) -> list[Any]:
     if isinstance(x, (str, Path)) or not hasattr(x, "__iter__"):
         return [x]
@@ -137,6 +166,124 @@ def _now() -> str:
 def _sha(obj: Any) -> str:
     canonical = json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _load_variants(prompts: Any, allow_edited_prompts: bool) -> list[Any]:
+    from medlab.prompts import PromptError, load_prompt
+
+    variants = [load_prompt(p) if isinstance(p, str) else p for p in _as_list(prompts)]
+    refs = [p.ref for p in variants]
+    if len(set(refs)) != len(refs):
+        raise ValueError(f"prompt variants repeat: {refs}")
+    edited = [p for p in variants if getattr(p, "edited", False)]
+    if edited and not allow_edited_prompts:
+        raise PromptError(
+            "; ".join(f"{p.ref} was edited after it was published ({p.path})" for p in edited)
+            + ": publish a new version, or allow it (--allow-edited-prompts / "
+            "allow_edited_prompts=True; the run records the prompt as edited)"
+        )
+    return variants
+
+
+def _unfit(model: Any, samples: list[PlannedSample]) -> dict[Key, str]:
+    """Error messages for the samples whose prompt cannot fit the model's context, found
+    before any generation so that they fail alone (not the batch they would share). Only for
+    backends that count tokens exactly (they have a tokenizer)."""
+    if getattr(model, "tokenizer", None) is None or not hasattr(model, "count_tokens"):
+        return {}
+    sizes: dict[tuple[str, str, str], int] = {}
+    errors = {}
+    for t in samples:
+        k = t.key[:3]
+        if k not in sizes:
+            sizes[k] = model.count_tokens(list(t.messages))
+        if sizes[k] >= model.context_length:
+            where = t.item.source or f"{t.item.eval_set}:{t.item.id}"
+            errors[t.key] = (
+                f"{where}: item {t.item.id!r} takes {sizes[k]} prompt tokens with {t.prompt.ref}, "
+                f"no room in the {model.context_length}-token context of {model.name!r}"
+            )
+    return errors
+
+
+def plan_run(
+    model: Any,
+    prompts: Any,
+    eval_sets: Any,
+    repeats: int = 1,
+    limit: int | None = None,
+    allow_edited_prompts: bool = False,
+) -> RunPlan:
+    """Lay out a run: prompts (refs or Prompt objects) x repeats x eval sets (names or JSONL
+    paths, first ``limit`` items) x the items each prompt applies to. ``model`` (a Backend) is
+    only asked to count tokens, for the item-fit check. Raises ValueError when there is nothing
+    to evaluate; ``PromptError`` for an edited published prompt unless allowed."""
+    from medlab.evalsets import eval_set_sha256, load_items
+
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    variants = _load_variants(prompts, allow_edited_prompts)
+    entries, items = [], {}
+    for spec in _as_list(eval_sets):
+        loaded = load_items(spec, limit=limit)
+        if not loaded:
+            raise ValueError(f"eval set {spec} has no items")
+        name = loaded[0].eval_set
+        items[name] = tuple(loaded)
+        entries.append(EvalSetEntry(name=name, spec=str(spec), sha256=eval_set_sha256(spec),
+                                    items=len(loaded),
+                                    tasks=dict(Counter(it.task for it in loaded))))  # fmt: skip
+    samples: list[PlannedSample] = []
+    pairs = []
+    for prompt in variants:
+        system = Message("system", prompt.render())
+        for r in range(repeats):
+            for s in entries:
+                chosen = [it for it in items[s.name] if prompt_applies(prompt, it.task)]
+                if r == 0:
+                    pairs.append(PairEntry(variant=prompt.ref, eval_set=s.name, items=len(chosen)))
+                samples += [PlannedSample(prompt, it, r, (system, *it.messages)) for it in chosen]
+    if not samples:
+        raise ValueError(
+            f"nothing to evaluate: no prompt in {[p.ref for p in variants]} applies to the items "
+            f"of {[s.name for s in entries]} (extraction items need a prompt with the "
+            "emr_extraction schema)"
+        )
+    return RunPlan(variants=tuple(variants), eval_sets=tuple(entries), items=items,
+                   pairs=tuple(pairs), samples=tuple(samples), repeats=repeats, limit=limit,
+                   unfit=_unfit(model, samples))  # fmt: skip
+
+
+def start_manifest(
+    plan: RunPlan,
+    model: Any,
+    params: GenerationParams,
+    structured: bool = True,
+    batch_size: int | None = None,
+    cache: Any = "sqlite",
+) -> RunManifest:
+    """The manifest of a planned run before it runs (``run_id`` empty, status ``planned``)."""
+    info = dict(model.info()) if hasattr(model, "info") else {"name": model.name}
+    info["fingerprint"] = model.fingerprint
+    config = RunConfig(
+        model=model.name, params=params.to_dict(), structured=structured,
+        repeats=plan.repeats, limit=plan.limit, batch_size=batch_size,
+        cache=cache if isinstance(cache, str) or cache is None else repr(cache),
+    )  # fmt: skip
+    prompts = tuple(
+        PromptEntry(ref=p.ref, name=p.name, version=p.version, sha256=p.sha256, schema=p.schema,
+                    language=p.language, edited=bool(getattr(p, "edited", False)))
+        for p in plan.variants
+    )  # fmt: skip
+    return RunManifest(run_id="", status="planned", config=config, seed=params.seed, model=info,
+                       prompts=prompts, eval_sets=plan.eval_sets, pairs=plan.pairs)  # fmt: skip
+
+
+def _run_stem(manifest: RunManifest) -> str:
+    """``<UTC time>-<8 hex of the configuration's hash>``."""
+    digest = _sha([manifest.fingerprint, [p.to_dict() for p in manifest.prompts],
+                   [s.to_dict() for s in manifest.eval_sets], manifest.config.to_dict()])  # fmt: skip
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + digest[:8]
 
 
 def _fresh_run_id(out_dir: Path, stem: str) -> str:
@@ -156,14 +303,13 @@ def _fresh_run_id(out_dir: Path, stem: str) -> str:
     raise AssertionError("unreachable")
 
 
-def _check_resume(run_id: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+def check_resume(run_id: str, old: RunManifest, new: RunManifest) -> None:
     """Raise RunMismatchError naming every difference that makes old samples incomparable."""
     problems = []
-    fp_old, fp_new = old["model"].get("fingerprint"), new["model"].get("fingerprint")
-    if fp_old != fp_new:
-        problems.append(f"model fingerprint changed: {fp_old} -> {fp_new}")
-    old_p = {p["ref"]: p["sha256"] for p in old.get("prompts", [])}
-    new_p = {p["ref"]: p["sha256"] for p in new["prompts"]}
+    if old.fingerprint != new.fingerprint:
+        problems.append(f"model fingerprint changed: {old.fingerprint} -> {new.fingerprint}")
+    old_p = {p.ref: p.sha256 for p in old.prompts}
+    new_p = {p.ref: p.sha256 for p in new.prompts}
     for ref in sorted(old_p.keys() | new_p.keys()):
         if ref not in new_p or ref not in old_p:
             problems.append(
@@ -171,13 +317,14 @@ def _check_resume(run_id: str, old: dict[str, Any], new: dict[str, Any]) -> None
             )
         elif old_p[ref] != new_p[ref]:
             problems.append(f"prompt {ref} sha256 changed: {old_p[ref][:12]} -> {new_p[ref][:12]}")
-    old_s = {s["name"]: s["sha256"] for s in old.get("eval_sets", [])}
-    new_s = {s["name"]: s["sha256"] for s in new["eval_sets"]}
+    old_s = {s.name: s.sha256 for s in old.eval_sets}
+    new_s = {s.name: s.sha256 for s in new.eval_sets}
     if old_s != new_s:
         problems.append(f"eval sets changed: {old_s} -> {new_s}")
-    for k in ("params", "structured", "repeats", "limit"):
-        if old["config"].get(k) != new["config"].get(k):
-            problems.append(f"{k} changed: {old['config'].get(k)} -> {new['config'].get(k)}")
+    for k in RunConfig.RESUME_FIELDS:
+        a, b = getattr(old.config, k), getattr(new.config, k)
+        if a != b:
+            problems.append(f"{k} changed: {a} -> {b}")
     if problems:
         raise RunMismatchError(
             f"cannot resume run {run_id}: " + "; ".join(problems)
@@ -185,40 +332,15 @@ def _check_resume(run_id: str, old: dict[str, Any], new: dict[str, Any]) -> None
         )  # fmt: skip
 
 
-def _summaries(records: list[SampleResult]) -> dict[str, Any]:
-    """Summary metrics with CIs per variant (error samples left out). Per-set summaries are one
-    call away: ``summarize(run.samples, by=("variant", "eval_set"))``. Read from the records
-    (the same rows as ``summarize``), so that a run does not wait for pandas to import."""
-    from medlab.metrics.aggregate import summary_records
-
-    return {"summary": summary_records(records)}
-
-
 def _error_completion() -> Completion:
     """What an error sample records: no text, no tokens, no timings (never averaged in)."""
     return Completion(text="", prompt_tokens=0, completion_tokens=0, ttft_s=None, latency_s=None)
 
 
-def _answer(
-    model: Any, store: Any, batch: list[_Task], params: GenerationParams, schema_name: str | None
-) -> tuple[list[Completion | None], list[str | None]]:
-    """Completions for a batch: from the cache where it has them, else from one backend call
-    (:class:`medlab.models.cached.CachedBackend`).
-
-    A backend error leaves the missing completions None, with one error message per sample
-    (a ``BatchError`` fails only the requests it names).
-    """
-    from medlab.schemas import SCHEMAS
-
-    schema = SCHEMAS[schema_name] if schema_name else None
-    return CachedBackend(model, store).answer(
-        [t.messages for t in batch], params, schema=schema, repeat=[t.repeat for t in batch]
-    )
-
-
 def _record(
-    run_id: str, t: _Task, c: Completion | None, error: str | None, schema_name: str | None
-) -> SampleResult:
+    run_id: str, t: PlannedSample, c: Completion | None, error: str | None,
+    schema_name: str | None,
+) -> SampleResult:  # fmt: skip
     """The scored sample record of one answer (an error record when there is none)."""
     rec = SampleResult(
         run_id=run_id, variant=t.prompt.ref, prompt_sha256=t.prompt.sha256,
@@ -232,6 +354,110 @@ def _record(
         rec.parsed = answer.parse.value if schema_name else None
         rec.metrics = score(t.item, answer)
     return rec
+
+
+def _batch_size(model: Any, batch_size: int | None) -> int:
+    # a server answers `concurrency` requests at once: send it that many per call
+    return (
+        batch_size
+        or getattr(model, "batch_size", None)
+        or getattr(model, "concurrency", None)
+        or BATCH_SIZE
+    )
+
+
+def execute(
+    model: Any,
+    store: Any,
+    plan: RunPlan,
+    manifest: RunManifest,
+    path: Path,
+    params: GenerationParams,
+    structured: bool = True,
+    batch_size: int | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Answer, score and write the samples of a planned run into its folder ``path`` (the
+    caller holds its lock; ``manifest.run_id`` names it): resume from what the folder holds,
+    then write the finished manifest. ``store``: an open response cache or None."""
+    from medlab import schemas
+    from medlab.provenance import git_info, hardware, library_versions
+
+    run_id = manifest.run_id
+    old = read_manifest(path)
+    existing: list[SampleResult] = []
+    if old or (path / SAMPLES).exists():
+        if old:
+            check_resume(run_id, old, manifest)
+        existing = read_samples(path / SAMPLES, repair=True)
+    done = {r.key for r in latest_per_key(existing) if r.error is None}
+    todo = plan.todo(done)
+    manifest = manifest.replace(
+        status="running", started=(old.started if old else None) or _now(), finished=None,
+        resumed=(*old.resumed, _now()) if old else (), versions=library_versions(),
+        git=git_info(), hardware=hardware(), wall_s=None, counts=None, summary=None, judge=None,
+    )  # fmt: skip
+    write_manifest(path, manifest)
+    bs = _batch_size(model, batch_size)
+    counts = Counter(planned=len(plan.samples), skipped=len(plan.samples) - len(todo))
+    new_records: list[SampleResult] = []
+    t0 = time.perf_counter()
+    if progress:  # tqdm.auto (notebook or terminal) imports asyncio: only for a bar shown
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+    bar = tqdm(total=len(plan.samples), initial=len(plan.samples) - len(todo), desc=run_id,
+               unit="sample", disable=not progress, dynamic_ncols=True)  # fmt: skip
+    cached_backend = CachedBackend(model, store)
+    with SampleWriter(path / SAMPLES) as writer:
+        # one generation group per (variant, repeat): same schema, same seed
+        groups: dict[tuple[str, int], list[PlannedSample]] = {}
+        for t in todo:
+            groups.setdefault((t.prompt.ref, t.repeat), []).append(t)
+        for (_, repeat), samples in groups.items():
+            schema_name = samples[0].prompt.schema if structured else None
+            schema = schemas.SCHEMAS[schema_name] if schema_name else None
+            p_r = dataclasses.replace(params, seed=params.seed + repeat)
+            unfit = [t for t in samples if t.key in plan.unfit]
+            if unfit:  # never generated: each is an error sample of its own
+                records = [_record(run_id, t, None, plan.unfit[t.key], schema_name) for t in unfit]
+                counts["errors"] += len(unfit)
+                writer.write_batch(records)
+                new_records += records
+                bar.update(len(unfit))
+                samples = [t for t in samples if t.key not in plan.unfit]
+            for i in range(0, len(samples), bs):
+                batch = samples[i : i + bs]
+                # from the cache where it has them, else one backend call; a backend error
+                # leaves the missing completions None, with one message per sample
+                comps, errors = cached_backend.answer(
+                    [list(t.messages) for t in batch], p_r, schema=schema,
+                    repeat=[t.repeat for t in batch],
+                )  # fmt: skip
+                records = [
+                    _record(run_id, t, c, e, schema_name) for t, c, e in zip(batch, comps, errors)
+                ]
+                for c in comps:
+                    counts["errors" if c is None else "cached" if c.cached else "generated"] += 1
+                writer.write_batch(records)
+                new_records += records
+                bar.update(len(batch))
+                bar.set_postfix(cached=counts["cached"], errors=counts["errors"], refresh=False)
+    bar.close()
+
+    order = {t.key: n for n, t in enumerate(plan.samples)}
+    final = [r for r in latest_per_key(existing + new_records) if r.key in order]
+    final.sort(key=lambda r: order[r.key])
+    n_err = sum(r.error is not None for r in final)
+    manifest = manifest.replace(
+        status="finished" if not n_err else "finished_with_errors",
+        finished=_now(),
+        wall_s=round(time.perf_counter() - t0, 3),
+        counts=Counts(**counts, error_samples=n_err),
+        summary=run_summary(final),
+    )
+    write_manifest(path, manifest)
+    return RunResult(run_id=run_id, path=path, records=final, manifest=manifest)
 
 
 def run_eval(
@@ -259,9 +485,6 @@ def run_eval(
     (the run then records it as edited). A second process writing the same run gets
     ``RunLockedError``.
     """
-    from medlab.evalsets import eval_set_sha256, load_items
-    from medlab.prompts import load_prompt
-
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     params = params or GenerationParams()
@@ -269,176 +492,16 @@ def run_eval(
         from medlab.models import load_model
 
         model = load_model(model)
-    variants = [load_prompt(p) if isinstance(p, str) else p for p in _as_list(prompts)]
-    refs = [p.ref for p in variants]
-    if len(set(refs)) != len(refs):
-        raise ValueError(f"prompt variants repeat: {refs}")
-    edited = [p for p in variants if getattr(p, "edited", False)]
-    if edited and not allow_edited_prompts:
-        from medlab.prompts import PromptError
-
-        raise PromptError(
-            "; ".join(f"{p.ref} was edited after it was published ({p.path})" for p in edited)
-            + ": publish a new version, or allow it (--allow-edited-prompts / "
-            "allow_edited_prompts=True; the run records the prompt as edited)"
-        )
-    sets = []
-    for spec in _as_list(eval_sets):
-        items = load_items(spec, limit=limit)
-        if not items:
-            raise ValueError(f"eval set {spec} has no items")
-        name = items[0].eval_set if items else Path(str(spec)).stem
-        sets.append(
-            {"spec": str(spec), "name": name, "items": items, "sha256": eval_set_sha256(spec)}
-        )
-
-    plan: list[_Task] = []
-    pairs = []
-    for prompt in variants:
-        system = Message("system", prompt.render())
-        for r in range(repeats):
-            for s in sets:
-                chosen = [it for it in s["items"] if prompt_applies(prompt, it.task)]
-                if r == 0:
-                    pairs.append(
-                        {"variant": prompt.ref, "eval_set": s["name"], "items": len(chosen)}
-                    )
-                plan += [_Task(prompt, it, r, [system, *it.messages]) for it in chosen]
-    if not plan:
-        raise ValueError(
-            f"nothing to evaluate: no prompt in {refs} applies to the items of "
-            f"{[s['name'] for s in sets]} (extraction items need a prompt with the emr_extraction schema)"
-        )
-
-    info = dict(model.info()) if hasattr(model, "info") else {"name": model.name}
-    info["fingerprint"] = model.fingerprint
-    config = {
-        "model": model.name, "params": params.to_dict(), "structured": structured,
-        "repeats": repeats, "limit": limit, "batch_size": batch_size,
-        "cache": cache if isinstance(cache, str) or cache is None else repr(cache),
-    }  # fmt: skip
-    results: dict[str, Any] = {
-        "config": config,
-        "seed": params.seed,
-        "model": info,
-        "prompts": [
-            {
-                "ref": p.ref,
-                "name": p.name,
-                "version": p.version,
-                "sha256": p.sha256,
-                "schema": p.schema,
-                "language": p.language,
-                **({"edited": True} if getattr(p, "edited", False) else {}),
-            }
-            for p in variants
-        ],  # fmt: skip
-        "eval_sets": [
-            {
-                "name": s["name"],
-                "spec": s["spec"],
-                "sha256": s["sha256"],
-                "items": len(s["items"]),
-                "tasks": dict(Counter(it.task for it in s["items"])),
-            }
-            for s in sets
-        ],  # fmt: skip
-        "pairs": pairs,
-    }
+    plan = plan_run(model, prompts, eval_sets, repeats, limit, allow_edited_prompts)
+    manifest = start_manifest(plan, model, params, structured, batch_size, cache)
     store = open_cache(cache)  # a cache that cannot open stops the run before its folder exists
     if run_id is None:
-        digest = _sha([info["fingerprint"], results["prompts"], results["eval_sets"], config])
-        stem = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + digest[:8]
-        run_id = _fresh_run_id(Path(out_dir), stem)
+        run_id = _fresh_run_id(Path(out_dir), _run_stem(manifest))
     path = Path(out_dir) / run_id
     path.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as held:  # the cache is closed even when the lock is refused
         if store is not None and store is not cache:  # opened here: closed here
             held.callback(store.close)
         held.callback(lock_run(path).release)
-        return _run(model, store, plan, results, path, run_id, params, structured, batch_size,
-                    progress)  # fmt: skip
-
-
-def _run(
-    model: Any, store: Any, plan: list[_Task], results: dict[str, Any], path: Path, run_id: str,
-    params: GenerationParams, structured: bool, batch_size: int | None, progress: bool,
-) -> RunResult:  # fmt: skip
-    """Generate, score and write the samples of a planned run (its folder locked)."""
-    from medlab.provenance import git_info, hardware, library_versions
-
-    old = read_results(path)
-    existing: list[SampleResult] = []
-    if old or (path / SAMPLES).exists():
-        if old:
-            _check_resume(run_id, old, results)
-        existing = read_samples(path / SAMPLES, repair=True)
-    done = {r.key for r in latest_per_key(existing) if r.error is None}
-    todo = [t for t in plan if t.key not in done]
-    results = {
-        "run_id": run_id, "status": "running",
-        "started": old.get("started") or _now(), "finished": None,
-        "resumed": [*old.get("resumed", []), _now()] if old else [], **results,
-        "versions": library_versions(), "git": git_info(), "hardware": hardware(),
-    }  # fmt: skip
-    write_results(path, results)
-    too_long = _too_long(model, todo)
-    # a server answers `concurrency` requests at once: send it that many per call
-    bs = (
-        batch_size
-        or getattr(model, "batch_size", None)
-        or getattr(model, "concurrency", None)
-        or BATCH_SIZE
-    )
-    counts = Counter(planned=len(plan), skipped=len(plan) - len(todo))
-    new_records: list[SampleResult] = []
-    t0 = time.perf_counter()
-    if progress:  # tqdm.auto (notebook or terminal) imports asyncio: only for a bar shown
-        from tqdm.auto import tqdm
-    else:
-        from tqdm import tqdm
-    bar = tqdm(total=len(plan), initial=len(plan) - len(todo), desc=run_id, unit="sample",
-               disable=not progress, dynamic_ncols=True)  # fmt: skip
-    with SampleWriter(path / SAMPLES) as writer:
-        # one generation group per (variant, repeat): same schema, same seed
-        groups: dict[tuple[str, int], list[_Task]] = {}
-        for t in todo:
-            groups.setdefault((t.prompt.ref, t.repeat), []).append(t)
-        for (_, repeat), tasks in groups.items():
-            schema_name = tasks[0].prompt.schema if structured else None
-            p_r = dataclasses.replace(params, seed=params.seed + repeat)
-            unfit = [t for t in tasks if t.key in too_long]
-            if unfit:  # never generated: each is an error sample of its own
-                records = [_record(run_id, t, None, too_long[t.key], schema_name) for t in unfit]
-                counts["errors"] += len(unfit)
-                writer.write_batch(records)
-                new_records += records
-                bar.update(len(unfit))
-                tasks = [t for t in tasks if t.key not in too_long]
-            for i in range(0, len(tasks), bs):
-                batch = tasks[i : i + bs]
-                comps, errors = _answer(model, store, batch, p_r, schema_name)
-                records = [
-                    _record(run_id, t, c, e, schema_name) for t, c, e in zip(batch, comps, errors)
-                ]
-                for c in comps:
-                    counts["errors" if c is None else "cached" if c.cached else "generated"] += 1
-                writer.write_batch(records)
-                new_records += records
-                bar.update(len(batch))
-                bar.set_postfix(cached=counts["cached"], errors=counts["errors"], refresh=False)
-    bar.close()
-
-    order = {t.key: n for n, t in enumerate(plan)}
-    final = [r for r in latest_per_key(existing + new_records) if r.key in order]
-    final.sort(key=lambda r: order[r.key])
-    n_err = sum(r.error is not None for r in final)
-    results.update(
-        status="finished" if not n_err else "finished_with_errors",
-        finished=_now(),
-        wall_s=round(time.perf_counter() - t0, 3),
-        counts={"errors": 0, "cached": 0, "generated": 0, **counts, "error_samples": n_err},
-        **_summaries(final),
-    )
-    write_results(path, results)
-    return RunResult(run_id=run_id, path=path, records=final, results=results)
+        return execute(model, store, plan, manifest.replace(run_id=run_id), path, params,
+                       structured, batch_size, progress)  # fmt: skip

@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "medlab"
 LAYERS: list[tuple[str, ...]] = [
     ("types", "defaults", "lazy", "levels"),
     ("schemas", "schema_check", "prompts", "validate", "lexicon", "knowledge", "runfiles",
-     "jsonl"),
+     "manifest", "jsonl"),
     ("metrics", "tasks", "evalset_check", "evalsets", "evalsets_public"),
     ("models",),
     ("runner", "records", "cache", "provenance", "judgements", "reviews"),

@@ -281,3 +281,44 @@ def test_a_partly_failed_batch_keeps_its_answers(tiny_model, tmp_path):
     resumed = run_eval(tiny_model, ["gp_assistant@v1"], ["triage_zh"], **kw)
     assert resumed.results["counts"]["skipped"] == 2  # the answers already paid for are kept
     assert resumed.results["counts"]["generated"] == 2
+
+
+def test_plan_lays_out_samples_pairs_and_unfit_items_without_generating(tiny_model):
+    """plan_run: prompt x repeat x set x the items the prompt applies to, in run order, the
+    pairs per (variant, set), and the items too long for the context; start_manifest records
+    it before anything runs."""
+    from helpers import Scripted
+
+    from medlab.runner import plan_run, start_manifest
+
+    prompts = ["gp_assistant@v1", "emr_extractor@v1"]
+    sets = ["triage_zh", "emr_extraction_zh"]
+    model = Scripted()
+    plan = plan_run(model, prompts, sets, repeats=2, limit=2)
+    assert model.calls == []
+    triage, emr = (load_items(s, limit=2) for s in sets)
+    assert [t.key for t in plan.samples] == [
+        (p, it.eval_set, it.id, r)
+        for p, items in zip(prompts, (triage, emr))
+        for r in range(2)
+        for it in items
+    ]
+    assert [(p.variant, p.eval_set, p.items) for p in plan.pairs] == [
+        ("gp_assistant@v1", "triage_zh", 2), ("gp_assistant@v1", "emr_extraction_zh", 0),
+        ("emr_extractor@v1", "triage_zh", 0), ("emr_extractor@v1", "emr_extraction_zh", 2),
+    ]  # fmt: skip
+    assert plan.counts == {"planned": 8, "unfit": 0}
+    assert plan.todo({plan.samples[0].key}) == list(plan.samples[1:])
+
+    manifest = start_manifest(plan, model, GREEDY, structured=False, cache="off")
+    assert manifest.status == "planned" and manifest.seed == GREEDY.seed
+    assert [p.sha256 for p in manifest.prompts] == [load_prompt(p).sha256 for p in prompts]
+    assert [s.sha256 for s in manifest.eval_sets] == [eval_set_sha256(s) for s in sets]
+    assert manifest.config.repeats == 2 and manifest.config.limit == 2
+
+    # a model that counts tokens exactly: the extraction records do not fit 600 tokens
+    small = tiny_model.__class__.__new__(tiny_model.__class__)
+    small.__dict__.update(tiny_model.__dict__, context_length=600)
+    unfit = plan_run(small, prompts, sets, limit=2).unfit
+    assert {k[1] for k in unfit} == {"emr_extraction_zh"} and len(unfit) == 2
+    assert all("no room in the 600-token context" in msg for msg in unfit.values())

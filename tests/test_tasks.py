@@ -9,6 +9,7 @@ added in one place reaches the summary, the charts, the report and the eval-set 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import FrozenInstanceError
 from types import SimpleNamespace
 
@@ -145,10 +146,12 @@ CASES = [
      {"echoed_drug": True, "specific_drug": False}),
     (item("extraction", question=RECORD, gold=GOLD), EXTRACTED, "emr_extraction",
      {"age_correct": True, "diagnosis_correct": True, "findings_recall": 0.5,
-      "record_chars": len(RECORD), "schema_valid": True, "mcq_correct": None}),
+      "record_chars": len(RECORD), "schema_valid": True, "mcq_correct": None,
+      "hedged": None, "referral_level": None, "specific_drug": None, "drug_mentions": None}),
     (item("mcq", gold={"answer": "B"}), '{"answer": "B"}', "mcq",
-     {"mcq_correct": True, "json_strict": True, "age_correct": None}),
-    (item("mcq", gold={"answer": "B"}), "答案：A", None, {"mcq_correct": False}),
+     {"mcq_correct": True, "json_strict": True, "age_correct": None, "hedged": None,
+      "referral_level": None, "over_referral": None, "fabricated_drug": None}),
+    (item("mcq", gold={"answer": "B"}), "答案：A", None, {"mcq_correct": False, "hedged": None}),
 ]  # fmt: skip
 
 
@@ -164,6 +167,50 @@ def test_each_task_scores_a_known_answer(it, text, schema, expected):
     assert got["task"] == it.task
     assert {k: got[k] for k in expected} == expected
     assert metrics.score_sample(it, text, None, schema) == got  # the old name, same function
+
+
+def test_every_rate_says_in_words_what_it_counts():
+    """The headline and tables describe a rate by its declaration: none may be left blank."""
+    blank = [m.name for m in tasks.all_metric_specs() if m.kind == "binary" and not m.description]
+    assert blank == []
+
+
+CONSULTATION_ONLY = ("drugs", "referral", "hedging")
+
+
+@pytest.mark.parametrize("name", list(tasks.TASKS))
+def test_a_task_declares_only_the_scorers_that_apply_to_its_answers(name):
+    """An extraction answer is fields copied from a record and an mcq answer a letter: no
+    drug, referral or hedging rate for them; every consultation task keeps all three."""
+    declared = {s.name for s in tasks.TASKS[name].scorers}
+    assert {"format", "assertions", "latency", "rubric"} <= declared
+    if name in ("extraction", "mcq"):
+        assert not declared & set(CONSULTATION_ONLY) and name in declared
+    else:
+        assert set(CONSULTATION_ONLY) <= declared
+
+
+def test_a_metric_that_does_not_apply_is_left_out_of_the_summary_not_zero(tmp_path):
+    extraction = item("extraction", question=RECORD, gold=GOLD)
+    triage = item("triage", triage="self_care")
+    records = [
+        SampleResult(
+            run_id="r", variant=variant, prompt_sha256="0", eval_set="set", item_id=it.id,
+            repeat=0, messages=[], text=text, parsed=None,
+            completion=Completion(text, 1, 1, 0.1, 0.2),
+            metrics=tasks.score_sample(it, text, None, schema),
+        )
+        for variant, it, text, schema in (
+            ("emr_extractor@v1", extraction, EXTRACTED, "emr_extraction"),
+            ("gp_assistant@v1", triage, consult("可能是感冒，建议去医院看看"), "consultation"),
+        )
+    ]  # fmt: skip
+    summary = RunResult("r", tmp_path, records).summary().set_index(["variant", "metric"])
+    for metric in ("hedging_rate", "specific_drug_rate", "over_referral_rate"):
+        assert summary.loc[("emr_extractor@v1", metric), "n"] == 0
+        assert math.isnan(summary.loc[("emr_extractor@v1", metric), "value"])
+    assert summary.loc[("gp_assistant@v1", "hedging_rate"), "n"] == 1
+    assert summary.loc[("emr_extractor@v1", "extraction_age_acc"), "value"] == 1.0
 
 
 def test_an_answer_is_parsed_once_for_every_metric(monkeypatch):

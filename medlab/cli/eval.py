@@ -141,7 +141,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def cli_eval(args: argparse.Namespace) -> int:
-    from medlab.metrics import METRICS, summarize
+    from medlab.metrics import METRICS
     from medlab.models import load_model
     from medlab.records import dumps
     from medlab.runner import RunMismatchError, run_eval
@@ -180,17 +180,18 @@ def cli_eval(args: argparse.Namespace) -> int:
         return 2
     import pandas as pd
 
-    summary = summarize(run.samples) if len(run.samples) else pd.DataFrame()
+    summary = run.summary() if run.records else pd.DataFrame()
+    counts = run.manifest.counts.to_dict()
     failures = check_thresholds(summary, thresholds) if thresholds else []
-    failures += error_failures(run.results["counts"], args.allow_errors)
+    failures += error_failures(counts, args.allow_errors)
     if args.json:
         print(
             dumps(
                 {
                     "run_id": run.run_id,
                     "path": str(run.path),
-                    "status": run.results["status"],
-                    "counts": run.results["counts"],
+                    "status": run.manifest.status,
+                    "counts": counts,
                     "summary": summary.to_dict("records"),
                     "failures": failures,
                 },  # fmt: skip
@@ -200,7 +201,7 @@ def cli_eval(args: argparse.Namespace) -> int:
     else:
         with pd.option_context("display.width", 200, "display.max_columns", 20):
             print(summary_table(summary).to_string())
-        c = run.results["counts"]
+        c = counts
         print(
             f"\nrun {run.run_id}: {c['planned']} samples ({c['generated']} generated, "
             f"{c['cached']} cached, {c['skipped']} resumed, {c['error_samples']} errors) -> {run.path}"

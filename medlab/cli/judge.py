@@ -54,7 +54,7 @@ def cli_judge(args: Any) -> int:
     s = judged.summary()
     s = s[s["metric"].str.startswith("rubric_") & s["n"].gt(0)]
     if args.json:
-        print(json.dumps({"judge": judged.results.get("judge"), "summary": s.to_dict("records")},
+        print(json.dumps({"judge": judged.manifest.judge.to_dict(), "summary": s.to_dict("records")},
                          ensure_ascii=False, default=str, indent=2))  # fmt: skip
     else:
         with pd.option_context("display.width", 160, "display.max_columns", 20):

@@ -20,6 +20,7 @@ class MetricSpec:
     failure: str | None = None  # report label of a sample whose column equals ``failure_if``
     failure_if: bool = True
     chart: bool = False  # one of the rate panels of ``charts.metric_bars``
+    description: str = ""  # what a counted sample does, in words ("names a made-up drug")
 
 
 def rate(

@@ -23,15 +23,16 @@ class ReplayBackend:
     """Backend protocol over the answers of one recorded run."""
 
     def __init__(self, run: str | Path, out_dir: str | Path = "runs", name: str | None = None):
-        from medlab.runfiles import read_results, read_samples, run_dir
+        from medlab.manifest import read_manifest
+        from medlab.runfiles import read_samples, run_dir
 
         path = run_dir(run, out_dir)
         samples = path / "samples.jsonl"
         if not samples.exists():
             raise FileNotFoundError(f"{samples}: no recorded samples to replay")
         self.path = path
-        self.results = read_results(path)
-        model = self.results.get("model", {})
+        self.manifest = read_manifest(path)
+        model = self.manifest.model if self.manifest else {}
         self.name = name or f"replay:{path.name}"
         self.fingerprint = f"replay:{model.get('fingerprint', path.name)}"
         self.context_length = int(model.get("context_length") or 1 << 20)
@@ -71,4 +72,4 @@ class ReplayBackend:
 
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "fingerprint": self.fingerprint, "replayed_run": str(self.path),
-                "original_model": self.results.get("model", {})}  # fmt: skip
+                "original_model": self.manifest.model if self.manifest else {}}  # fmt: skip

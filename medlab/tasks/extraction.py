@@ -1,6 +1,10 @@
 """Extraction: a medical record (``question``, ``record_chars`` long) to extract into the
 ``emr_extraction`` schema, scored against ``gold`` age, diagnosis and key findings
-(:mod:`medlab.metrics.extraction`)."""
+(:mod:`medlab.metrics.extraction`).
+
+An answer is JSON fields copied from a record, not advice: it is scored on its format, the
+item's assertions (if any) and the fields; the drug, referral and hedging scorers of the
+consultation tasks do not apply (their columns stay None, their rates leave it out)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 from medlab.metrics.extraction import extraction_metrics
 from medlab.metrics.spec import MetricSpec, rate
 from medlab.tasks.base import Answer, Scorer, Task, field_label
-from medlab.tasks.common import ANSWER_SCORERS, RUN_SCORERS
+from medlab.tasks.common import ASSERTIONS, FORMAT, RUN_SCORERS
 from medlab.types import EvalItem
 
 
@@ -22,8 +26,13 @@ EXTRACTION = Scorer(
     ("age_correct", "diagnosis_correct", "findings_recall", "record_chars"),
     _score,
     (
-        rate("extraction_age_acc", "age_correct", "higher"),
-        rate("extraction_diagnosis_acc", "diagnosis_correct", "higher"),
+        rate("extraction_age_acc", "age_correct", "higher", description="extracts the right age"),
+        rate(
+            "extraction_diagnosis_acc",
+            "diagnosis_correct",
+            "higher",
+            description="extracts the right diagnosis",
+        ),
         MetricSpec("extraction_findings_recall", "findings_recall", "continuous", "higher"),
     ),
 )
@@ -40,7 +49,7 @@ def _label(record: dict[str, Any], field: str) -> Any:
 TASK = Task(
     "extraction",
     label_fields=("length",),
-    scorers=(*ANSWER_SCORERS, EXTRACTION, *RUN_SCORERS),
+    scorers=(FORMAT, ASSERTIONS, EXTRACTION, *RUN_SCORERS),
     answer_schema="emr_extraction",
     label=_label,
     description="structured extraction from medical records",
