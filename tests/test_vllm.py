@@ -114,9 +114,16 @@ def test_greedy_answers_agree_with_transformers(engine):
 
     conversations = [[{"role": "user", "content": q}] for q in QUESTIONS]
     served = engine.generate(conversations, GREEDY)
-    local = load_model("qwen2.5-0.5b").generate(conversations, GREEDY)
+    hf = load_model("qwen2.5-0.5b")
+    local = hf.generate(conversations, GREEDY)
     assert [c.text for c in served] == [c.text for c in local]
     assert [c.completion_tokens for c in served] == [c.completion_tokens for c in local]
+    # constrained JSON too: both engines write it as json.dumps does (", " and ": ")
+    schema = SCHEMAS["consultation"]
+    served_json = engine.generate(conversations, GREEDY, schema)
+    local_json = hf.generate(conversations, GREEDY, schema)
+    assert [c.text for c in served_json] == [c.text for c in local_json]
+    assert all(c.text.startswith('{"summary": "') for c in served_json)
     assert all(c.ttft_s is not None and c.ttft_s <= c.latency_s for c in served)
     assert engine.info()["backend"] == "vllm" and engine.fingerprint.startswith("vllm-")
 

@@ -6,6 +6,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from medlab.types import Completion, Conversation, GenerationParams, Message
 
+# Constrained JSON is written as json.dumps writes it: ", " and ": " between items, no other
+# whitespace (a weak model would otherwise spend its whole token budget on newlines between
+# fields). The llguidance options of every engine that constrains decoding (transformers
+# in-process, vLLM's guidance backend), so that engines give the same greedy answers.
+JSON_OPTIONS = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
+
 
 class BatchError(RuntimeError):
     """Some conversations of one ``generate`` call failed, the others were answered.

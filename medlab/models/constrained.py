@@ -27,9 +27,7 @@ import numpy as np
 import torch
 from transformers import LogitsProcessor
 
-# JSON as json.dumps writes it: ", " and ": " between items, no other whitespace (a weak
-# model would otherwise spend its whole token budget on newlines between fields)
-JSON_OPTIONS = {"whitespace_flexible": False, "item_separator": ", ", "key_separator": ": "}
+from medlab.models.base import JSON_OPTIONS
 
 _lock = threading.Lock()
 _tokenizers: dict[tuple, Any] = {}

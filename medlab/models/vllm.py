@@ -37,7 +37,7 @@ from typing import Any
 
 import httpx
 
-from medlab.models.base import BatchError
+from medlab.models.base import JSON_OPTIONS, BatchError
 from medlab.models.openai import OpenAIBackend, OpenAIBackendError
 from medlab.types import Completion, Conversation, GenerationParams
 
@@ -208,10 +208,14 @@ class VLLMBackend(OpenAIBackend):
             "--data-parallel-size", str(data_parallel_size),
             *(["--max-model-len", str(max_model_len)] if max_model_len else []),
         ]  # fmt: skip
-        # compact JSON: with free whitespace between fields small models loop on newlines
+        # llguidance, as in-process constrained decoding, writing JSON the same way (every
+        # request's schema carries JSON_OPTIONS): with free whitespace between fields small
+        # models loop on newlines, and the same format gives the same greedy answers
         engine_args.setdefault(
-            "structured_outputs_config", {"backend": "xgrammar", "disable_any_whitespace": True}
+            "structured_outputs_config", {"backend": "guidance", "disable_any_whitespace": True}
         )
+        config = engine_args["structured_outputs_config"]
+        self.json_options = isinstance(config, dict) and config.get("backend") == "guidance"
         self.args = [*self.args, *engine_args_to_cli(engine_args), *(extra_args or [])]
         self.env = dict(os.environ)
         if self.cpu:
@@ -381,6 +385,9 @@ class VLLMBackend(OpenAIBackend):
         self, conversation: Conversation, params: GenerationParams, schema: dict[str, Any] | None
     ) -> dict[str, Any]:
         body = super().payload(conversation, params, schema)
+        if schema is not None and self.json_options:
+            spec = body["response_format"]["json_schema"]
+            spec["schema"] = {**schema, "x-guidance": JSON_OPTIONS}
         if self.cpu:
             body.pop("seed", None)  # kills the CPU engine; the server's --seed stands in
         return body
