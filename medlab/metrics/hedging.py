@@ -39,7 +39,9 @@ _DISEASE_ZH_ALTS = (
     r"生长痛|乳腺痛|肌肉痛|关节痛|胸壁痛|肋间痛|痘|眩晕|耳聋|缺血|闭锁|慢阻肺|衰竭|心动过[缓速]|心律不齐|"
     r"样反应|不良反应|副作用|戒断反应|药物反应|脓肿|亢进|减退|痴呆|黄疸|脂肪肝|硬化|狭窄|脱垂|脱位|"
     r"夹层|休克|麻痹|瘫痪|撕裂|积水|生理性|病理性|低血压|落枕|晕厥|挫伤|疏松|麦粒肿|心律失常|甲减|甲亢|"
-    r"龋齿|蛀牙|真菌|霉菌|寄生虫|绞痛|栓塞|早破|早产|早剥|前置"
+    r"龋齿|蛀牙|真菌|霉菌|寄生虫|绞痛|栓塞|早破|早产|早剥|前置|痣|"
+    # TCM diagnoses (可能是肾虚的迹象)
+    r"[肾体气血阴阳脾]虚|气血不足"
 )
 # (the alternatives stay flat where they open a pattern: a group first would disable the regex
 # engine's scan for their first characters)
@@ -67,7 +69,7 @@ _CLAIM_ZH = re.compile(rf"(?P<hedge>{_HEDGE_CUE_ZH})|(?P<certain>{_CERTAIN_CUE_Z
 _DISEASE_AFTER_ZH = re.compile(rf"{_GAP}(?:{_DISEASE_ZH}|引起|导致|所致|造成)")
 _CAUSE_HEDGED_ZH = re.compile(
     r"(?:可能|大多数?|多半|多数|多为|多|一般|通常|往往|常常|或许|也许)[^，。；！？是]{0,8}?"
-    r"(?:是|与|和|跟|由|因为|是因为|是由)"
+    r"(?:是|与|和|跟|由|因为|因|是因为|是由)"
     r"[^。；！？\n]{1,15}?(?:引起|导致|所致|造成|有关|相关|原因)|(?:常见|可能)的?(?:原因|诱因)(?:可能)?是"
     # a hedged cause with no cause verb after it (可能是因为身体虚弱或免疫力下降)
     r"|(?:可能|也许|或许|大概)是?(?:因为|由于)[^，。；！？\n]{2}"
