@@ -69,6 +69,11 @@ CASES = [
     # second pass: a real drug closing the list with 等 is still the invented name's company
     ("可以吃痛舒宁、布洛芬等。", [("痛舒宁", F), ("布洛芬", G)]),
     ("多吃蔬菜、水果、布洛芬等", [("布洛芬", G)]),
+    # a class given a body site and a form is no invented drug (a qwen2.5-1.5b answer)
+    ("可以使用抗组胺鼻喷雾剂，如扑尔敏、氯雷他定等。", [("扑尔敏", G), ("氯雷他定", G)]),
+    ("可以用抗组胺滴眼液", []),
+    ("可以用抗真菌软膏", []),
+    ("可以用痛舒宁鼻喷雾剂", [("痛舒宁鼻喷雾剂", F)]),
 ]
 
 

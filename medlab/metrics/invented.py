@@ -33,6 +33,8 @@ _STRONG_FORMS = """缓释胶囊 肠溶胶囊 缓释片 控释片 肠溶片 分�
 _WEAK_FORMS = ["片", "丸"]  # 面片, 药丸: a word before them needs more evidence
 _FORMS = sorted(_STRONG_FORMS + _WEAK_FORMS, key=len, reverse=True)
 _FORM_RE = re.compile("|".join(_FORMS))
+# body sites written between a class and its dosage form (抗组胺鼻喷雾剂)
+_SITES = ("鼻用", "鼻腔", "鼻", "眼用", "眼", "耳", "口腔", "外用", "局部", "皮肤")
 # Characters that end a name when walking back from its end (function words, verbs).
 _STOP = set(
     "的了和与或及跟同用服吃喝是在等如给把被对可以请试药粒片次每日天为于将你我她它们再就也都还并含"
@@ -98,6 +100,10 @@ def _word_like(name: str) -> bool:
     if name in common or name in stoplist() or name in classes or name in drug_names():
         return True
     if name + "类" in classes:  # 苯二氮卓片: a class given a dosage form stays a class
+        return True
+    # a class given a body site and a form (抗组胺鼻喷雾剂, 抗组胺滴眼液, 抗真菌软膏)
+    core = next((name[: -len(s)] for s in _SITES if name.endswith(s) and len(name) > len(s)), name)
+    if any(core + tail in classes for tail in ("", "类", "药", "药物")):
         return True
     if name.endswith(ZH_DISEASE_ENDINGS) or name.endswith(("药", "剂", "类", "素")):
         return True
