@@ -67,10 +67,12 @@ def _is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff"
 
 
-@lru_cache(maxsize=1)
-def _low_function_words() -> frozenset[str]:
-    """Everyday words with no drug-like character (建议, 购买, 医生): trimmed off a name's front."""
-    return frozenset(w for w in common_zh() if name_score(w) < 0.5)
+@lru_cache(maxsize=65536)
+def _low_function_word(word: str) -> bool:
+    """An everyday word with no drug-like character (建议, 购买, 医生): trimmed off a name's
+    front. Decided per word as names are read (scoring every common word up front cost the
+    first answer of a run a quarter of a second)."""
+    return word in common_zh() and name_score(word) < 0.5
 
 
 def _name_before(norm: str, end: int, max_len: int = 6) -> int | None:
@@ -79,12 +81,11 @@ def _name_before(norm: str, end: int, max_len: int = 6) -> int | None:
     i = end
     while i > 0 and end - i < max_len + 4 and _is_cjk(norm[i - 1]) and norm[i - 1] not in _STOP:
         i -= 1
-    low = _low_function_words()
     changed = True
     while changed and end - i > 2:
         changed = False
         for n in (4, 3, 2):
-            if end - i - n >= 2 and norm[i : i + n] in low:
+            if end - i - n >= 2 and _low_function_word(norm[i : i + n]):
                 i += n
                 changed = True
                 break
