@@ -100,9 +100,8 @@ def _word_like(name: str) -> bool:
     classes = drug_classes()
     if name in common or name in stoplist() or name in classes or name in drug_names():
         return True
-    if name + "类" in classes:  # 苯二氮卓片: a class given a dosage form stays a class
-        return True
-    # a class given a body site and a form (抗组胺鼻喷雾剂, 抗组胺滴眼液, 抗真菌软膏)
+    # a class given a dosage form (苯二氮卓片), or a body site and a form (抗组胺鼻喷雾剂,
+    # 抗组胺滴眼液, 抗真菌软膏), stays a class
     core = next((name[: -len(s)] for s in _SITES if name.endswith(s) and len(name) > len(s)), name)
     if any(core + tail in classes for tail in ("", "类", "药", "药物")):
         return True
