@@ -1,7 +1,7 @@
 """Drug lexicons shipped with medlab: names, allowed drug classes, INN stems, reviewed lists.
 
 All files live in ``medlab/lexicon/data`` (override the folder with ``MEDLAB_LEXICON_DIR``) and
-are read once per process:
+are read once per process (what takes time to build is kept built, ``medlab.lexicon.store``):
 
 - ``drugs.tsv.gz``: generic and brand names, Chinese and English, each with a canonical name
   (the English generic where one is known, so 布洛芬, 美林, ibuprofen and Advil share one);
@@ -17,12 +17,12 @@ Keys are ``curate.normalize``-d (NFKC, lower case).
 from __future__ import annotations
 
 import gzip
-import os
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from medlab.lexicon.curate import normalize
+from medlab.lexicon.files import data_dir
+from medlab.lexicon.store import compiled
 
 KINDS = ("generic", "brand")
 
@@ -35,11 +35,6 @@ class InnStem:
     lang: str  # "en" | "zh"
     position: str  # "suffix" | "prefix"
     meaning: str
-
-
-def data_dir() -> Path:
-    env = os.environ.get("MEDLAB_LEXICON_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent / "data"
 
 
 def _rows(name: str) -> list[tuple[int, list[str]]]:
@@ -61,6 +56,10 @@ def _check(name: str, line: int, row: list[str], n: int, fields: str) -> None:
 @lru_cache(maxsize=1)
 def drug_names() -> dict[str, tuple[str, str]]:
     """Normalised drug name -> (kind, canonical); kind is "generic" or "brand"."""
+    return compiled("drug_names", _read_drug_names)
+
+
+def _read_drug_names() -> dict[str, tuple[str, str]]:
     path = data_dir() / "drugs.tsv.gz"
     out: dict[str, tuple[str, str]] = {}
     with gzip.open(path, "rt", encoding="utf-8") as f:

@@ -1,6 +1,7 @@
 """Word lists the invented-drug detector weighs its evidence with (``medlab.metrics.invented``).
 
-Built by ``scripts/build_lexicon.py`` next to the drug lexicon, read once per process:
+Built by ``scripts/build_lexicon.py`` next to the drug lexicon, read once per process and kept
+built (``medlab.lexicon.store``):
 
 - ``common_zh.txt.gz``: everyday Chinese words (jieba 0.42.1's dictionary, 2-4 characters,
   frequency >= 20) that are no drug name: 面片, 咖啡 and 止咳 are words, not invented drugs;
@@ -15,7 +16,8 @@ from __future__ import annotations
 import gzip
 from functools import lru_cache
 
-from medlab.lexicon import data_dir
+from medlab.lexicon.files import data_dir
+from medlab.lexicon.store import compiled
 
 UNKNOWN_CHAR_SCORE = -2.0  # a character in neither source: rare, not drug-like
 
@@ -25,18 +27,30 @@ def _lines_gz(name: str) -> frozenset[str]:
         return frozenset(line.strip() for line in f if line.strip())
 
 
-@lru_cache(maxsize=1)
-def common_zh() -> frozenset[str]:
+def _common_zh() -> frozenset[str]:
     return _lines_gz("common_zh.txt.gz")
 
 
-@lru_cache(maxsize=1)
-def common_en() -> frozenset[str]:
+def _common_en() -> frozenset[str]:
     return _lines_gz("common_en.txt.gz")
 
 
 @lru_cache(maxsize=1)
+def common_zh() -> frozenset[str]:
+    return compiled("common_zh", _common_zh)
+
+
+@lru_cache(maxsize=1)
+def common_en() -> frozenset[str]:
+    return compiled("common_en", _common_en)
+
+
+@lru_cache(maxsize=1)
 def drug_char_scores() -> dict[str, float]:
+    return compiled("drug_chars", _read_drug_char_scores)
+
+
+def _read_drug_char_scores() -> dict[str, float]:
     path = data_dir() / "drug_chars.tsv"
     out: dict[str, float] = {}
     with open(path, encoding="utf-8") as f:

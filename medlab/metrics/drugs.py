@@ -1,10 +1,11 @@
 """Drug-name mentions in an answer: generic, brand, class or fabricated.
 
-One Aho-Corasick automaton (pyahocorasick) holds every lexicon name (``medlab.lexicon``): drug
-names, drug classes and the reviewed stoplist. Text is normalised character by character
-(NFKC, lower case, one character for one character) so offsets always point into the original
-text. Of all matches, the longest wins and overlaps are dropped (头孢类抗生素 is one class
-mention, not 头孢 plus a drug); English names need ASCII word boundaries, Chinese names none.
+Aho-Corasick automata (pyahocorasick, ``medlab.metrics.drug_index``) hold every lexicon name
+(``medlab.lexicon``): drug names, drug classes and the reviewed stoplist. Text is normalised
+character by character (NFKC, lower case, one character for one character) so offsets always
+point into the original text. Of all matches, the longest wins and overlaps are dropped
+(头孢类抗生素 is one class mention, not 头孢 plus a drug); English names need ASCII word
+boundaries, Chinese names none.
 Stoplist phrases win like any match and report nothing. Fabricated names are drug-like words
 carrying a WHO INN stem (fantoprazole, 卡美拉唑) that are in no lexicon, and the names
 ``medlab.metrics.invented`` finds from other evidence (a dosage form, a dose, a list of drugs).
@@ -15,19 +16,23 @@ A mention is a mention whatever the sentence says about it: "不要吃布洛芬"
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 import ahocorasick
 
-from medlab.lexicon import drug_classes, drug_names, inn_stems, stoplist
+from medlab.lexicon import drug_classes, stoplist
 from medlab.metrics.chinese import to_simplified
+from medlab.metrics.drug_index import STEM as _STEM
+from medlab.metrics.drug_index import STOP as _STOP
+from medlab.metrics.drug_index import automata as _automata
+from medlab.metrics.drug_index import inn_stem_tables as _stems
+from medlab.metrics.drug_index import is_ascii_alnum as _is_ascii_alnum
+from medlab.metrics.drug_index import is_drug_name, normalize_text
+from medlab.metrics.drug_index import latin1 as _latin1
 from medlab.metrics.invented import invented
 
 KINDS = ("generic", "brand", "class", "fabricated")
-_STOP = "stop"
-_STEM = "stem"
 
 
 @dataclass(frozen=True)
@@ -41,68 +46,6 @@ class DrugMention:
     kind: str
     canonical: str
     echo: bool = False
-
-
-@lru_cache(maxsize=1)
-def _char_table() -> tuple[dict[str, str], re.Pattern]:
-    """Characters whose NFKC + lower-case form is one other letter, digit, space or hyphen
-    (Ａ -> a, ８ -> 8, － -> -), and a pattern that finds them. Punctuation (，（）) is left
-    alone: names never contain it and it is never a letter next to a name."""
-    table = {}
-    for cp in range(0x10000):
-        if 0xD800 <= cp <= 0xDFFF:
-            continue
-        ch = chr(cp)
-        norm = unicodedata.normalize("NFKC", ch).lower()
-        if norm != ch and len(norm) == 1 and (norm.isalnum() or norm in " -"):
-            table[ch] = norm
-    pattern = re.compile("[" + "".join(re.escape(c) for c in sorted(table)) + "]")
-    return table, pattern
-
-
-def normalize_text(text: str) -> str:
-    """Same-length normalisation, so that offsets in the result are offsets in ``text``."""
-    if text.isascii():
-        return text.lower()
-    table, pattern = _char_table()
-    return pattern.sub(lambda m: table[m.group()], text)
-
-
-def _is_ascii_alnum(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum()
-
-
-def _latin1(text: str) -> str:
-    """UTF-8 bytes of ``text`` as a str of code points 0-255. Matching on this keeps the
-    automaton's nodes small (at most 256 children), which makes it several times faster on
-    Chinese than matching on characters; UTF-8 guarantees matches start on characters."""
-    return text.encode("utf-8").decode("latin-1")
-
-
-@lru_cache(maxsize=1)
-def _automata() -> tuple[ahocorasick.Automaton, ahocorasick.Automaton]:
-    """(names with any non-ASCII character, ASCII-only names): Chinese text skips the second."""
-    entries: dict[str, tuple[str, str]] = dict(drug_names())
-    entries.update({name: ("class", canon) for name, canon in drug_classes().items()})
-    stem_words = [s.stem for s in inn_stems()]
-    for stop in stoplist():
-        # A stop phrase matters only where it contains a name or a stem (黄曲霉素 is not a
-        # fabricated -mycin): the others would only cost time.
-        parts = {stop[i:j] for i in range(len(stop)) for j in range(i + 1, len(stop) + 1)}
-        if any(w in stop for w in stem_words) or any(p in entries for p in parts):
-            entries[stop] = (_STOP, stop)
-    # Chinese INN stems ride along (a stem inside a longer name, 奥美拉唑, is never reported).
-    for stem in _stems()[2]:
-        entries.setdefault(stem, (_STEM, stem))
-    zh, en = ahocorasick.Automaton(), ahocorasick.Automaton()
-    for key, (kind, canonical) in entries.items():
-        key = normalize_text(key)
-        data = _latin1(key)
-        value = (len(data), kind, canonical, _is_ascii_alnum(key[0]), _is_ascii_alnum(key[-1]))
-        (en if key.isascii() else zh).add_word(data, value)
-    zh.make_automaton()
-    en.make_automaton()
-    return zh, en
 
 
 _HAS_LATIN = re.compile(r"[a-z]")
@@ -205,18 +148,6 @@ _ZH_MODIFIERS = (
 _ZH_FOLLOW_OK = _ZH_STOP_CHARS | set("不吗呢吧啊能会有治属片胶缓颗注软肠口分滴混乳凝贴喷气栓糖")
 
 
-@lru_cache(maxsize=1)
-def _stems() -> tuple[tuple[str, ...], tuple[str, ...], dict[str, tuple[str, ...]]]:
-    """(English suffix stems, English prefix stems, Chinese stem -> the Chinese stems it ends
-    with, longest first: 伐他汀 -> (伐他汀, 他汀))."""
-    stems = inn_stems()
-    suffixes = tuple(s.stem for s in stems if s.lang == "en" and s.position == "suffix")
-    prefixes = tuple(s.stem for s in stems if s.lang == "en" and s.position == "prefix")
-    zh = sorted({s.stem for s in stems if s.lang == "zh"}, key=len, reverse=True)
-    tails = {stem: tuple(x for x in zh if stem.endswith(x)) for stem in zh}
-    return suffixes, prefixes, tails
-
-
 _EN_WORD = re.compile(r"[a-z][a-z-]{4,}[a-z]")
 
 
@@ -267,7 +198,7 @@ def _fabricated(
     stem_hits = [(s, e) for s, e, kind, _ in taken if kind == _STEM or norm[s:e] in tails]
     if not cands and not stem_hits:
         return []
-    known, classes, stops = drug_names(), drug_classes(), stoplist()
+    classes, stops = drug_classes(), stoplist()
     for start, end in stem_hits:
         for stem in tails[norm[start:end]]:
             begin = _zh_candidate(norm, end - len(stem), end)
@@ -276,14 +207,14 @@ def _fabricated(
             word = norm[begin:end]
             # Not fabricated when a tail of the word is a real name (选择奥美拉唑 -> 奥美拉唑).
             if not any(
-                word[k:] in known or word[k:] in stops for k in range(len(word) - len(stem))
+                is_drug_name(word[k:]) or word[k:] in stops for k in range(len(word) - len(stem))
             ):
                 cands.append((begin, end))
             break
     out = []
     for s, e in cands:
         word = norm[s:e]
-        if word in known or word in classes or word in stops:
+        if word in classes or word in stops or is_drug_name(word):
             continue
         # A real drug or stop phrase overlapping the word means it is not fabricated; a class
         # or stem strictly inside it (泽伐他汀 contains the class 他汀) gives way.

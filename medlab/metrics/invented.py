@@ -20,9 +20,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from medlab.lexicon import drug_classes, drug_names, stoplist
+from medlab.lexicon import drug_classes, stoplist
 from medlab.lexicon.curate import ZH_DISEASE_ENDINGS
 from medlab.lexicon.evidence import common_en, common_zh, name_score
+from medlab.metrics.drug_index import drug_name_starts_with, is_drug_name
 
 Match = tuple[int, int, str, str]
 
@@ -98,7 +99,7 @@ def _word_like(name: str) -> bool:
     """True when the name reads as an everyday word, a disease or a known non-drug."""
     common = common_zh()
     classes = drug_classes()
-    if name in common or name in stoplist() or name in classes or name in drug_names():
+    if name in common or name in stoplist() or name in classes or is_drug_name(name):
         return True
     # a class given a dosage form (苯二氮卓片), or a body site and a form (抗组胺鼻喷雾剂,
     # 抗组胺滴眼液, 抗真菌软膏), stays a class
@@ -205,14 +206,14 @@ def _mid_sentence_capital(text: str, s: int) -> bool:
 
 
 def _en(norm: str, text: str, taken: list[Match]) -> list[Match]:
-    known, common = drug_names(), common_en()
+    common = common_en()
     out = []
     for m in _EN_CAND.finditer(norm):
         s, e = m.span(1)
         w = m.group(1)
         if (
             _mid_sentence_capital(text, s)
-            and w not in known
+            and not is_drug_name(w)
             and w not in common
             and w not in stoplist()
             and _free(s, e, taken)
@@ -227,7 +228,7 @@ def _en(norm: str, text: str, taken: list[Match]) -> list[Match]:
             if (
                 in_list
                 and _mid_sentence_capital(text, s)
-                and w not in known
+                and not is_drug_name(w)
                 and w not in common
                 and _free(s, e, taken)
             ):
@@ -240,7 +241,7 @@ def _cut_off(norm: str, m: Match) -> bool:
     starts with it."""
     if norm[m[1] :].strip() or not _is_cjk(norm[m[1] - 1]):
         return False
-    return any(n.startswith(m[3]) for n in drug_names())
+    return drug_name_starts_with(m[3])
 
 
 def invented(norm: str, text: str, taken: list[Match]) -> list[Match]:

@@ -1,0 +1,136 @@
+"""The drug lexicon as two Aho-Corasick automata (pyahocorasick), and the text normalisation
+they match on.
+
+Every lexicon name (``medlab.lexicon``: drug names, drug classes, the stop phrases that matter
+and the Chinese INN stems) is a key, normalised character by character (NFKC, lower case, one
+character for one character, so that offsets in the normalised text are offsets in the text)
+and stored as its UTF-8 bytes. Names with a non-ASCII character go to one automaton, ASCII-only
+names to the other, so that Chinese text never walks the English one. The automata are built
+once and kept by ``medlab.lexicon.store``; the detectors also ask them whether a word is a
+drug name (``is_drug_name``), so that scoring never loads the name table itself.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import ahocorasick
+
+from medlab.lexicon import drug_classes, drug_names, inn_stems, stoplist
+from medlab.lexicon.store import compiled
+
+STOP = "stop"  # kind of a stop phrase: it wins a span and reports nothing
+STEM = "stem"  # kind of a Chinese INN stem: evidence for a fabricated name
+_DRUG = ("generic", "brand")
+
+
+@lru_cache(maxsize=1)
+def _char_table() -> tuple[dict[str, str], re.Pattern]:
+    return compiled("char_table", _build_char_table)
+
+
+def _build_char_table() -> tuple[dict[str, str], re.Pattern]:
+    """Characters whose NFKC + lower-case form is one other letter, digit, space or hyphen
+    (Ａ -> a, ８ -> 8, － -> -), and a pattern that finds them. Punctuation (，（）) is left
+    alone: names never contain it and it is never a letter next to a name."""
+    table = {}
+    for cp in range(0x10000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        ch = chr(cp)
+        norm = unicodedata.normalize("NFKC", ch).lower()
+        if norm != ch and len(norm) == 1 and (norm.isalnum() or norm in " -"):
+            table[ch] = norm
+    pattern = re.compile("[" + "".join(re.escape(c) for c in sorted(table)) + "]")
+    return table, pattern
+
+
+def normalize_text(text: str) -> str:
+    """Same-length normalisation, so that offsets in the result are offsets in ``text``."""
+    if text.isascii():
+        return text.lower()
+    table, pattern = _char_table()
+    return pattern.sub(lambda m: table[m.group()], text)
+
+
+def is_ascii_alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def latin1(text: str) -> str:
+    """UTF-8 bytes of ``text`` as a str of code points 0-255. Matching on this keeps the
+    automaton's nodes small (at most 256 children), which makes it several times faster on
+    Chinese than matching on characters; UTF-8 guarantees matches start on characters."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+@lru_cache(maxsize=1)
+def automata() -> tuple[ahocorasick.Automaton, ahocorasick.Automaton]:
+    """(names with any non-ASCII character, ASCII-only names): Chinese text skips the second."""
+    return compiled("drug_automata", _build_automata, (ahocorasick.__file__,))
+
+
+def _build_automata() -> tuple[ahocorasick.Automaton, ahocorasick.Automaton]:
+    entries: dict[str, tuple[str, str]] = dict(drug_names())
+    entries.update({name: ("class", canon) for name, canon in drug_classes().items()})
+    stem_words = [s.stem for s in inn_stems()]
+    for stop in stoplist():
+        # A stop phrase matters only where it contains a name or a stem (黄曲霉素 is not a
+        # fabricated -mycin): the others would only cost time.
+        parts = {stop[i:j] for i in range(len(stop)) for j in range(i + 1, len(stop) + 1)}
+        if any(w in stop for w in stem_words) or any(p in entries for p in parts):
+            entries[stop] = (STOP, stop)
+    # Chinese INN stems ride along (a stem inside a longer name, 奥美拉唑, is never reported).
+    for stem in inn_stem_tables()[2]:
+        entries.setdefault(stem, (STEM, stem))
+    zh, en = ahocorasick.Automaton(), ahocorasick.Automaton()
+    for key, (kind, canonical) in entries.items():
+        key = normalize_text(key)
+        data = latin1(key)
+        value = (len(data), kind, canonical, is_ascii_alnum(key[0]), is_ascii_alnum(key[-1]))
+        (en if key.isascii() else zh).add_word(data, value)
+    zh.make_automaton()
+    en.make_automaton()
+    return zh, en
+
+
+@lru_cache(maxsize=1)
+def inn_stem_tables() -> tuple[tuple[str, ...], tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """(English suffix stems, English prefix stems, Chinese stem -> the Chinese stems it ends
+    with, longest first: 伐他汀 -> (伐他汀, 他汀))."""
+    stems = inn_stems()
+    suffixes = tuple(s.stem for s in stems if s.lang == "en" and s.position == "suffix")
+    prefixes = tuple(s.stem for s in stems if s.lang == "en" and s.position == "prefix")
+    zh = sorted({s.stem for s in stems if s.lang == "zh"}, key=len, reverse=True)
+    tails = {stem: tuple(x for x in zh if stem.endswith(x)) for stem in zh}
+    return suffixes, prefixes, tails
+
+
+def is_drug_name(word: str) -> bool:
+    """Whether the normalised ``word`` is a drug name of the lexicon (generic or brand)."""
+    zh, en = automata()
+    value = (en if word.isascii() else zh).get(latin1(word), None)
+    return value is not None and value[1] in _DRUG
+
+
+def drug_name_starts_with(prefix: str) -> bool:
+    """Whether a drug name of the lexicon (generic or brand) starts with the normalised
+    ``prefix``: 布洛 for a name the token limit cut."""
+    zh, en = automata()
+    auto = en if prefix.isascii() else zh
+    return any(value[1] in _DRUG for _, value in auto.items(latin1(prefix)))
+
+
+__all__ = [
+    "STEM",
+    "STOP",
+    "automata",
+    "drug_name_starts_with",
+    "inn_stem_tables",
+    "is_ascii_alnum",
+    "is_drug_name",
+    "latin1",
+    "normalize_text",
+]
