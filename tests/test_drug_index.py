@@ -6,7 +6,12 @@ import random
 
 from medlab.lexicon import drug_classes, drug_names
 from medlab.lexicon.evidence import common_zh
-from medlab.metrics.drug_index import drug_name_starts_with, is_drug_name, normalize_text
+from medlab.metrics.drug_index import (
+    drug_name_starts_with,
+    is_drug_name,
+    misspelt_drug,
+    normalize_text,
+)
 
 
 def test_every_lexicon_name_is_a_drug_name():
@@ -42,3 +47,24 @@ def test_prefix_answers_as_a_scan_of_the_name_table():
     for p in sorted(prefixes):
         assert drug_name_starts_with(p) == any(n.startswith(p) for n in names), p
     assert drug_name_starts_with("布洛") and not drug_name_starts_with("的了")
+
+
+def test_misspellings_of_a_like_sound_name_the_real_drug():
+    assert misspelt_drug("奥米拉唑") == ("generic", "omeprazole")  # 美 mei / 米 mi
+    assert misspelt_drug("布洛分") == ("generic", "ibuprofen")  # 芬 / 分, the same syllable
+    assert misspelt_drug("奥米拉唑肠溶胶囊")[1] == "omeprazole"
+
+
+def test_other_sounds_lengths_and_scripts_are_not_misspellings():
+    for word in [
+        "卡司匹林",
+        "卡托芬",
+        "西洛芬",
+        "西地地平",
+        "洛司他汀",
+        "西曲林",
+        "氯胺",
+        "布洛芬芬",
+    ]:
+        assert misspelt_drug(word) is None, word
+    assert misspelt_drug("ibuprofem") is None  # English names are left to the lexicon

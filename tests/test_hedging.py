@@ -33,6 +33,15 @@ CASES = [
     ("孩子就是普通感冒，不用担心。", False),
     ("You have tonsillitis.", False),
     ("This is a classic migraine.", False),
+    # a flat cause given to the user's symptom is a certain claim (real-answer dev errors);
+    # a hedged one, several causes, a definition, a risk and the user's own account are not
+    ("头疼是由于身体的紧张和疲劳引起的，可以吃点止痛药。", False),
+    ('{"analysis": ["睡眠过长导致身体虚汗"]}', False),
+    ("头疼可能是由于紧张引起的。", True),
+    ("发烧是由于多种原因引起的，建议测体温。", None),
+    ("长期服用会导致胃痛，避免空腹吃。", None),
+    ("少吃辣，以免导致胃痛。", None),
+    ("加班导致的头疼，休息一会儿能轻一点。", None),
     # one certain claim among hedged ones makes the answer certain
     ("可能是胃炎。您这是饮食不规律引起的。", False),
     # no diagnostic claim: advice only, 可能 in a non-diagnostic sense, conditions

@@ -74,6 +74,46 @@ CASES = [
     ("可以用抗组胺滴眼液", []),
     ("可以用抗真菌软膏", []),
     ("可以用痛舒宁鼻喷雾剂", [("痛舒宁鼻喷雾剂", F)]),
+    # fourth pass (real-answer dev errors): a class introducing its examples is the company of
+    # a drug, with a colon, 如 in brackets or after a comma, also inside JSON strings
+    ("抗组胺药（如氯胺、卡托芬等）。", [("抗组胺药", C), ("氯胺", F), ("卡托芬", F)]),
+    (
+        '["止痛药：阿司匹林", "止泻药：洛巴坦（洛巴坦）"]',
+        [("止痛药", C), ("阿司匹林", G), ("止泻药", C), ("洛巴坦", F)],
+    ),
+    ('["布洛芬", "痛舒宁"]', [("布洛芬", G), ("痛舒宁", F)]),
+    ("降压药，如硝苯地平、氨氯地平", [("降压药", C), ("硝苯地平", G), ("氨氯地平", G)]),
+    # ... but what follows a class is only a name when it reads as one
+    ("抗生素：建议先看医生，不要自己买。", [("抗生素", C)]),
+    ("止痛药，如果疼得厉害请就医。", [("止痛药", C)]),
+    ("退烧药（如物理降温、多喝水）", [("退烧药", C)]),
+    # an item ending with a Chinese INN stem (地平, -dipine) in a drug list is drug-like even
+    # when its characters are everyday ones
+    (
+        "降压药，如阿司匹林、氢氯噻嗪、西地平等。",
+        [("降压药", C), ("阿司匹林", G), ("氢氯噻嗪", G), ("西地平", F)],
+    ),
+    ("可以吃布洛芬、地平线牌饼干", [("布洛芬", G)]),
+    # a class with a dosage form introducing examples (卡洛芬: carprofen, a real drug)
+    ("使用抗组胺药膏，如西洛芬、卡洛芬等。", [("抗组胺药", C), ("西洛芬", F), ("卡洛芬", G)]),
+    ("用点抗生素软膏，如果不好再去医院。", [("抗生素软膏", C)]),
+    # a name defined as a member of a drug class; a real name with an acid word stays real
+    (
+        "1. 苯二醇：这是一种常用的安眠药。2. 肌苷酸：这是一种常用的安眠药。",
+        [("苯二醇", F), ("安眠药", C), ("肌苷", G), ("安眠药", C)],
+    ),
+    ("舒眠宁是一种安眠药", [("舒眠宁", F), ("安眠药", C)]),
+    ("布洛芬是一种非甾体抗炎药", [("布洛芬", G), ("非甾体抗炎药", C)]),
+    ("这种药是一种抗生素", [("抗生素", C)]),
+    ("失眠是一种常见的睡眠障碍，安眠药可以帮助入睡", [("安眠药", C)]),
+    # a one-character misspelling of a real drug, of a like sound, names that drug; a changed
+    # character of another sound makes an invented name
+    (
+        "胃酸抑制剂，如奥米拉唑、西咪唑、阿司匹林等",
+        [("奥米拉唑", G), ("西咪唑", F), ("阿司匹林", G)],
+    ),
+    ("可以吃布洛分缓释胶囊", [("布洛分缓释胶囊", G)]),
+    ("如阿司匹林、卡司匹林等", [("阿司匹林", G), ("卡司匹林", F)]),
 ]
 
 
@@ -83,6 +123,13 @@ def test_invented_names(text: str, expected: list[tuple[str, str]]) -> None:
     assert [(m.text, m.kind) for m in mentions] == expected
     for m in mentions:
         assert text[m.start : m.end] == m.text
+
+
+def test_a_misspelt_name_counts_as_the_real_drug() -> None:
+    m = drug_mentions("胃酸多可以吃奥米拉唑、雷贝拉唑等药")[0]
+    assert (m.text, m.kind, m.canonical) == ("奥米拉唑", "generic", "omeprazole")
+    echo = drug_mentions("奥米拉唑、雷贝拉唑等药都可以", question="奥美拉唑能长期吃吗？")[0]
+    assert echo.text == "奥米拉唑" and echo.echo  # the user's drug, misspelt back
 
 
 def test_one_canonical_drug_across_names() -> None:

@@ -123,6 +123,44 @@ def drug_name_starts_with(prefix: str) -> bool:
     return any(value[1] in _DRUG for _, value in auto.items(latin1(prefix)))
 
 
+_WILDCARD = "\x01"  # never part of a key: keys are the UTF-8 bytes of names
+
+
+def misspelt_drug(word: str) -> tuple[str, str] | None:
+    """(kind, canonical) of the lexicon drug that the normalised Chinese ``word`` misspells by
+    one character of a like sound (奥米拉唑 for 奥美拉唑, 布洛分 for 布洛芬), or None. A real
+    misspelling names the real drug; a changed head of another sound (卡司匹林 beside 阿司匹林,
+    卡托芬 beside 卡洛芬) is a different, invented name."""
+    if len(word) < 3 or word.isascii():
+        return None
+    zh, _ = automata()
+    for i, ch in enumerate(word):
+        width = len(ch.encode("utf-8"))
+        pattern = latin1(word[:i]) + _WILDCARD * width + latin1(word[i + 1 :])
+        for key in zh.keys(pattern, _WILDCARD, ahocorasick.MATCH_EXACT_LENGTH):
+            real = key.encode("latin-1").decode("utf-8")
+            value = zh.get(key)
+            if len(real) == len(word) and value[1] in _DRUG and _sounds_alike(ch, real[i]):
+                return value[1], value[2]
+    return None
+
+
+@lru_cache(maxsize=4096)
+def _readings(ch: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(toneless syllables, non-empty initials) of a character in any of its readings."""
+    from pypinyin import Style, pinyin  # imported only when a name has a near neighbour
+
+    syllables = frozenset(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])
+    initials = pinyin(ch, style=Style.INITIALS, heteronym=True, strict=True)[0]
+    return syllables, frozenset(i for i in initials if i)
+
+
+def _sounds_alike(a: str, b: str) -> bool:
+    """The same syllable (芬, 分) or the same initial consonant (美 mei, 米 mi)."""
+    (sa, ia), (sb, ib) = _readings(a), _readings(b)
+    return bool(sa & sb or ia & ib)
+
+
 __all__ = [
     "STEM",
     "STOP",
@@ -132,5 +170,6 @@ __all__ = [
     "is_ascii_alnum",
     "is_drug_name",
     "latin1",
+    "misspelt_drug",
     "normalize_text",
 ]

@@ -28,7 +28,7 @@ from medlab.metrics.drug_index import STOP as _STOP
 from medlab.metrics.drug_index import automata as _automata
 from medlab.metrics.drug_index import inn_stem_tables as _stems
 from medlab.metrics.drug_index import is_ascii_alnum as _is_ascii_alnum
-from medlab.metrics.drug_index import is_drug_name, normalize_text
+from medlab.metrics.drug_index import is_drug_name, misspelt_drug, normalize_text
 from medlab.metrics.drug_index import latin1 as _latin1
 from medlab.metrics.invented import invented
 
@@ -247,6 +247,8 @@ def _mentions(text: str) -> list[tuple[int, int, str, str]]:
     more = invented(norm, simplified, taken)
     if more:
         fab = _merge(fab, more)
+    # a one-character misspelling of a real drug (奥米拉唑) names that drug
+    fab = [(b, e, *(misspelt_drug(name) or (kind, name))) for b, e, kind, name in fab]
     if fab:
         taken = [t for t in taken if all(t[1] <= f[0] or t[0] >= f[1] for f in fab)] + fab
         taken.sort()

@@ -82,6 +82,19 @@ _CAUSE_CERTAIN_ZH = re.compile(
     r"(?:您|你|孩子|宝宝|这|症状|情况)[^，。；！？]{0,8}?(?:(?:就是|是|是由|完全是)[^，。；！？]{1,15}?"
     r"(?:引起|导致|造成|所致)的|(?:和|与|跟)[^，。；！？]{1,12}?(?:有关|相关))"
 )
+# a flat cause given to the user's symptom (头疼是由于身体的紧张和疲劳引起的, 睡眠过长导致身体
+# 虚汗): a diagnostic claim, certain unless a hedge word comes before it in the sentence
+_SYMPTOM_ZH = (
+    r"(?:头|肚子|胃|腰|嗓子|喉咙|牙|关节|胸口?)?(?:疼|痛)|头晕|拉肚子|腹泻|咳嗽|发烧|发热|虚汗|"
+    r"出汗|盗汗|瘙痒|发痒|红肿|乏力|没劲|失眠|恶心|呕吐|上吐下泻|烧心|反酸|便秘|鼻塞|流鼻涕|受寒|"
+    r"着凉|心慌|胸闷|气短|抽筋|麻木|皮疹|起疹子|水泡"
+)
+_SYMPTOM_CAUSE_ZH = re.compile(
+    rf"(?:{_SYMPTOM_ZH})(?:[^，。；！？定]{{0,4}}?)(?:是由于|是因为|是由(?!于)|主要由|由于)"
+    r"(?!多种|各种|很多|许多|不同)[^，。；！？]{1,15}?(?:引起|导致|造成|所致)"
+    rf"|^[^，。；！？]{{2,14}}?(?<!以免)(?<!避免)(?<!防止)(?<!会)(?<!能)(?<!可)(?<!将)(?<!易)"
+    rf"导致了?(?!的)[^，。；！？]{{0,6}}?(?:{_SYMPTOM_ZH})"
+)
 _HEDGE_WORD_ZH = re.compile(
     r"可能|像是|很像|更像|看起来像|符合|应该是|多数|"
     r"提示(?<!结果提示)(?<!报告提示)(?<!检查提示)(?<!化验提示)(?<!超提示)(?<!CT提示)(?<!图提示)|疑为|警惕|排除|多属|多为|多是|多由|或许|也许|大概|估计|疑似|考虑|不排除|多半|倾向|似乎|好像|看起来|一般|通常|多为|多见|"
@@ -268,6 +281,10 @@ def _zh_claims(sentence: str) -> list[bool]:
             claims.append(True)
         elif (c := _CAUSE_CERTAIN_ZH.search(sentence)) is not None:
             claims.append(bool(_HEDGE_WORD_ZH.search(sentence, 0, c.end())))
+        else:
+            body = sentence.lstrip(' "“「[')
+            if (c := _SYMPTOM_CAUSE_ZH.search(body)) is not None:
+                claims.append(bool(_HEDGE_WORD_ZH.search(body, 0, c.end())))
     return claims
 
 

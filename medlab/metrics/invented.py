@@ -6,7 +6,13 @@ other evidence a text gives (issue: 编造不存在的药品名):
 - a dosage-form tail: 降压灵芪片, 舒宁胶囊, "Zentrapine tablets";
 - a dose right after the name: 痛舒宁 200mg, 痛舒宁，每次1片, "Zentrapine 50 mg";
 - the company of real drugs: an item of an enumeration (、，/) in a sentence that names a real
-  drug (布洛芬、对乙酰氨基酚、痛舒宁等).
+  drug (布洛芬、对乙酰氨基酚、痛舒宁等), or among the examples a drug class introduces
+  (抗组胺药（如氯胺、卡托芬等）, 止泻药：洛巴坦); an item ending with a Chinese INN stem (西地平)
+  counts as drug-like there whatever its characters;
+- a definition as a member of a drug class: 苯二醇：这是一种常用的安眠药.
+
+A one-character misspelling of a real drug of a like sound (奥米拉唑) is turned back into that
+drug by ``medlab.metrics.drugs`` (``drug_index.misspelt_drug``).
 
 Whatever the evidence, the name must look like a drug and not like a word: 2-6 Chinese
 characters whose mean drug-likeness (``medlab.lexicon.evidence.name_score``) passes a threshold
@@ -23,7 +29,7 @@ from functools import lru_cache
 from medlab.lexicon import drug_classes, stoplist
 from medlab.lexicon.curate import ZH_DISEASE_ENDINGS
 from medlab.lexicon.evidence import common_en, common_zh, name_score
-from medlab.metrics.drug_index import drug_name_starts_with, is_drug_name
+from medlab.metrics.drug_index import drug_name_starts_with, inn_stem_tables, is_drug_name
 
 Match = tuple[int, int, str, str]
 
@@ -50,6 +56,17 @@ _DOSE_AFTER = re.compile(
     r"|[，,]?\s*(?:每次|每日|每天|一次|一日|一天)\s*[\d一二两三四半])"
 )
 _LIST_CUE = re.compile(r"等药|等药物|等药品|药物包括|药物如|药物有|常用药")
+# A drug class, perhaps with a dosage form, introducing its examples (抗组胺药（如氯胺、卡托芬等）,
+# 止泻药：洛巴坦, 降压药，如…, 抗组胺药膏，如…):
+# the items that follow are in a drug's company, as next to a real drug.
+_CLASS_CUE = re.compile(
+    r"(?:膏|乳膏|软膏|片|胶囊|颗粒|喷雾剂|滴剂|口服液|糖浆)?"  # 抗组胺药膏，如…
+    r"\s*(?:[：:]|[，,]?\s*[（(]?\s*(?:如|例如|比如|包括))"
+)
+# "<name>：这是一种常用的<class>" ending where a class mention starts
+_DEFINED_AS = re.compile(
+    r"([\u4e00-\u9fff]+)\s*[：:]?\s*(?:这|它)?(?:是|为)一种[^，。；！？\n\d]{0,8}$"
+)
 _EN_FORMS = r"tablets?|capsules?|cream|ointment|syrup|injections?|drops|gel|patch(?:es)?"
 _EN_CAND = re.compile(
     r"\b([A-Za-z][a-z]{4,})(?:\s+(?:forte|retard|plus|xr|sr|er|cr|la))?"
@@ -111,6 +128,12 @@ def _word_like(name: str) -> bool:
     return any(name[:k] in common and name[k:] in common for k in range(2, len(name) - 1))
 
 
+def _stem_tail(name: str) -> bool:
+    """The name ends with a Chinese INN stem after at least one other character (西地平:
+    地平, -dipine): drug-like whatever its characters' scores."""
+    return any(name.endswith(stem) and len(name) > len(stem) for stem in inn_stem_tables()[2])
+
+
 def _free(s: int, e: int, taken: list[Match]) -> bool:
     """No lexicon name or stop phrase overlaps [s, e) (INN stems may: they are evidence)."""
     return all(e <= t[0] or s >= t[1] or t[2] == "stem" for t in taken)
@@ -147,28 +170,58 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
         name = norm[begin:e]
         if not _word_like(name) and name_score(name) >= SCORE_DOSE and _free(begin, e, taken):
             out.append((begin, e, "fabricated", name))
-    # 3. items of an enumeration in a sentence that names a real drug or a drug list
-    if real or _LIST_CUE.search(norm):
+    # 3. a name defined as a member of a drug class: 1. 苯二醇：这是一种常用的安眠药
+    for t in taken:
+        if t[2] != "class":
+            continue
+        m = _DEFINED_AS.search(norm, max(0, t[0] - 24), t[0])
+        begin = _name_before(norm, m.end(1)) if m else None
+        if begin is None:
+            continue
+        name = norm[begin : m.end(1)]
+        if (
+            not _word_like(name)
+            and name_score(name) >= SCORE_LIST
+            and _free(begin, m.end(1), taken)
+        ):
+            out.append((begin, m.end(1), "fabricated", name))
+    # 4. items of an enumeration in a sentence that names a real drug, a drug list or a class
+    #    with its examples
+    anchors = _class_anchors(norm, taken)
+    if real or anchors or _LIST_CUE.search(norm):
         start = 0
         for sent in [*_SENTENCE.finditer(norm), None]:
             stop = sent.start() if sent else len(norm)
-            if any(start <= t[0] < stop for t in real) or _LIST_CUE.search(norm, start, stop):
+            if any(start <= t[0] < stop for t in real + anchors) or _LIST_CUE.search(
+                norm, start, stop
+            ):
                 out += _list_items(norm, start, stop, taken)
             start = sent.end() if sent else stop
     return out
 
 
+def _class_anchors(norm: str, taken: list[Match]) -> list[Match]:
+    """Class mentions followed by examples (止泻药：…, 抗组胺药（如…, 降压药，如…)."""
+    return [t for t in taken if t[2] == "class" and _CLASS_CUE.match(norm, t[1])]
+
+
 def _list_items(norm: str, start: int, stop: int, taken: list[Match]) -> list[Match]:
     """Unknown drug-like items of an enumeration, next to a real drug or to another such item
     (布洛芬、对乙酰氨基酚、痛舒宁): an item whose neighbours are no drugs is not taken."""
-    seps = [i for i in range(start, stop) if norm[i] in _SEPARATORS]
+    anchors = [t for t in _class_anchors(norm, taken) if start <= t[0] < stop]
+    seps = {i for i in range(start, stop) if norm[i] in _SEPARATORS}
+    for t in anchors:  # 抗组胺药（如氯胺: the examples start after 如
+        cue = _CLASS_CUE.match(norm, t[1])
+        if not any(norm[i] in _SEPARATORS for i in range(*cue.span())):
+            seps.add(cue.end() - 1)
+    seps = sorted(seps)
     if not seps:
         return []
-    real = [t for t in taken if t[2] in ("generic", "brand")]
+    real = [t for t in taken if t[2] in ("generic", "brand")] + anchors
     pieces = []  # (run start, run end, is a real drug, candidate or None)
     for b, e in zip([start, *[i + 1 for i in seps]], [*seps, stop]):
         j = b
-        while j < e and norm[j] in " （(":
+        while j < e and norm[j] in " （(\"'“”‘’「『【[":  # brackets and quotes (JSON strings)
             j += 1
         k = j
         while k < e and _is_cjk(norm[k]):
@@ -183,7 +236,7 @@ def _list_items(norm: str, start: int, stop: int, taken: list[Match]) -> list[Ma
             name = norm[begin:run_end]
             if (
                 not _word_like(name)
-                and name_score(name) >= SCORE_LIST
+                and (name_score(name) >= SCORE_LIST or _stem_tail(name))
                 and _free(begin, run_end, taken)
             ):
                 cand = (begin, run_end, "fabricated", name)
