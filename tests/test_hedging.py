@@ -42,6 +42,14 @@ CASES = [
     ("长期服用会导致胃痛，避免空腹吃。", None),
     ("少吃辣，以免导致胃痛。", None),
     ("加班导致的头疼，休息一会儿能轻一点。", None),
+    ("空调开得太低着凉，导致肚子受寒。", False),
+    ("多喝水，这样不会导致便秘。", None),
+    # ... also beside a hedged claim in the same sentence; a symptom declared a disease
+    ("咳嗽是由于呼吸道感染引起的，也可能是感冒引起的咳嗽。", False),
+    ("上吐下泻是急性胃肠疾病，需要立即就医。", False),
+    ("发烧是一种常见的症状，多喝水。", None),
+    # one cause among several is a hedged cause
+    ("肾虚是导致腰酸和无力的原因之一。", True),
     # one certain claim among hedged ones makes the answer certain
     ("可能是胃炎。您这是饮食不规律引起的。", False),
     # no diagnostic claim: advice only, 可能 in a non-diagnostic sense, conditions

@@ -71,6 +71,7 @@ _CAUSE_HEDGED_ZH = re.compile(
     r"(?:可能|大多数?|多半|多数|多为|多|一般|通常|往往|常常|或许|也许)[^，。；！？是]{0,8}?"
     r"(?:是|与|和|跟|由|因为|因|是因为|是由)"
     r"[^。；！？\n]{1,15}?(?:引起|导致|所致|造成|有关|相关|原因)|(?:常见|可能)的?(?:原因|诱因)(?:可能)?是"
+    r"|是(?:导致|引起|造成)[^。；！？\n]{1,15}?的(?:原因|因素)之一"  # 肾虚是导致腰酸的原因之一
     # a hedged cause with no cause verb after it (可能是因为身体虚弱或免疫力下降)
     r"|(?:可能|也许|或许|大概)是?(?:因为|由于)[^，。；！？\n]{2}"
 )
@@ -92,8 +93,10 @@ _SYMPTOM_ZH = (
 _SYMPTOM_CAUSE_ZH = re.compile(
     rf"(?:{_SYMPTOM_ZH})(?:[^，。；！？定]{{0,4}}?)(?:是由于|是因为|是由(?!于)|主要由|由于)"
     r"(?!多种|各种|很多|许多|不同)[^，。；！？]{1,15}?(?:引起|导致|造成|所致)"
-    rf"|^[^，。；！？]{{2,14}}?(?<!以免)(?<!避免)(?<!防止)(?<!会)(?<!能)(?<!可)(?<!将)(?<!易)"
+    rf"|^[^。；！？]{{2,20}}?(?<!以免)(?<!避免)(?<!防止)(?<!会)(?<!能)(?<!可)(?<!将)(?<!易)"
     rf"导致了?(?!的)[^，。；！？]{{0,6}}?(?:{_SYMPTOM_ZH})"
+    # a symptom declared a disease (上吐下泻是急性胃肠疾病, 烧心是心脏的疾病)
+    rf"|(?:{_SYMPTOM_ZH})是(?:一种)?[^，。；！？]{{0,8}}?疾病"
 )
 _HEDGE_WORD_ZH = re.compile(
     r"可能|像是|很像|更像|看起来像|符合|应该是|多数|"
@@ -281,10 +284,12 @@ def _zh_claims(sentence: str) -> list[bool]:
             claims.append(True)
         elif (c := _CAUSE_CERTAIN_ZH.search(sentence)) is not None:
             claims.append(bool(_HEDGE_WORD_ZH.search(sentence, 0, c.end())))
-        else:
-            body = sentence.lstrip(' "“「[')
-            if (c := _SYMPTOM_CAUSE_ZH.search(body)) is not None:
-                claims.append(bool(_HEDGE_WORD_ZH.search(body, 0, c.end())))
+    if not claims or all(claims):
+        # a flat cause or disease given to a symptom, also beside hedged claims (咳嗽是由于呼吸道
+        # 感染引起的，…可能是感冒引起的咳嗽)
+        body = sentence.lstrip(' "“「[')
+        if (c := _SYMPTOM_CAUSE_ZH.search(body)) is not None:
+            claims.append(bool(_HEDGE_WORD_ZH.search(body, 0, c.end())))
     return claims
 
 
