@@ -48,6 +48,9 @@ CASES = [
     ("咳嗽是由于呼吸道感染引起的，也可能是感冒引起的咳嗽。", False),
     ("上吐下泻是急性胃肠疾病，需要立即就医。", False),
     ("发烧是一种常见的症状，多喝水。", None),
+    # 疼痛 is a symptom, not a diagnosis: 疑似 in front of it makes no claim
+    ("疑似腰椎疼痛，伴有出汗，建议就医。", None),
+    ("可能是神经痛，注意休息。", True),
     # one cause among several is a hedged cause
     ("肾虚是导致腰酸和无力的原因之一。", True),
     # one certain claim among hedged ones makes the answer certain

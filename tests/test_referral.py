@@ -9,6 +9,9 @@ import pytest
 from medlab.metrics.referral import clause_levels, referral_level
 
 CASES = [
+    # what the user's doctor already told them is reported, not advice (a real-answer dev error)
+    ("医生让复查是为了确保血糖水平在正常范围内。", "none"),
+    ("空腹血糖偏高，建议复查。", "routine"),
     # Traditional Chinese and Cantonese read like Simplified
     ("建議這週回診所找醫師看看。", "routine"),
     ("如果食咗三日都仲係咁痛，就要去睇醫生。", "conditional"),

@@ -359,6 +359,8 @@ _PAST_BEFORE = re.compile(
     r"|(?:复诊|产检|体检|随访|就诊|就医|看病|下次|门诊)(?:时|的时候)[^，。；]{0,4}$"
     # what someone else said (同事说要去医院): reported, not the answer's advice
     r"|(?:同事|朋友|家人|别人|有人|邻居|亲戚|父母|爸爸|妈妈|老公|老婆|丈夫|妻子)(?:说|讲|劝)[^，。；]{0,4}$"
+    # what the user's doctor already told them (医生让复查): reported, not the answer's advice
+    r"|(?:医生|大夫)(?:说|讲|让|叫|要求)[^，。；]{0,4}$"
     r"|\bwhen you (?:do |next )?$|\bat your next (?:visit|appointment|review|check-?up)[^,;.]{0,10}$"
     r"|(?:\byou(?:'ve| have)? (?:already )?(?:seen|visited|been to)|\bwhen you (?:saw|visited|went)"
     r"|\bpreviously|\blast time|\balready)[^,;.]{0,20}$",
