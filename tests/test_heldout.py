@@ -115,7 +115,7 @@ def test_real_model_answers_hold_on_their_heldout_part() -> None:
     """Issue 13's goals on the untuned part of the hand-labelled real model answers
     (tests/data/real_answers/, split ``heldout``): referral >= 0.90 with each level's recall
     >= 0.85 and specific-drug F1 >= 0.95 are met. Hedging >= 0.90 and invented names recall
-    >= 0.80 at precision >= 0.90 are not met on the 328 held-out answers of v4 (0.896, and 0.71
+    >= 0.80 at precision >= 0.90 are not met on the 328 held-out answers of v4 (0.899, and 0.71
     on 7 names: see the datasheet), so they are held at what was measured: a rule change that
     buys ``dev`` accuracy by losing it here fails."""
     if importlib.util.find_spec("medlab.metrics.drugs") is None:
