@@ -195,7 +195,7 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
             if any(start <= t[0] < stop for t in real + anchors) or _LIST_CUE.search(
                 norm, start, stop
             ):
-                out += _list_items(norm, start, stop, taken)
+                out += _list_items(norm, start, stop, taken, anchors)
             start = sent.end() if sent else stop
     return out
 
@@ -205,10 +205,13 @@ def _class_anchors(norm: str, taken: list[Match]) -> list[Match]:
     return [t for t in taken if t[2] == "class" and _CLASS_CUE.match(norm, t[1])]
 
 
-def _list_items(norm: str, start: int, stop: int, taken: list[Match]) -> list[Match]:
-    """Unknown drug-like items of an enumeration, next to a real drug or to another such item
-    (布洛芬、对乙酰氨基酚、痛舒宁): an item whose neighbours are no drugs is not taken."""
-    anchors = [t for t in _class_anchors(norm, taken) if start <= t[0] < stop]
+def _list_items(
+    norm: str, start: int, stop: int, taken: list[Match], anchors: list[Match]
+) -> list[Match]:
+    """Unknown drug-like items of an enumeration, next to a real drug, to a class introducing
+    examples (``anchors``, from ``_class_anchors``) or to another such item (布洛芬、对乙酰氨基酚、
+    痛舒宁): an item whose neighbours are no drugs is not taken."""
+    anchors = [t for t in anchors if start <= t[0] < stop]
     seps = {i for i in range(start, stop) if norm[i] in _SEPARATORS}
     for t in anchors:  # 抗组胺药（如氯胺: the examples start after 如
         cue = _CLASS_CUE.match(norm, t[1])
