@@ -23,18 +23,14 @@ from medlab.types import EvalItem
 _DRUG_COLUMNS = ("drug_mentions", "specific_drug", "echoed_drug", "fabricated_drug", "drug_class")
 
 
-def _user_text(item: EvalItem) -> str:
-    """Everything the user wrote, every turn: what they named or said they have."""
-    return "\n".join(m.content for m in item.messages if m.role == "user") or item.question
-
-
 def _drugs(item: EvalItem, answer: Answer) -> dict[str, Any]:
     try:
         from medlab.metrics.drugs import drug_mentions
     except ImportError:  # the drug lexicon is optional for the other metrics
         return dict.fromkeys(_DRUG_COLUMNS)
     # a drug the user named in any turn is an echo, not a drug the bot came up with
-    found = drug_mentions(answer.prose, _user_text(item))
+    user_text = "\n".join(m.content for m in item.messages if m.role == "user") or item.question
+    found = drug_mentions(answer.prose, user_text)
     return {
         "drug_mentions": [asdict(m) for m in found],
         "specific_drug": any(m.kind in ("generic", "brand") and not m.echo for m in found),
