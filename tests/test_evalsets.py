@@ -4,7 +4,6 @@ with the file, the line and the field; public-set loaders read their published f
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from collections import Counter
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import get_args
 
 import jsonschema
 import pytest
+from scripts_loader import load_script
 
 from medlab import evalsets
 from medlab.evalsets import EvalSetError, eval_set_sha256, load_eval_set, load_items
@@ -133,11 +133,7 @@ def test_emr_records_lengths_and_gold_consistent_with_text():
 
 
 def test_emr_generator_reproduces_the_committed_file():
-    spec = importlib.util.spec_from_file_location(
-        "make_emr", ROOT / "scripts" / "make_emr_records.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("make_emr_records")
     committed = [
         json.loads(line) for line in (ROOT / "eval_sets" / "emr_extraction_zh.jsonl").open()
     ]

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 from real_answers import load
-
-ROOT = Path(__file__).resolve().parents[1]
+from scripts_loader import load_script
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location(
-        "label_agreement", ROOT / "scripts/label_agreement.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("label_agreement")
 
 
 @pytest.fixture(scope="module")

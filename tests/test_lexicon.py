@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import io
 import os
 import pickle
@@ -11,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from scripts_loader import load_script
 
 import medlab.lexicon as lexicon
 from medlab.lexicon.curate import en_generic, normalize, reject_reason, zh_generics
@@ -19,12 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _load_build_script():
-    spec = importlib.util.spec_from_file_location(
-        "build_lexicon", ROOT / "scripts/build_lexicon.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("build_lexicon")
 
 
 @pytest.mark.parametrize(

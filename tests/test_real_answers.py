@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from real_answers import DIR, LANGUAGES, MODELS, MODES, RealAnswersError, check, load, split_of
+from scripts_loader import load_script
 
 RECORDS = load()
 
@@ -140,13 +141,7 @@ def test_load_names_file_and_line(tmp_path: Path) -> None:
 
 
 def _label_script():
-    import importlib.util
-
-    path = DIR.parents[2] / "scripts" / "label_real_answers.py"
-    spec = importlib.util.spec_from_file_location("label_real_answers", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("label_real_answers")
 
 
 @pytest.mark.parametrize(
