@@ -7,7 +7,9 @@ not lexicon sources of medlab. Each name is put into a plain sentence and scored
 - drugs (``drug.txt``): recall = share reported as a real drug (generic or brand); the share
   reported as invented (a real product the lexicon lacks, flagged "fabricated") is printed too;
 - foods, symptoms, diseases, examinations and departments: the share reported as any drug,
-  and as an invented drug (false alarms).
+  and as an invented drug (false alarms); and, the harder case for the invented-drug detector,
+  the share reported as invented when two of them stand in a list after a real drug
+  (可以用布洛芬、<word>、<word>等。), where the company of a real drug is evidence.
 
     python benchmarks/drug_coverage.py [--sample 2000] [--download-dir DIR]
 """
@@ -72,6 +74,12 @@ def main() -> None:
             print(f"            reported as invented     {share(fab)}")
         else:
             print(f"{name:10s}: reported as a real drug {share(real)}; as invented {share(fab)}")
+            listed = []
+            for a, b in zip(words[::2], words[1::2]):
+                text = f"可以用布洛芬、{a}、{b}等。"
+                fabricated = {m.text for m in drug_mentions(text) if m.kind == "fabricated"}
+                listed += [a in fabricated, b in fabricated]
+            print(f"{'':10s}  in a list after a real drug: as invented {share(listed)}")
 
 
 if __name__ == "__main__":

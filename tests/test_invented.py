@@ -79,7 +79,7 @@ CASES = [
     ("抗组胺药（如氯胺、卡托芬等）。", [("抗组胺药", C), ("氯胺", F), ("卡托芬", F)]),
     (
         '["止痛药：阿司匹林", "止泻药：洛巴坦（洛巴坦）"]',
-        [("止痛药", C), ("阿司匹林", G), ("止泻药", C), ("洛巴坦", F)],
+        [("止痛药", C), ("阿司匹林", G), ("止泻药", C), ("洛巴坦", F), ("洛巴坦", F)],
     ),
     ('["布洛芬", "痛舒宁"]', [("布洛芬", G), ("痛舒宁", F)]),
     ("降压药，如硝苯地平、氨氯地平", [("降压药", C), ("硝苯地平", G), ("氨氯地平", G)]),
@@ -114,6 +114,41 @@ CASES = [
     ),
     ("可以吃布洛分缓释胶囊", [("布洛分缓释胶囊", G)]),
     ("如阿司匹林、卡司匹林等", [("阿司匹林", G), ("卡司匹林", F)]),
+    # fifth pass (real-answer dev errors): a list item ending with the character of the drug
+    # beside it is taken at a lower score (西曲林 after 氯雷他司林, 阿司匹林); a name the text
+    # defines as a drug is taken even when it reads as two everyday words (二甲 + 苯胺)
+    (
+        "抗组胺的喷鼻药，如阿司匹林、氯雷他司林、西曲林等",
+        [("阿司匹林", G), ("氯雷他司林", F), ("西曲林", F)],
+    ),
+    ("可以吃布洛芬、王芬等", [("布洛芬", G)]),  # a person's name of two characters
+    ("3. 二甲苯胺：这是一种常用的安眠药。", [("二甲苯胺", F), ("安眠药", C)]),
+    ("二甲苯胺有毒，不要接触", []),
+    # a drug's use given to a list item; several dosage forms given to one name; a name found
+    # invented once is invented wherever it stands, with its English gloss
+    ("1. 三联苯二甲胺：用于治疗失眠，适用于失眠症。", [("三联苯二甲胺", F)]),
+    ("1. 布洛芬：用于缓解疼痛。2. 药物治疗：用于缓解症状。", [("布洛芬", G)]),
+    (
+        "药物治疗：如西地地黄片、西地地黄口服液",
+        [("西地地黄片", F), ("西地地黄口服液", F)],
+    ),
+    ("可以喝点红糖姜茶，睡前吃片面包", []),
+    (
+        "2. 美托司林（Atrospine）: 美托司林是一种抗炎药物。",
+        [("美托司林", F), ("Atrospine", F), ("美托司林", F), ("抗炎药物", C)],
+    ),
+    (
+        "1. 阿司匹林（Aspirin）：阿司匹林是一种抗炎药",
+        [("阿司匹林", G), ("Aspirin", G), ("阿司匹林", G), ("抗炎药", C)],
+    ),
+    # dishes, lab values and diseases in a list after a real drug stay what they are
+    ("可以用布洛芬、生姜红糖汤、冬瓜汤等。", [("布洛芬", G)]),
+    ("可以用布洛芬、尿钙、血清钙等。", [("布洛芬", G)]),
+    ("可以用布洛芬、窦囊肿、腰痛等。", [("布洛芬", G)]),
+    # INN stems of the WHO stem book beyond the first list (-azoline 唑啉, -penem 培南)
+    ("鼻塞可以用莫他唑啉", [("莫他唑啉", F)]),
+    ("可以静脉用卡诺培南", [("卡诺培南", F)]),
+    ("鼻塞可以用羟甲唑啉", [("羟甲唑啉", G)]),
 ]
 
 

@@ -9,7 +9,12 @@ other evidence a text gives (issue: 编造不存在的药品名):
   drug (布洛芬、对乙酰氨基酚、痛舒宁等), or among the examples a drug class introduces
   (抗组胺药（如氯胺、卡托芬等）, 止泻药：洛巴坦); an item ending with a Chinese INN stem (西地平)
   counts as drug-like there whatever its characters;
-- a definition as a member of a drug class: 苯二醇：这是一种常用的安眠药.
+- a definition as a member of a drug class (苯二醇：这是一种常用的安眠药) or a drug's use given
+  to a list item (1. 三联苯二甲胺：用于治疗失眠);
+- two or more dosage forms given to one name (西地地黄片、西地地黄口服液), whatever its score.
+
+A name found invented once is invented wherever the answer names it, and an English gloss in
+brackets after it (美托司林（Atrospine）) is invented too.
 
 A one-character misspelling of a real drug of a like sound (奥米拉唑) is turned back into that
 drug by ``medlab.metrics.drugs`` (``drug_index.misspelt_drug``).
@@ -67,6 +72,18 @@ _CLASS_CUE = re.compile(
 _DEFINED_AS = re.compile(
     r"([\u4e00-\u9fff]+)\s*[：:]?\s*(?:这|它)?(?:是|为)一种[^，。；！？\n\d]{0,8}$"
 )
+# endings of dishes, of diseases beyond the lexicon's disease endings, and of lab cultures; the
+# specimens a lab value starts with (尿钙, 血清钙): such items of a list are no drugs
+_NOT_DRUG_ENDINGS = tuple(
+    """汤 粥 羹 汁 饮 蛋 鸡 鸭 鸽 鱼 肉 丁 脯 沙拉 糕 饼 菜 瓜 梨 面 饭 奶 囊肿 瘘 痹 中毒 伤寒
+    麻痹 栓塞 钙化 纤维化 痱 疳 积聚 培养 痛 痒""".split()  # noqa: SIM905
+)
+_SPECIMENS = ("尿", "血清", "血浆", "血液", "痰", "脑脊液")
+# "<name>：用于治疗失眠" at the start of a list item: the text gives the name a drug's use
+_USED_FOR = re.compile(
+    r"(?:^|(?<=[\n\"“「、；;]))\s*(?:\d+\s*[.、．)）]\s*)?([\u4e00-\u9fff]{2,8})\s*[：:]\s*"
+    r"(?:主要|常|可以?)?(?:用于|用来|适用于)(?:治疗|缓解|改善|预防|控制|退烧|止痛|降压|降糖|助眠)"
+)
 _EN_FORMS = r"tablets?|capsules?|cream|ointment|syrup|injections?|drops|gel|patch(?:es)?"
 _EN_CAND = re.compile(
     r"\b([A-Za-z][a-z]{4,})(?:\s+(?:forte|retard|plus|xr|sr|er|cr|la))?"
@@ -79,6 +96,10 @@ SCORE_STRONG_FORM = 1.0
 SCORE_WEAK_FORM = 1.5
 SCORE_DOSE = 1.2
 SCORE_LIST = 1.8
+# a name the text defines as a member of a drug class: evidence as strong as a dose
+SCORE_DEFINED = SCORE_DOSE
+# a list item that ends with the character of the drug next to it (阿司匹林、西曲林)
+SCORE_RHYME = 1.0
 
 
 def _is_cjk(ch: str) -> bool:
@@ -112,8 +133,10 @@ def _name_before(norm: str, end: int, max_len: int = 6) -> int | None:
     return i if end - i >= 2 else None
 
 
-def _word_like(name: str) -> bool:
-    """True when the name reads as an everyday word, a disease or a known non-drug."""
+def _word_like(name: str, *, compounds: bool = True) -> bool:
+    """True when the name reads as an everyday word, a disease or a known non-drug; with
+    ``compounds``, also when it is two everyday words side by side (a name the text defines as
+    a drug, 二甲苯胺：这是一种安眠药, is taken even so)."""
     common = common_zh()
     classes = drug_classes()
     if name in common or name in stoplist() or name in classes or is_drug_name(name):
@@ -125,7 +148,11 @@ def _word_like(name: str) -> bool:
         return True
     if name.endswith(ZH_DISEASE_ENDINGS) or name.endswith(("药", "剂", "类", "素")):
         return True
-    return any(name[:k] in common and name[k:] in common for k in range(2, len(name) - 1))
+    if name.endswith(_NOT_DRUG_ENDINGS) or name.startswith(_SPECIMENS):
+        return True
+    return compounds and any(
+        name[:k] in common and name[k:] in common for k in range(2, len(name) - 1)
+    )
 
 
 def _stem_tail(name: str) -> bool:
@@ -142,7 +169,9 @@ def _free(s: int, e: int, taken: list[Match]) -> bool:
 def _zh(norm: str, taken: list[Match]) -> list[Match]:
     out: list[Match] = []
     real = [t for t in taken if t[2] in ("generic", "brand")]
-    # 1. dosage-form tails
+    # 1. dosage-form tails; a name below the score that the text gives two or more dosage
+    #    forms (西地地黄片、西地地黄口服液) is a product line all the same
+    weak: dict[str, list[tuple[int, int, str]]] = {}
     for m in _FORM_RE.finditer(norm):
         s, e = m.span()
         if e < len(norm) and _is_cjk(norm[e]) and norm[e] not in _FOLLOW_OK:
@@ -154,13 +183,14 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
         strong = m.group() in _STRONG_FORMS
         dose = bool(_DOSE_AFTER.match(norm, e))
         need = SCORE_STRONG_FORM if strong or dose else SCORE_WEAK_FORM
-        if (
-            (strong or len(name) >= 3 or dose)
-            and not _word_like(name)
-            and name_score(name) >= need
-            and _free(begin, e, taken)
-        ):
-            out.append((begin, e, "fabricated", name))
+        if (strong or len(name) >= 3 or dose) and not _word_like(name) and _free(begin, e, taken):
+            if name_score(name) >= need:
+                out.append((begin, e, "fabricated", name))
+            elif len(name) >= 3 and name_score(name) > 0:
+                weak.setdefault(name, []).append((begin, e, m.group()))
+    for name, hits in weak.items():
+        if len({form for _, _, form in hits}) >= 2:
+            out += [(b, e, "fabricated", name) for b, e, _ in hits]
     # 2. a dose right after a bare name
     for m in re.finditer(r"[\u4e00-\u9fff](?=" + _DOSE_AFTER.pattern + ")", norm):
         e = m.end()
@@ -180,7 +210,17 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
             continue
         name = norm[begin : m.end(1)]
         if (
-            not _word_like(name)
+            not _word_like(name, compounds=False)
+            and name_score(name) >= SCORE_DEFINED
+            and _free(begin, m.end(1), taken)
+        ):
+            out.append((begin, m.end(1), "fabricated", name))
+    # 3b. a list item giving a name a drug's use: 1. 三联苯二甲胺：用于治疗失眠
+    for m in _USED_FOR.finditer(norm):
+        begin, name = m.start(1), m.group(1)  # the item's start is the name's
+        if (
+            len(name) <= 6
+            and not _word_like(name, compounds=False)
             and name_score(name) >= SCORE_LIST
             and _free(begin, m.end(1), taken)
         ):
@@ -233,23 +273,32 @@ def _list_items(
         run_end = cut if cut != -1 else k
         # the item is the drug, also with 等 after it (…、布洛芬等)
         is_drug = any(j <= t[0] and t[1] in (k, run_end) for t in real)
-        cand = None
+        cand, strong = None, False
         begin = _name_before(norm, run_end) if run_end - j >= 2 else None
         if begin is not None:
             name = norm[begin:run_end]
+            score = name_score(name)
             if (
                 not _word_like(name)
-                and (name_score(name) >= SCORE_LIST or _stem_tail(name))
+                and (score >= SCORE_RHYME or _stem_tail(name))
                 and _free(begin, run_end, taken)
             ):
                 cand = (begin, run_end, "fabricated", name)
-        pieces.append((is_drug, cand))
+                strong = score >= SCORE_LIST or _stem_tail(name)
+        pieces.append((is_drug, cand, strong, norm[j:run_end]))
     out = []
     ok = [p[0] for p in pieces]
+
+    def rhymes(i: int, k: int) -> bool:
+        """Item i, of three characters or more (王芬 is a person), ends with the character of
+        accepted item k (阿司匹林、氯雷他司林、西曲林)."""
+        item = pieces[i][3]
+        return len(item) >= 3 and 0 <= k < len(pieces) and ok[k] and pieces[k][3][-1:] == item[-1:]
+
     for _ in range(2):  # chains: a candidate next to an accepted one
-        for i, (_is_drug, cand) in enumerate(pieces):
+        for i, (_is_drug, cand, strong, _item) in enumerate(pieces):
             near = (i > 0 and ok[i - 1]) or (i + 1 < len(pieces) and ok[i + 1])
-            if cand and near and not ok[i]:
+            if cand and near and not ok[i] and (strong or rhymes(i, i - 1) or rhymes(i, i + 1)):
                 ok[i] = True
                 out.append(cand)
     return sorted(out)
@@ -292,6 +341,43 @@ def _en(norm: str, text: str, taken: list[Match]) -> list[Match]:
     return out
 
 
+def _elsewhere(norm: str, found: list[Match], taken: list[Match]) -> list[Match]:
+    """Other occurrences of a Chinese name of three characters or more found invented once
+    (the item 美托司林（Atrospine） before 美托司林是一种抗炎药物): a name is invented wherever
+    the answer names it."""
+    names = {m[3] for m in found if len(m[3]) >= 3 and _is_cjk(m[3][0])}
+    spans = {(m[0], m[1]) for m in found}
+    out = []
+    for name in names:
+        for hit in re.finditer(re.escape(name), norm):
+            s, e = hit.span()
+            if (
+                (s, e) not in spans
+                and _free(s, e, taken)
+                and all(e <= m[0] or s >= m[1] for m in found)
+            ):
+                out.append((s, e, "fabricated", name))
+    return out
+
+
+_GLOSS = re.compile(r"\s*[（(]\s*([A-Za-z][A-Za-z\-]{3,})\s*[）)]")
+
+
+def _glosses(norm: str, found: list[Match], taken: list[Match]) -> list[Match]:
+    """The English gloss in brackets after an invented Chinese name (美托司林（Atrospine）) is
+    invented too, unless it is a real drug or an everyday word."""
+    out = []
+    for m in found:
+        g = _GLOSS.match(norm, m[1]) if _is_cjk(norm[m[1] - 1]) else None
+        if g is None:
+            continue
+        s, e = g.span(1)
+        word = g.group(1)
+        if not is_drug_name(word) and word not in common_en() and _free(s, e, taken):
+            out.append((s, e, "fabricated", word))
+    return out
+
+
 def _cut_off(norm: str, m: Match) -> bool:
     """A name the token limit cut (…布洛芬片、布洛): it ends the text and a real drug name
     starts with it."""
@@ -307,6 +393,8 @@ def invented(norm: str, text: str, taken: list[Match]) -> list[Match]:
     if any(_is_cjk(ch) for ch in norm):
         found += _zh(norm, taken)
     found = [m for m in found if not _cut_off(norm, m)]
+    found += _elsewhere(norm, found, taken)
+    found += _glosses(norm, found, taken)
     found.sort(key=lambda m: (m[0], -m[1]))
     out: list[Match] = []
     for m in found:
