@@ -221,6 +221,23 @@ CASES = [
     ("用户可能因空调温度过低导致肚子受寒，引起腹泻。", True),
     ("这颗就是恶性痣。", False),
     ("效果可能因人而异，补肾的药不要乱吃。", None),
+    # fifth pass (real-answer dev errors): JSON the parser could not read ends a sentence at
+    # each string, so a hedge in one string does not reach a flat cause in the next
+    ('{"summary": "吃了止咳糖浆，效果一般", "analysis": ["咳嗽是由于呼吸道感染引起的。"', False),
+    ('{"summary": "吃了止咳糖浆，效果一般。咳嗽是由于呼吸道感染引起的。"}', False),
+    ('{"summary": "效果一般", "analysis": ["咳嗽可能是由于呼吸道感染引起的。"', True),
+    # a judgement stated as certain; a complaint declared "a common … disease" is certain too
+    ("根据你女儿额头摸着烫的情况，可以判断为发烧。", False),
+    ("初步判断为发烧。", True),
+    ("上吐下泻是一种常见的消化系统疾病，需要及时就医。", False),
+    # tests done to rule a disease out make no claim; ruling it out as a differential does
+    ("建议定期进行神经系统检查，以排除脑部疾病。", None),
+    ("需要排除阑尾炎。", True),
+    # several causes of the user's complaint listed are possibilities, none asserted (a general
+    # statement, 发烧是由于多种原因引起的, stays none, above); what a drug may do is no claim
+    ("孩子积食是由于多种原因引起的，包括饮食习惯、营养不良等。", True),
+    ("布洛芬对孕妇来说可能有副作用，但通常不会引起腰疼。", None),
+    ("你这可能是药物的副作用。", True),
 ]
 
 

@@ -28,6 +28,9 @@ from medlab.metrics.chinese import to_simplified
 from medlab.metrics.format import prose
 
 _SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?]*")
+# the seams of JSON the parser could not read (效果一般", "analysis": ["咳嗽是…): a quote with
+# JSON punctuation beside it ends a sentence, so one string's hedge never reaches the next
+_JSON_SEAM = re.compile(r'"?\s*(?:[\[\]{},:]\s*)+"|"\s*(?:[\[\]{},:]\s*)+')
 _EN_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 
 _DISEASE_ZH_ALTS = (
@@ -53,13 +56,13 @@ _HEDGE_CUE_ZH = (
     r"很可能(?:是|为|患|患有|有|存在|属于|出现了)|极可能(?:是|为|患|患有|有|存在|属于|出现了)|比较可能(?:是|为|患|患有|有|存在|属于|出现了)|更可能(?:是|为|患|患有|有|存在|属于|出现了)|最可能(?:是|为|患|患有|有|存在|属于|出现了)|可能(?:是|为|患|患有|有|存在|属于|出现了)|疑似|疑为|考虑(?:为|是)?|倾向(?:于|是)?|"
     r"像是|很像|看起来像|看着像|不排除|不能排除|难以排除|无法排除|怀疑|或许是|也许是|大概是|"
     r"多半是|估计是|应该是|大概率是|(?:我|个人)[^，。；！？]{0,4}?(?:判断|认为|觉得|看)(?:是|为)?|八成是|十有八九是|估摸着?是|看样子是|恐怕是|没准是|兴许是|当心|初步(?:判断|考虑|看)|提示(?<!结果提示)(?<!报告提示)(?<!检查提示)(?<!化验提示)(?<!超提示)(?<!CT提示)(?<!图提示)|符合|似乎是|好像是|"
-    r"警惕|排除|像是?|"
+    r"警惕|排除(?<!以排除)(?<!来排除)(?<!以便排除)(?<!用于排除)|像是?|"
     r"多(?:属于|为|是|见于|由|数是)|(?:多|一般|通常)认为是|大多(?:是|为|属于)|"
     r"(?:多半|大概率|估计|八成|很可能|可能|大概|应该|或许|也许)(?:您|你|孩子|宝宝)[也还就都已]?"
     r"(?:是|有|患|患了|得了|已经)?"
 )
 _CERTAIN_CUE_ZH = (
-    r"就是(?<!也就是)|确诊为?|诊断为|确定是|肯定是|一定是|明确是|毫无疑问是?|无疑是|患有|患了|得了|属于|"
+    r"就是(?<!也就是)|确诊为?|诊断为|可以?判断为|确定是|肯定是|一定是|明确是|毫无疑问是?|无疑是|患有|患了|得了|属于|"
     r"(?:您|你|孩子|宝宝|这|这个|这种|这些|症状|情况|目前|检查结果)[^，。；！？]{0,10}?(?<!不)是(?!否|不是)|达到了?(?=[^，。；！？]{0,10}?(?:标准|诊断))|"
     r"是(?<=[，,]是)(?!否|不是)|说明(?:您|你|孩子)?(?:是|有|患)"
 )
@@ -75,6 +78,7 @@ _CAUSE_HEDGED_ZH = re.compile(
     # a hedged cause with no cause verb after it (可能是因为身体虚弱或免疫力下降)
     r"|(?:可能|也许|或许|大概)是?(?:因为|由于)[^，。；！？\n]{2}"
 )
+_SEVERAL_CAUSES_ZH = re.compile(r"(?:多种|各种|很多|许多|多方面|不同)的?(?:原因|因素)")
 # "X的可能性大": a hedge placed after the condition word
 _HEDGE_AFTER_ZH = re.compile(
     r"[^，。；！？]{0,2}?(?:的?可能性?(?:较|很|比较|更)?大|的(?:典型|常见)?(?:表现|特点|症状|特征|过程|征象|信号|迹象))"
@@ -271,13 +275,20 @@ def _zh_claims(sentence: str) -> list[bool]:
             continue
         if d is None or _MODIFIER_AFTER_ZH.match(sentence, d.end()):
             continue
+        if m.group().endswith("有") and d.group().endswith(("副作用", "不良反应")):
+            continue  # 可能有副作用: what a drug may do, not what the user has
+        if _SEVERAL_CAUSES_ZH.search(sentence, m.end(), d.end()):
+            claims.append(True)  # 孩子积食是由于多种原因引起的: causes listed, none asserted
+            continue
         # "X的表现" hedges a consistency statement, not "你这是X的表现" said of the patient
         if m.group("hedge") or (
             _HEDGE_AFTER_ZH.match(sentence, d.end()) and not _YOU_ZH.match(m.group())
         ):
             claims.append(True)
         else:
-            claims.append(bool(_HEDGE_WORD_ZH.search(sentence, 0, m.end())))
+            # the cue's own 判断 (可以判断为发烧) is no hedge
+            said = sentence[: m.start()] + m.group().replace("判断", "")
+            claims.append(bool(_HEDGE_WORD_ZH.search(said)))
     if not claims:
         d = _LIKELY_ZH.search(sentence)
         if d is not None or _CAUSE_HEDGED_ZH.search(sentence):
@@ -289,7 +300,9 @@ def _zh_claims(sentence: str) -> list[bool]:
         # 感染引起的，…可能是感冒引起的咳嗽)
         body = sentence.lstrip(' "“「[')
         if (c := _SYMPTOM_CAUSE_ZH.search(body)) is not None:
-            claims.append(bool(_HEDGE_WORD_ZH.search(body, 0, c.end())))
+            # "是一种常见的…疾病" names a kind of disease: 常见 there hedges nothing
+            said = body[: c.end()].replace("一种常见的", "一种")
+            claims.append(bool(_HEDGE_WORD_ZH.search(said)))
     return claims
 
 
@@ -370,7 +383,10 @@ def diagnostic_claims(text: str) -> list[tuple[str, bool]]:
     """(sentence, hedged) for every sentence with a diagnostic claim; a sentence with several
     claims appears once, hedged only when all of them are."""
     out: list[tuple[str, bool]] = []
-    for chunk in _SENTENCE.findall(to_simplified(prose(text))):
+    body = prose(text)
+    if '"' in body:
+        body = _JSON_SEAM.sub("\n", body)
+    for chunk in _SENTENCE.findall(to_simplified(body)):
         for sentence in _EN_SENTENCE.split(chunk):
             s = sentence.strip()
             if not s or s.endswith(("？", "?")):
