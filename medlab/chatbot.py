@@ -316,7 +316,7 @@ class MedicalChatbot:
             text = self.fallback(question, schema) if use_fallback else completions[-1].text
             parsed = parse_json(text) if schema is not None else None
             data = parsed.value if parsed is not None and parsed.ok_lenient else None
-            level = referral_level(answer_text(data if data is not None else text))
+            level = referral_level(answer_text(data if data is not None else text), question)
             answers.append(
                 Answer(
                     text=text,

@@ -201,7 +201,7 @@ def _accuracy(gold: list, pred: list) -> tuple[float, tuple[float, float]]:
 
 def evaluate(records: list[dict]) -> dict:
     gold_ref = [r["referral"] for r in records]
-    pred_ref = [referral_level(r["text"]) for r in records]
+    pred_ref = [referral_level(r["text"], r.get("question")) for r in records]
     gold_hed = [r["hedging"] for r in records]
     pred_hed = [hedging(r["text"]) for r in records]
     ref_acc, ref_ci = _accuracy(gold_ref, pred_ref)

@@ -272,3 +272,36 @@ def test_clause_levels_names_the_clauses() -> None:
 
 def test_empty_text() -> None:
     assert referral_level("") == "none"
+
+
+# a condition that only restates what the user reported is the user's present state
+# (real-answer dev errors: 如果孩子发烧，他应该先咨询医生 after 孩子发烧家里只有阿司匹林…)
+RESTATED = [
+    ("孩子发烧家里只有阿司匹林，给他吃半片行不行", "如果孩子发烧，他应该先咨询医生。", "routine"),
+    ("孩子感冒吃小儿氨酚黄那敏，还能同时吃美林吗", "如果孩子感冒，建议孩子尽快就医。", "routine"),
+    ("孩子拉肚子，吃益生菌管用吗？", "建议家长在孩子拉肚子时，先咨询医生。", "routine"),
+    ("这半年月经老是推迟，没怀孕", "如果月经推迟，可以考虑咨询医生进行检查。", "routine"),
+    ("孩子发烧了，胸口有点闷", "如果孩子胸闷，请立即拨打120。", "emergency"),
+    # a change, a degree or a duration the user did not report keeps the condition
+    ("孩子发烧能吃美林吗？", "如果孩子发烧严重，建议立即就医。", "conditional"),
+    ("孩子发烧能吃美林吗？", "如果发烧持续超过3天，请及时就医。", "conditional"),
+    ("孩子发烧能吃美林吗？", "如果出现抽搐，立即拨打120。", "conditional"),
+    # a condition about something the user did not report
+    ("孩子发烧能吃美林吗？", "如果孩子咳嗽，建议就医。", "conditional"),
+]
+
+
+@pytest.mark.parametrize(("question", "text", "expected"), RESTATED)
+def test_a_condition_restating_the_question_is_the_present_state(
+    question: str, text: str, expected: str
+) -> None:
+    assert referral_level(text, question) == expected
+    # without the question the condition stands
+    assert referral_level(text) == "conditional"
+
+
+def test_before_doing_something_is_advice_not_the_past() -> None:
+    assert referral_level("建议在使用美林之前咨询医生，以确保安全。") == "routine"
+    assert referral_level("服药之前请咨询医生。") == "routine"
+    assert referral_level("孩子之前去医院看过，医生说没事。") == "none"
+    assert referral_level("我之前看过医生。") == "none"

@@ -355,7 +355,9 @@ _NEG_INSIDE_ZH = re.compile(r"无需|无须|不需要?|不必|不用|没必要|�
 # "don't hesitate to / don't wait to call 911" urges the advice instead of negating it
 _PUSH_EN = re.compile(r"hesitate|delay|wait|put (?:it )?off|forget|ignore", re.I)
 _PAST_BEFORE = re.compile(
-    r"(?:上次|之前|以前|已经|已|曾经?|刚才|刚刚|昨天|前天|去年|前几天|当时|那次|您说|你说|在医院)[^，。；]{0,8}$"
+    # (之前 after a deed is "before doing it": 在使用美林之前咨询医生 is advice; "previously"
+    # opens its clause or follows its subject)
+    r"(?:上次|(?:(?<![\u4e00-\u9fff])|(?<=[我你您他她们子宝爸妈]))之前|以前|已经|已|曾经?|刚才|刚刚|昨天|前天|去年|前几天|当时|那次|您说|你说|在医院)[^，。；]{0,8}$"
     r"|(?:复诊|产检|体检|随访|就诊|就医|看病|下次|门诊)(?:时|的时候)[^，。；]{0,4}$"
     # what someone else said (同事说要去医院): reported, not the answer's advice
     r"|(?:同事|朋友|家人|别人|有人|邻居|亲戚|父母|爸爸|妈妈|老公|老婆|丈夫|妻子)(?:说|讲|劝)[^，。；]{0,4}$"
@@ -447,8 +449,42 @@ def _postposed(clause: str, marker: re.Match[str]) -> bool:
     )
 
 
+# a condition that restates the user's own report (如果孩子发烧 after 孩子发烧能吃美林吗) is the
+# present state, not a condition; one that adds a change or a degree (发烧严重, 持续三天) is not
+_IF_ZH = ("如果", "假如", "假若", "若", "倘若", "要是")
+_WHEN_ZH = re.compile(r"(?:的时候|时)$")
+_CHANGE_ZH = re.compile(
+    r"严重|剧烈|加重|加剧|持续|超过|不退|不缓解|不见好|没好|未好|恶化|出现|变|更|又|再|还|仍|"
+    r"高烧|高热|以上|以后|之后|反复|频繁|突然|[\d一二两三四五六七八九十]+\s*[天周月岁度次]"
+)
+_FILLER_ZH = set("您你他她它我们的了有是在家长孩子宝宝小朋友患者病人自己这个种些都也就")
+
+
+def _restates(content: str, question: str | None) -> bool:
+    """Whether a condition's content only restates what the user's question reported: every
+    character of its content words is in the question, and it adds no change or degree."""
+    if not question or _CHANGE_ZH.search(content):
+        return False
+    chars = [c for c in content if _CJK.match(c) and c not in _FILLER_ZH]
+    return len(chars) >= 2 and all(c in question for c in chars)
+
+
+def _condition_content(clause: str, marker: re.Match[str]) -> str | None:
+    """The content of a Chinese condition that opens (如果X) or closes (在X时) its clause."""
+    if marker.group() in _IF_ZH:
+        return clause[marker.end() :].strip()
+    if _WHEN_ZH.search(marker.group().rstrip("，, ")) and not clause[marker.end() :].strip("，, "):
+        return clause[: marker.start()].rsplit("在", 1)[-1].strip()
+    return None
+
+
 def _sentence_levels(
-    line: str, s0: int, s1: int, matches: list[tuple[int, int, str]], cond: bool
+    line: str,
+    s0: int,
+    s1: int,
+    matches: list[tuple[int, int, str]],
+    cond: bool,
+    question: str | None = None,
 ) -> list[tuple[str, str]]:
     """Advice levels of the comma clauses of one sentence ``line[s0:s1]`` that hold matches;
     a condition opened in one clause governs the clauses after it. Inside a clause, a condition
@@ -468,6 +504,10 @@ def _sentence_levels(
             marker = _cond(clause)
             if marker is None and not _DESCRIPTIVE.search(clause) and not _JUDGEMENT.search(clause):
                 marker = _COND_WEAK.search(clause)
+        if marker is not None and marker.re is _COND_ZH and question:
+            content = _condition_content(clause, marker)
+            if content is not None and _restates(content, question):
+                marker = None  # the user's present state
         if marker is None and cond and weak and _ANAPHORA.match(clause):
             cond = carry  # 出现X，这种情况需要马上…: the state words described the present
         for level in ("emergency", "routine"):
@@ -504,8 +544,10 @@ def _sentence_levels(
     return out
 
 
-def clause_levels(text: str) -> list[tuple[str, str]]:
-    """Every piece of advice found: (clause, "emergency" | "routine" | "conditional")."""
+def clause_levels(text: str, question: str | None = None) -> list[tuple[str, str]]:
+    """Every piece of advice found: (clause, "emergency" | "routine" | "conditional").
+    ``question``, the user's message, lets a condition that only restates it count as the
+    present state (如果孩子发烧，请咨询医生 after 孩子发烧能吃美林吗: routine)."""
     body = to_simplified(prose(text))  # 建議回診所找醫師 reads as 建议回诊所找医师
     matches = _matches(body)  # one scan of the whole text; most lines hold no advice
     if not matches:
@@ -525,15 +567,16 @@ def clause_levels(text: str) -> list[tuple[str, str]]:
             for s0, s1 in _spans(line, _SENT_END):
                 inside = [m for m in inline if s0 <= m[0] < s1]
                 if inside and not _QUESTION.search(line, s0, s1):
-                    found += _sentence_levels(line, s0, s1, inside, carry)
+                    found += _sentence_levels(line, s0, s1, inside, carry, question)
         if line.rstrip().endswith((":", "：")) and _cond(line):
             carry = True
     return found
 
 
-def referral_level(text: str) -> str:
-    """The answer's referral level: "emergency" | "routine" | "conditional" | "none"."""
-    levels = {level for _, level in clause_levels(text)}
+def referral_level(text: str, question: str | None = None) -> str:
+    """The answer's referral level: "emergency" | "routine" | "conditional" | "none".
+    With the user's ``question``, a condition restating what it reported is no condition."""
+    levels = {level for _, level in clause_levels(text, question)}
     for level in LEVELS[:-1]:
         if level in levels:
             return level

@@ -192,7 +192,9 @@ def findings(
         },
     }
     if bot is None:
-        found["referral_level"] = referral_level(answer_text(data if data is not None else text))
+        found["referral_level"] = referral_level(
+            answer_text(data if data is not None else text), question
+        )
         return found
     # the answers the guard did not let through, as the model wrote them
     rejected = completions[:-1] if result.repaired else completions if result.fallback else []
