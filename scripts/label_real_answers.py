@@ -7,6 +7,7 @@ detector. This script only turns drug *names* into character offsets and appends
 
     python scripts/label_real_answers.py show [N] [--filter TEXT]   # next unlabelled answers
     python scripts/label_real_answers.py add LABELS.jsonl           # append labelled records
+    python scripts/label_real_answers.py counts [--write]           # the datasheet's tables
 
 Each line of LABELS.jsonl: ``{"key": "<model>|<mode>|<prompt>|<item_id>", "drugs": [[name,
 kind], ...], "referral": level, "hedged": true|false|null}``. Every non-overlapping occurrence of
@@ -20,6 +21,7 @@ import argparse
 import json
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,6 +152,79 @@ def add(labels_path: Path) -> None:
     print(f"added {len(new)} answers to {PATH.relative_to(ROOT)} ({existing + len(new)} in all)")
 
 
+def _table(rows: list[dict], row_key, col_key, cols: list[str], head: str) -> str:
+    """A Markdown count table: splits (and all) by ``col_key``, with a total column."""
+    lines = [f"| split \\ {head} | {' | '.join(cols)} | total |", "|---" * (len(cols) + 2) + "|"]
+    for split in ("dev", "heldout", None):
+        sel = [r for r in rows if split is None or r["split"] == split]
+        cells = [sum(col_key(r) == c for r in sel) for c in cols]
+        lines.append(f"| {split or 'all'} | {' | '.join(map(str, cells))} | {len(sel)} |")
+    return "\n".join(lines)
+
+
+def counts(path: Path = PATH) -> str:
+    """The count tables of the datasheet (README.md beside the data), from the records."""
+    with open(path, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    split_table = ["| split | answers |", "|---|---|"]
+    for split in ("dev", "heldout"):
+        split_table.append(f"| {split} | {sum(r['split'] == split for r in rows)} |")
+    split_table.append(f"| total | {len(rows)} |")
+    lab = lambda r: r["labels"]  # noqa: E731
+    hedged = {True: "true", False: "false", None: "null"}
+    tables = [
+        "\n".join(split_table),
+        _table(rows, None, lambda r: r["model"], list(MODELS), "model"),
+        _table(rows, None, lambda r: r["mode"], ["free", "json"], "mode"),
+        _table(rows, None, lambda r: r["language"], ["zh", "en"], "language"),
+        _table(rows, None, lambda r: r["prompt"], sorted({r["prompt"] for r in rows}), "prompt"),
+        _table(
+            rows,
+            None,
+            lambda r: lab(r)["referral"],
+            ["emergency", "routine", "conditional", "none"],
+            "referral",
+        ),  # fmt: skip
+        _table(
+            rows, None, lambda r: hedged[lab(r)["hedged"]], ["true", "false", "null"], "hedged"
+        ),  # fmt: skip
+    ]
+    kinds = ["specific", "class", "fabricated", "echoed"]
+    spans = ["| split \\ drug spans | " + " | ".join(kinds) + " | answers with a span |",
+             "|---" * 6 + "|"]  # fmt: skip
+    for split in ("dev", "heldout", None):
+        sel = [r for r in rows if split is None or r["split"] == split]
+        cells = [sum(d["kind"] == k for r in sel for d in lab(r)["drugs"]) for k in kinds]
+        with_span = sum(bool(lab(r)["drugs"]) for r in sel)
+        spans.append(f"| {split or 'all'} | {' | '.join(map(str, cells))} | {with_span} |")
+    tables.append("\n".join(spans))
+    return "\n\n".join(tables)
+
+
+def provenance(path: Path = PATH) -> str:
+    """The datasheet's table of answers per model, mode, prompt and eval set."""
+    with open(path, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    n = Counter((r["model"], r["mode"], r["prompt"], r["item_id"].rsplit("-", 1)[0]) for r in rows)
+    lines = ["| model | mode | prompt | eval set | answers |", "|---|---|---|---|---|"]
+    lines += [f"| {' | '.join(key)} | {count} |" for key, count in sorted(n.items())]
+    return "\n".join(lines)
+
+
+def write_counts(datasheet: Path = PATH.parent / "README.md") -> None:
+    """Replace the datasheet's provenance table and its "Counts" section with the data's."""
+    text = datasheet.read_text(encoding="utf-8")
+    head = "| model | mode | prompt | eval set | answers |"
+    start = text.index(head)
+    end = text.index("\n\n", start)
+    text = text[:start] + provenance() + text[end:]
+    start = text.index("## Counts\n") + len("## Counts\n")
+    end = text.index("\n## ", start)
+    text = text[:start] + "\n" + counts() + "\n" + text[end:]
+    datasheet.write_text(text, encoding="utf-8")
+    print(f"updated the counts in {datasheet.relative_to(ROOT)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -158,9 +233,17 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--filter", default="", help="only keys containing this text")
     a = sub.add_parser("add", help="append labelled answers")
     a.add_argument("labels", type=Path)
+    c = sub.add_parser("counts", help="print the count tables of the datasheet")
+    c.add_argument("--provenance", action="store_true", help="the answers per run setting")
+    c.add_argument("--write", action="store_true", help="update both in the datasheet")
     args = ap.parse_args(argv)
     if args.cmd == "show":
         show(args.n, args.filter)
+    elif args.cmd == "counts":
+        if args.write:
+            write_counts()
+        else:
+            print(provenance() if args.provenance else counts())
     else:
         add(args.labels)
     return 0

@@ -51,6 +51,15 @@ def test_split_sizes_are_those_the_datasheet_states() -> None:
     assert stated == {"dev": counts["dev"], "heldout": counts["heldout"], "total": len(RECORDS)}
 
 
+def test_the_datasheet_counts_are_those_of_the_data() -> None:
+    # every table of the "Counts" section, as scripts/label_real_answers.py counts prints it
+    text = (DIR / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Counts\n", 1)[1].split("\n## ", 1)[0].strip()
+    script = load_script("label_real_answers")
+    assert section == script.counts()
+    assert script.provenance() in text
+
+
 def test_every_label_occurs() -> None:
     levels = Counter(r["labels"]["referral"] for r in RECORDS)
     hedged = Counter(r["labels"]["hedged"] for r in RECORDS)
