@@ -238,6 +238,10 @@ CASES = [
     ("孩子积食是由于多种原因引起的，包括饮食习惯、营养不良等。", True),
     ("布洛芬对孕妇来说可能有副作用，但通常不会引起腰疼。", None),
     ("你这可能是药物的副作用。", True),
+    # a symptom's cause named flatly or with a hedge; looking for the cause is no claim
+    ("奶奶晕倒的原因是脉搏过快。", False),
+    ("头疼的原因可能是压力。", True),
+    ("一周两三次可能需要进一步检查和治疗，以确定原因。", None),
 ]
 
 

@@ -240,6 +240,10 @@ CASES = [
     ("建议定期检查饮食，少喝酒。", "none"),
     ("吃连花清瘟可以缓解症状，但不能替代医生面诊。", "none"),
     ("精神还行，要去医院吗。如果症状持续超过3天，请及时就医。", "conditional"),
+    # fifth pass: a doctor's treatment or help sought is a referral; the doctor's guidance is not
+    ("如果牙龈出血严重，可以考虑牙科医生的治疗。", "conditional"),
+    ("需要接受医生的治疗。", "routine"),
+    ("请在医生的指导下使用。", "none"),
 ]
 
 
