@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from medlab.metrics.format import format_metrics, prose
+from medlab.metrics.format import format_metrics, prose, seams_to_lines
 
 GOOD = {"summary": "可能是感冒。", "analysis": ["病毒感染常见。"], "suggestions": ["多喝水"]}
 GOOD_TEXT = json.dumps(GOOD, ensure_ascii=False)
@@ -57,3 +57,17 @@ def test_prose_reads_summary_analysis_suggestions() -> None:
     assert "summary" not in body
     assert prose("纯文本回答") == "纯文本回答"
     assert prose(GOOD) == body
+
+
+def test_seams_of_broken_json_become_line_breaks() -> None:
+    broken = '{"summary": "效果一般", "analysis": ["咳嗽是由于感染引起的'
+    assert seams_to_lines(broken).split("\n") == [
+        "",
+        "summary",
+        "效果一般",
+        "analysis",
+        "咳嗽是由于感染引起的",
+    ]
+    # a quote inside prose with no JSON punctuation beside it is no seam
+    assert seams_to_lines('他说"没事"。') == '他说"没事"。'
+    assert seams_to_lines("没有引号，原样返回") == "没有引号，原样返回"

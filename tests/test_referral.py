@@ -244,6 +244,16 @@ CASES = [
     ("如果牙龈出血严重，可以考虑牙科医生的治疗。", "conditional"),
     ("需要接受医生的治疗。", "routine"),
     ("请在医生的指导下使用。", "none"),
+    # broken JSON: a condition in one string (出现硬块) does not govern the advice in the next
+    (
+        '{"summary": "肚子疼后出现硬块，一动就疼", "suggestions": ["建议1：立即就医", "建议2：保持休息',
+        "emergency",
+    ),
+    # checks one makes oneself, or a check naming nothing, are no referral
+    ("建议3：定期检查头发，避免头皮油脂过多。", "none"),
+    ("建议定期检查鼻塞，保持通风。", "none"),
+    ("哮喘是一种呼吸系统疾病，需要定期的检查和治疗。", "none"),
+    ("需要进一步的检查。", "routine"),
 ]
 
 

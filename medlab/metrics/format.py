@@ -7,6 +7,7 @@ them into per-sample metric values.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,18 @@ def prose(text_or_value: Any) -> str:
     return (
         _prose_cached(text_or_value) if isinstance(text_or_value, str) else _answer(text_or_value)
     )
+
+
+# the seams of JSON the parser could not read (效果一般", "analysis": ["咳嗽是…): a quote with
+# JSON punctuation beside it
+_JSON_SEAM = re.compile(r'"?\s*(?:[\[\]{},:]\s*)+"|"\s*(?:[\[\]{},:]\s*)+')
+
+
+def seams_to_lines(text: str) -> str:
+    """``text`` with each seam of broken JSON turned into a line break, so that what one string
+    says (a hedge, a condition) never reaches into the next; text without a quote is returned
+    as it is."""
+    return _JSON_SEAM.sub("\n", text) if '"' in text else text
 
 
 @lru_cache(maxsize=4096)

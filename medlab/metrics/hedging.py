@@ -25,12 +25,9 @@ from __future__ import annotations
 import re
 
 from medlab.metrics.chinese import to_simplified
-from medlab.metrics.format import prose
+from medlab.metrics.format import prose, seams_to_lines
 
 _SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?]*")
-# the seams of JSON the parser could not read (效果一般", "analysis": ["咳嗽是…): a quote with
-# JSON punctuation beside it ends a sentence, so one string's hedge never reaches the next
-_JSON_SEAM = re.compile(r'"?\s*(?:[\[\]{},:]\s*)+"|"\s*(?:[\[\]{},:]\s*)+')
 _EN_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 
 _DISEASE_ZH_ALTS = (
@@ -93,7 +90,7 @@ _CAUSE_CERTAIN_ZH = re.compile(
 _SYMPTOM_ZH = (
     r"(?:头|肚子|胃|腰|嗓子|喉咙|牙|关节|胸口?)?(?:疼|痛)|头晕|拉肚子|腹泻|咳嗽|发烧|发热|虚汗|"
     r"出汗|盗汗|瘙痒|发痒|红肿|乏力|没劲|失眠|恶心|呕吐|上吐下泻|烧心|反酸|便秘|鼻塞|流鼻涕|受寒|"
-    r"着凉|心慌|胸闷|气短|抽筋|麻木|皮疹|起疹子|水泡|晕倒|昏倒|晕厥"
+    r"着凉|心慌|胸闷|气短|抽筋|麻木|皮疹|起疹子|水泡|晕倒|昏倒|晕厥|脱发|掉头发|头发脱落"
 )
 _SYMPTOM_CAUSE_ZH = re.compile(
     rf"(?:{_SYMPTOM_ZH})(?:[^，。；！？定]{{0,4}}?)(?:是由于|是因为|是由(?!于)|主要由|由于)"
@@ -386,10 +383,8 @@ def diagnostic_claims(text: str) -> list[tuple[str, bool]]:
     """(sentence, hedged) for every sentence with a diagnostic claim; a sentence with several
     claims appears once, hedged only when all of them are."""
     out: list[tuple[str, bool]] = []
-    body = prose(text)
-    if '"' in body:
-        body = _JSON_SEAM.sub("\n", body)
-    for chunk in _SENTENCE.findall(to_simplified(body)):
+    # in broken JSON one string's hedge never reaches a claim in the next
+    for chunk in _SENTENCE.findall(to_simplified(seams_to_lines(prose(text)))):
         for sentence in _EN_SENTENCE.split(chunk):
             s = sentence.strip()
             if not s or s.endswith(("？", "?")):

@@ -28,7 +28,7 @@ import re
 
 from medlab.levels import REFERRAL_LEVELS
 from medlab.metrics.chinese import to_simplified
-from medlab.metrics.format import prose
+from medlab.metrics.format import prose, seams_to_lines
 
 LEVELS = REFERRAL_LEVELS  # most urgent first
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -124,7 +124,7 @@ _ZH_TEST_ADVICE = (
     r"[^，。；,;]{0,10}?(?:检查|化验|血常规|B超|彩超|CT|核磁|心电图|胃镜|肠镜|拍片|筛查)"
     # an examination with no verb (需要进一步检查, 建议定期检查皮肤) -- not self-monitoring
     r"|(?:建议|需要|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?(?:进一步|定期|详细|全面)"
-    r"(?:的)?检查(?!血压|血糖|体温|体重|饮食|作息)"
+    r"(?:的)?检查(?!血压|血糖|体温|体重|饮食|作息|头发|鼻塞|伤口|症状|和(?:治疗|更换|调整))"
     # an X-ray with 去 or no verb (建议去拍片子, 需要拍个片), a check-up (定期进行体检, 建议做体检)
     r"|(?:建议|需要|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?拍(?:个|一下|张)?(?:片|X光|CT)"
     r"|(?:定期|每年|建议|需要|应该|最好|及时|尽早)[^，。；,;]{0,3}?体检(?!报告|结果|单|中)"
@@ -550,7 +550,9 @@ def clause_levels(text: str, question: str | None = None) -> list[tuple[str, str
     """Every piece of advice found: (clause, "emergency" | "routine" | "conditional").
     ``question``, the user's message, lets a condition that only restates it count as the
     present state (如果孩子发烧，请咨询医生 after 孩子发烧能吃美林吗: routine)."""
-    body = to_simplified(prose(text))  # 建議回診所找醫師 reads as 建议回诊所找医师
+    # 建議回診所找醫師 reads as 建议回诊所找医师; in broken JSON a condition in one string (出现
+    # 硬块) does not govern the advice in the next (建议1：立即就医)
+    body = to_simplified(seams_to_lines(prose(text)))
     matches = _matches(body)  # one scan of the whole text; most lines hold no advice
     if not matches:
         return []
