@@ -141,6 +141,19 @@ CASES = [
         "1. 阿司匹林（Aspirin）：阿司匹林是一种抗炎药",
         [("阿司匹林", G), ("Aspirin", G), ("阿司匹林", G), ("抗炎药", C)],
     ),
+    # sixth pass: what introduces examples (…的喉糖，如阿司匹林) is a header, not an item; an
+    # unknown 头孢X of four characters in a drug list is a name, 头孢 alone the class
+    ("使用含有抗组胺成分的喉糖，如阿司匹林或布洛芬。", [("阿司匹林", G), ("布洛芬", G)]),
+    (
+        "使用广谱抗生素，如青霉素、头孢菌胺、阿司匹林等。",
+        [("抗生素", C), ("青霉素", G), ("头孢菌胺", F), ("阿司匹林", G)],
+    ),
+    (
+        "抗生素，如青霉素、头孢菌、阿莫西林",
+        [("抗生素", C), ("青霉素", G), ("头孢", C), ("阿莫西林", G)],
+    ),
+    ("可以吃布洛芬、痛舒宁，如果不行就去医院", [("布洛芬", G), ("痛舒宁", F)]),
+    ("它含有多种维生素和矿物质。", []),
     # dishes, lab values and diseases in a list after a real drug stay what they are
     ("可以用布洛芬、生姜红糖汤、冬瓜汤等。", [("布洛芬", G)]),
     ("可以用布洛芬、尿钙、血清钙等。", [("布洛芬", G)]),

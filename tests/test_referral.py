@@ -254,6 +254,8 @@ CASES = [
     ("建议定期检查鼻塞，保持通风。", "none"),
     ("哮喘是一种呼吸系统疾病，需要定期的检查和治疗。", "none"),
     ("需要进一步的检查。", "routine"),
+    # a persisting state after 但 keeps the condition open
+    ("如果你已经按医生的建议用完了药，但症状仍然存在，建议咨询医生。", "conditional"),
 ]
 
 
@@ -300,8 +302,11 @@ RESTATED = [
     ("孩子发烧能吃美林吗？", "如果孩子发烧严重，建议立即就医。", "conditional"),
     ("孩子发烧能吃美林吗？", "如果发烧持续超过3天，请及时就医。", "conditional"),
     ("孩子发烧能吃美林吗？", "如果出现抽搐，立即拨打120。", "conditional"),
-    # a condition about something the user did not report
+    # a condition about something the user did not report, or denied
     ("孩子发烧能吃美林吗？", "如果孩子咳嗽，建议就医。", "conditional"),
+    ("听说二甲双胍能减肥，我没糖尿病能吃吗", "如果你有糖尿病，建议你先咨询医生。", "conditional"),
+    # a figure the user gave is no change
+    ("孩子发烧38度9，泰诺林和美林能交替着吃吗", "如果孩子发烧38度9，建议先咨询医生。", "routine"),
 ]
 
 

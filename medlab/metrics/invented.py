@@ -60,6 +60,8 @@ _DOSE_AFTER = re.compile(
     r"\s*[（(]?\s*(?:\d+(?:\.\d+)?\s*(?:mg|毫克|g|克|μg|ug|mcg|ml|毫升|iu|单位|片|粒|袋|支)"
     r"|[，,]?\s*(?:每次|每日|每天|一次|一日|一天)\s*[\d一二两三四半])"
 )
+# what opens a piece of examples (如阿司匹林…), not a condition (如果, 如有) or a question (如何)
+_EXAMPLES = re.compile(r"(?:例如|比如|譬如|包括|像是?|如(?![果何此今有出遇发伴仍需]))")
 _LIST_CUE = re.compile(r"等药|等药物|等药品|药物包括|药物如|药物有|常用药")
 # A drug class, perhaps with a dosage form, introducing its examples (抗组胺药（如氯胺、卡托芬等）,
 # 止泻药：洛巴坦, 降压药，如…, 抗组胺药膏，如…):
@@ -159,6 +161,16 @@ def _stem_tail(name: str) -> bool:
     """The name ends with a Chinese INN stem after at least one other character (西地平:
     地平, -dipine): drug-like whatever its characters' scores."""
     return any(name.endswith(stem) and len(name) > len(stem) for stem in inn_stem_tables()[2])
+
+
+# Class names that head every member's name: 头孢 (cef-) in 头孢克洛, 头孢呋辛. An unknown 头孢X
+# of four characters or more in a drug list is a drug-like name (头孢菌胺), not the class.
+_CLASS_HEADS = ("头孢",)
+
+
+def _class_head(t: Match, s: int, e: int, norm: str) -> bool:
+    """``t`` is such a class, heading the name [s, e) with two or more characters after it."""
+    return t[2] == "class" and t[0] == s and norm[t[0] : t[1]] in _CLASS_HEADS and e - t[1] >= 2
 
 
 def _free(s: int, e: int, taken: list[Match]) -> bool:
@@ -281,10 +293,12 @@ def _list_items(
             if (
                 not _word_like(name)
                 and (score >= SCORE_RHYME or _stem_tail(name))
-                and _free(begin, run_end, taken)
+                and _free(
+                    begin, run_end, [t for t in taken if not _class_head(t, begin, run_end, norm)]
+                )
             ):
                 cand = (begin, run_end, "fabricated", name)
-                strong = score >= SCORE_LIST or _stem_tail(name)
+                strong = score >= SCORE_LIST or _stem_tail(name) or name.startswith(_CLASS_HEADS)
         pieces.append((is_drug, cand, strong, norm[j:run_end]))
     out = []
     ok = [p[0] for p in pieces]
@@ -295,8 +309,14 @@ def _list_items(
         item = pieces[i][3]
         return len(item) >= 3 and 0 <= k < len(pieces) and ok[k] and pieces[k][3][-1:] == item[-1:]
 
+    def introduces(i: int) -> bool:
+        """Piece i is followed by examples (含有抗组胺成分的喉糖，如阿司匹林): a header, no item."""
+        return i + 1 < len(pieces) and _EXAMPLES.match(pieces[i + 1][3]) is not None
+
     for _ in range(2):  # chains: a candidate next to an accepted one
         for i, (_is_drug, cand, strong, _item) in enumerate(pieces):
+            if introduces(i):
+                continue
             near = (i > 0 and ok[i - 1]) or (i + 1 < len(pieces) and ok[i + 1])
             if cand and near and not ok[i] and (strong or rhymes(i, i - 1) or rhymes(i, i + 1)):
                 ok[i] = True

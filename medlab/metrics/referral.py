@@ -303,7 +303,8 @@ _COND_WEAK = re.compile(
     r"(?:持续|连续|超过)[^，。；]{0,8}?(?:天|周|小时|日|个月)|(?:仍|还|依然|一直|总)(?:是|然)?(?:不|未|没有?)"
     r"(?:缓解|好转|改善|退|见好)|(?:不见|未见|没有|未)(?:好转|缓解|改善)|"
     r"(?<![已经])出现(?!了|过)|(?<![已经])超过|(?:仍然?|还是|依然|依旧)(?:不|未|没有?|无|止不住)|止不住|"
-    r"(?:不|未|没有?|无)(?:缓解|好转|改善|减轻|见效|见好)|改善不明显|效果不(?:好|佳|明显)|加重|恶化|反复发作"
+    r"(?:不|未|没有?|无)(?:缓解|好转|改善|减轻|见效|见好)|改善不明显|效果不(?:好|佳|明显)|加重|恶化|反复发作|"
+    r"(?:仍然?|依然|依旧|还)(?:存在|在)(?![^，。；]{0,4}?(?:医院|门诊))"
 )
 _JUDGEMENT = re.compile(
     r"属于|这是|说明|是典型|考虑为|考虑是|可能是|这[种个]情况|(?:情况|症状|这)[^，。；]{0,4}?是(?!否)"
@@ -459,16 +460,24 @@ _CHANGE_ZH = re.compile(
     r"严重|剧烈|加重|加剧|持续|超过|不退|不缓解|不见好|没好|未好|恶化|出现|变|更|又|再|还|仍|"
     r"高烧|高热|以上|以后|之后|反复|频繁|突然|[\d一二两三四五六七八九十]+\s*[天周月岁度次]"
 )
+_DENIAL_ZH = set("没不无未非")
 _FILLER_ZH = set("您你他她它我们的了有是在家长孩子宝宝小朋友患者病人自己这个种些都也就")
 
 
 def _restates(content: str, question: str | None) -> bool:
     """Whether a condition's content only restates what the user's question reported: every
-    character of its content words is in the question, and it adds no change or degree."""
-    if not question or _CHANGE_ZH.search(content):
+    character of its content words is in the question, it adds no change or degree the user
+    did not state (38度9 the user gave is no change), and the user did not deny it
+    (如果你有糖尿病 after 我没糖尿病)."""
+    if not question:
+        return False
+    if any(m.group() not in question for m in _CHANGE_ZH.finditer(content)):
         return False
     chars = [c for c in content if _CJK.match(c) and c not in _FILLER_ZH]
-    return len(chars) >= 2 and all(c in question for c in chars)
+    if len(chars) < 2 or not all(c in question for c in chars):
+        return False
+    at = question.find("".join(chars))
+    return at <= 0 or question[at - 1] not in _DENIAL_ZH
 
 
 def _condition_content(clause: str, marker: re.Match[str]) -> str | None:
