@@ -305,6 +305,8 @@ RESTATED = [
     # a condition about something the user did not report, or denied
     ("孩子发烧能吃美林吗？", "如果孩子咳嗽，建议就医。", "conditional"),
     ("听说二甲双胍能减肥，我没糖尿病能吃吗", "如果你有糖尿病，建议你先咨询医生。", "conditional"),
+    # traditional characters on either side
+    ("孩子發燒能吃美林嗎？", "如果孩子发烧，建议先咨询医生。", "routine"),
     # a figure the user gave is no change
     ("孩子发烧38度9，泰诺林和美林能交替着吃吗", "如果孩子发烧38度9，建议先咨询医生。", "routine"),
 ]

@@ -17,7 +17,8 @@ A diagnostic claim names a condition or a cause for this patient:
 Claims inside a condition (如果是细菌感染…, if it is an infection…) and questions are not claims;
 a condition governs what follows it, not a claim made before it (可能是感冒，如果加重请就医).
 Denials (不一定是癌症, you have no fever) are not claims.
-JSON answers are read through summary + analysis + suggestions.
+JSON answers are read through summary + analysis + suggestions; JSON the parser cannot read is
+split at its strings, so a hedge in one string never reaches a claim in the next.
 """
 
 from __future__ import annotations

@@ -262,7 +262,9 @@ def _list_items(
 ) -> list[Match]:
     """Unknown drug-like items of an enumeration, next to a real drug, to a class introducing
     examples (``anchors``, from ``_class_anchors``) or to another such item (布洛芬、对乙酰氨基酚、
-    痛舒宁): an item whose neighbours are no drugs is not taken."""
+    痛舒宁): an item whose neighbours are no drugs is not taken, nor a piece that introduces
+    examples (…的喉糖，如阿司匹林). An item under the list score needs to end with the character
+    of the drug beside it (阿司匹林、西曲林)."""
     anchors = [t for t in anchors if start <= t[0] < stop]
     seps = {i for i in range(start, stop) if norm[i] in _SEPARATORS}
     for t in anchors:  # 抗组胺药（如氯胺: the examples start after 如

@@ -17,9 +17,12 @@ How it reads text, clause by clause:
   sentence also has 除非/unless, which makes it conditional;
 - non-directive mentions (医院的检查结果显示, 上次去医院, 就医时带上病历, 去医院的路上,
   questions) are skipped;
+- with the user's question, a condition that only restates what the user reported (如果孩子发烧
+  after 孩子发烧能吃美林吗) is the present state, not a condition;
 - urgency: emergency needs "now" wording (立即/马上/立刻/赶紧 + 就医, 急诊, 120, 救护车,
   immediately, right away, ER, 911). 尽快就医 / 及时就医 / as soon as possible are routine.
-JSON answers are read through summary + analysis + suggestions (lenient parse).
+JSON answers are read through summary + analysis + suggestions (lenient parse); JSON the parser
+cannot read is split at its strings.
 """
 
 from __future__ import annotations
@@ -562,6 +565,7 @@ def clause_levels(text: str, question: str | None = None) -> list[tuple[str, str
     # 建議回診所找醫師 reads as 建议回诊所找医师; in broken JSON a condition in one string (出现
     # 硬块) does not govern the advice in the next (建议1：立即就医)
     body = to_simplified(seams_to_lines(prose(text)))
+    question = to_simplified(question) if question else None
     matches = _matches(body)  # one scan of the whole text; most lines hold no advice
     if not matches:
         return []
