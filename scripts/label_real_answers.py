@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from real_answers import MODELS, PATH, check, split_of  # noqa: E402
+from real_answers import LEVELS, MODELS, PATH, check, split_of  # noqa: E402
 
 RUNS = ROOT / "runs"
 PARAMS = {"temperature": 0.0, "max_new_tokens": 160, "repetition_penalty": 1.0}
@@ -152,7 +152,7 @@ def add(labels_path: Path) -> None:
     print(f"added {len(new)} answers to {PATH.relative_to(ROOT)} ({existing + len(new)} in all)")
 
 
-def _table(rows: list[dict], row_key, col_key, cols: list[str], head: str) -> str:
+def _table(rows: list[dict], col_key, cols: list[str], head: str) -> str:
     """A Markdown count table: splits (and all) by ``col_key``, with a total column."""
     lines = [f"| split \\ {head} | {' | '.join(cols)} | total |", "|---" * (len(cols) + 2) + "|"]
     for split in ("dev", "heldout", None):
@@ -170,32 +170,23 @@ def counts(path: Path = PATH) -> str:
     for split in ("dev", "heldout"):
         split_table.append(f"| {split} | {sum(r['split'] == split for r in rows)} |")
     split_table.append(f"| total | {len(rows)} |")
-    lab = lambda r: r["labels"]  # noqa: E731
     hedged = {True: "true", False: "false", None: "null"}
     tables = [
         "\n".join(split_table),
-        _table(rows, None, lambda r: r["model"], list(MODELS), "model"),
-        _table(rows, None, lambda r: r["mode"], ["free", "json"], "mode"),
-        _table(rows, None, lambda r: r["language"], ["zh", "en"], "language"),
-        _table(rows, None, lambda r: r["prompt"], sorted({r["prompt"] for r in rows}), "prompt"),
-        _table(
-            rows,
-            None,
-            lambda r: lab(r)["referral"],
-            ["emergency", "routine", "conditional", "none"],
-            "referral",
-        ),  # fmt: skip
-        _table(
-            rows, None, lambda r: hedged[lab(r)["hedged"]], ["true", "false", "null"], "hedged"
-        ),  # fmt: skip
+        _table(rows, lambda r: r["model"], list(MODELS), "model"),
+        _table(rows, lambda r: r["mode"], ["free", "json"], "mode"),
+        _table(rows, lambda r: r["language"], ["zh", "en"], "language"),
+        _table(rows, lambda r: r["prompt"], sorted({r["prompt"] for r in rows}), "prompt"),
+        _table(rows, lambda r: r["labels"]["referral"], list(LEVELS), "referral"),
+        _table(rows, lambda r: hedged[r["labels"]["hedged"]], list(hedged.values()), "hedged"),
     ]
     kinds = ["specific", "class", "fabricated", "echoed"]
     spans = ["| split \\ drug spans | " + " | ".join(kinds) + " | answers with a span |",
              "|---" * 6 + "|"]  # fmt: skip
     for split in ("dev", "heldout", None):
         sel = [r for r in rows if split is None or r["split"] == split]
-        cells = [sum(d["kind"] == k for r in sel for d in lab(r)["drugs"]) for k in kinds]
-        with_span = sum(bool(lab(r)["drugs"]) for r in sel)
+        cells = [sum(d["kind"] == k for r in sel for d in r["labels"]["drugs"]) for k in kinds]
+        with_span = sum(bool(r["labels"]["drugs"]) for r in sel)
         spans.append(f"| {split or 'all'} | {' | '.join(map(str, cells))} | {with_span} |")
     tables.append("\n".join(spans))
     return "\n\n".join(tables)
