@@ -26,10 +26,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from real_answers import LEVELS, MODELS, PATH, check, split_of  # noqa: E402
+from real_answers import LEVELS, MODELS, MODES, PATH, check, split_of  # noqa: E402
 
 RUNS = ROOT / "runs"
 PARAMS = {"temperature": 0.0, "max_new_tokens": 160, "repetition_penalty": 1.0}
+# mode "sampled": free text drawn at the temperature and top-p users run the chatbot with
+SAMPLED = {"temperature": 0.7, "top_p": 0.9, "seed": 0, "max_new_tokens": 160,
+           "repetition_penalty": 1.0}  # fmt: skip
+
+
+def _fits(params: dict, wanted: dict) -> bool:
+    return all(
+        params.get(k, v if k == "repetition_penalty" else None) == v for k, v in wanted.items()
+    )
 
 
 def run_sources(runs: Path = RUNS) -> dict[str, tuple[str, str]]:
@@ -41,15 +50,12 @@ def run_sources(runs: Path = RUNS) -> dict[str, tuple[str, str]]:
         except (OSError, ValueError, KeyError):
             continue
         params = config.get("params", {})
-        if (
-            config.get("model") in MODELS
-            and config.get("repeats") == 1
-            and all(
-                params.get(k, v if k == "repetition_penalty" else None) == v
-                for k, v in PARAMS.items()
-            )
-        ):
+        if config.get("model") not in MODELS or config.get("repeats") != 1:
+            continue
+        if _fits(params, PARAMS):
             found[res.parent.name] = (config["model"], "json" if config["structured"] else "free")
+        elif _fits(params, SAMPLED) and not config["structured"]:
+            found[res.parent.name] = (config["model"], "sampled")
     return found
 
 
@@ -174,7 +180,7 @@ def counts(path: Path = PATH) -> str:
     tables = [
         "\n".join(split_table),
         _table(rows, lambda r: r["model"], list(MODELS), "model"),
-        _table(rows, lambda r: r["mode"], ["free", "json"], "mode"),
+        _table(rows, lambda r: r["mode"], list(MODES), "mode"),
         _table(rows, lambda r: r["language"], ["zh", "en"], "language"),
         _table(rows, lambda r: r["prompt"], sorted({r["prompt"] for r in rows}), "prompt"),
         _table(rows, lambda r: r["labels"]["referral"], list(LEVELS), "referral"),
