@@ -175,3 +175,24 @@ def test_the_label_script_turns_names_into_offsets(text, drugs, expected) -> Non
 def test_the_label_script_refuses_a_name_not_in_the_answer() -> None:
     with pytest.raises(ValueError, match="not found"):
         _label_script().spans("多喝水", [["布洛芬", "specific"]])
+
+
+def test_the_label_script_reads_greedy_and_sampled_runs(tmp_path: Path) -> None:
+    script = load_script("label_real_answers")
+    greedy = {"temperature": 0.0, "top_p": 0.9, "max_new_tokens": 160, "seed": 0}
+    runs = {
+        "greedy-free": (greedy, False),
+        "greedy-json": (greedy, True),
+        "sampled": ({**greedy, "temperature": 0.7}, False),
+        "sampled-json": ({**greedy, "temperature": 0.7}, True),  # not a setting of the set
+        "short": ({**greedy, "max_new_tokens": 96}, False),  # nor this
+    }
+    for name, (params, structured) in runs.items():
+        (tmp_path / name).mkdir()
+        config = {"model": "qwen2.5-0.5b", "repeats": 1, "params": params, "structured": structured}
+        (tmp_path / name / "results.json").write_text(json.dumps({"config": config}))
+    assert script.run_sources(tmp_path) == {
+        "greedy-free": ("qwen2.5-0.5b", "free"),
+        "greedy-json": ("qwen2.5-0.5b", "json"),
+        "sampled": ("qwen2.5-0.5b", "sampled"),
+    }
