@@ -154,6 +154,18 @@ CASES = [
     ),
     ("可以吃布洛芬、痛舒宁，如果不行就去医院", [("布洛芬", G), ("痛舒宁", F)]),
     ("它含有多种维生素和矿物质。", []),
+    # seventh pass (sampled dev answers): examples after 包括; a chemical-like name of two
+    # everyday words among a class's examples is taken, a dish is not; 降压剂 is a class
+    ("一些抗过敏药包括氯丙胺、磺胺等。", [("抗过敏药", C), ("氯丙胺", F), ("磺胺", C)]),
+    (
+        "一些人推荐抗抑郁药，如甲基苯胺、苯二氮胆酸等。",
+        [("抗抑郁药", C), ("甲基苯胺", F), ("苯二氮胆酸", F)],
+    ),
+    ("维生素，如红枣枸杞", [("维生素", C)]),
+    (
+        "可以口服降压剂，如普罗卡特胺、硝苯地平等。",
+        [("降压剂", C), ("普罗卡特胺", F), ("硝苯地平", G)],
+    ),
     # dishes, lab values and diseases in a list after a real drug stay what they are
     ("可以用布洛芬、生姜红糖汤、冬瓜汤等。", [("布洛芬", G)]),
     ("可以用布洛芬、尿钙、血清钙等。", [("布洛芬", G)]),

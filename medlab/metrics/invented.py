@@ -70,6 +70,9 @@ _CLASS_CUE = re.compile(
     r"(?:膏|乳膏|软膏|片|胶囊|颗粒|喷雾剂|滴剂|口服液|糖浆)?"  # 抗组胺药膏，如…
     r"\s*(?:[：:]|[，,]?\s*[（(]?\s*(?:如|例如|比如|包括))"
 )
+_CUE_WORD = re.compile(r"例如|比如|包括|如")
+# characters of chemical names (甲基苯胺, 苯二醇): what a compound must hold to be taken as a name
+_CHEMICAL = frozenset("胺酸醇苯酯钠钾铵酮醛烷烯酚肼")
 # "<name>：这是一种常用的<class>" ending where a class mention starts
 _DEFINED_AS = re.compile(
     r"([\u4e00-\u9fff]+)\s*[：:]?\s*(?:这|它)?(?:是|为)一种[^，。；！？\n\d]{0,8}$"
@@ -267,10 +270,11 @@ def _list_items(
     of the drug beside it (阿司匹林、西曲林)."""
     anchors = [t for t in anchors if start <= t[0] < stop]
     seps = {i for i in range(start, stop) if norm[i] in _SEPARATORS}
-    for t in anchors:  # 抗组胺药（如氯胺: the examples start after 如
+    for t in anchors:  # 抗组胺药（如氯胺, 抗过敏药包括氯丙胺: the examples start after 如, 包括
         cue = _CLASS_CUE.match(norm, t[1])
         if not any(norm[i] in _SEPARATORS for i in range(*cue.span())):
-            seps.add(cue.end() - 1)
+            word = _CUE_WORD.search(norm, cue.start(), cue.end())
+            seps.add(word.start() if word else cue.end() - 1)
     seps = sorted(seps)
     if not seps:
         return []
@@ -292,8 +296,12 @@ def _list_items(
         if begin is not None:
             name = norm[begin:run_end]
             score = name_score(name)
+            # examples a class introduces (抗抑郁药，如甲基苯胺) are presented as drugs: a
+            # chemical-like name made of two everyday words is taken there, as for a name the
+            # text defines as a drug (红枣枸杞, a food, is not)
+            chemical = bool(anchors) and any(ch in _CHEMICAL for ch in name)
             if (
-                not _word_like(name)
+                not _word_like(name, compounds=not chemical)
                 and (score >= SCORE_RHYME or _stem_tail(name))
                 and _free(
                     begin, run_end, [t for t in taken if not _class_head(t, begin, run_end, norm)]
