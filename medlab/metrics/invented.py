@@ -68,9 +68,8 @@ _LIST_CUE = re.compile(r"等药|等药物|等药品|药物包括|药物如|药�
 # the items that follow are in a drug's company, as next to a real drug.
 _CLASS_CUE = re.compile(
     r"(?:膏|乳膏|软膏|片|胶囊|颗粒|喷雾剂|滴剂|口服液|糖浆)?"  # 抗组胺药膏，如…
-    r"\s*(?:[：:]|[，,]?\s*[（(]?\s*(?:如|例如|比如|包括))"
+    r"\s*(?:[：:]|[，,]?\s*[（(]?\s*(?P<word>如|例如|比如|包括))"
 )
-_CUE_WORD = re.compile(r"例如|比如|包括|如")
 # characters of chemical names (甲基苯胺, 苯二醇): what a compound must hold to be taken as a name
 _CHEMICAL = frozenset("胺酸醇苯酯钠钾铵酮醛烷烯酚肼")
 # "<name>：这是一种常用的<class>" ending where a class mention starts
@@ -171,11 +170,6 @@ def _stem_tail(name: str) -> bool:
 _CLASS_HEADS = ("头孢",)
 
 
-def _class_head(t: Match, s: int, e: int, norm: str) -> bool:
-    """``t`` is such a class, heading the name [s, e) with two or more characters after it."""
-    return t[2] == "class" and t[0] == s and norm[t[0] : t[1]] in _CLASS_HEADS and e - t[1] >= 2
-
-
 def _free(s: int, e: int, taken: list[Match]) -> bool:
     """No lexicon name or stop phrase overlaps [s, e) (INN stems may: they are evidence)."""
     return all(e <= t[0] or s >= t[1] or t[2] == "stem" for t in taken)
@@ -199,9 +193,10 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
         dose = bool(_DOSE_AFTER.match(norm, e))
         need = SCORE_STRONG_FORM if strong or dose else SCORE_WEAK_FORM
         if (strong or len(name) >= 3 or dose) and not _word_like(name) and _free(begin, e, taken):
-            if name_score(name) >= need:
+            score = name_score(name)
+            if score >= need:
                 out.append((begin, e, "fabricated", name))
-            elif len(name) >= 3 and name_score(name) > 0:
+            elif len(name) >= 3 and score > 0:
                 weak.setdefault(name, []).append((begin, e, m.group()))
     for name, hits in weak.items():
         if len({form for _, _, form in hits}) >= 2:
@@ -250,7 +245,7 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
             if any(start <= t[0] < stop for t in real + anchors) or _LIST_CUE.search(
                 norm, start, stop
             ):
-                out += _list_items(norm, start, stop, taken, anchors)
+                out += _list_items(norm, start, stop, taken, real, anchors)
             start = sent.end() if sent else stop
     return out
 
@@ -261,11 +256,17 @@ def _class_anchors(norm: str, taken: list[Match]) -> list[Match]:
 
 
 def _list_items(
-    norm: str, start: int, stop: int, taken: list[Match], anchors: list[Match]
+    norm: str,
+    start: int,
+    stop: int,
+    taken: list[Match],
+    real: list[Match],
+    anchors: list[Match],
 ) -> list[Match]:
     """Unknown drug-like items of an enumeration, next to a real drug, to a class introducing
     examples (``anchors``, from ``_class_anchors``) or to another such item (布洛芬、对乙酰氨基酚、
-    痛舒宁): an item whose neighbours are no drugs is not taken, nor a piece that introduces
+    痛舒宁; ``real``: the generic and brand mentions): an item whose neighbours are no drugs is
+    not taken, nor a piece that introduces
     examples (…的喉糖，如阿司匹林). An item under the list score needs to end with the character
     of the drug beside it (阿司匹林、西曲林)."""
     anchors = [t for t in anchors if start <= t[0] < stop]
@@ -273,13 +274,14 @@ def _list_items(
     for t in anchors:  # 抗组胺药（如氯胺, 抗过敏药包括氯丙胺: the examples start after 如, 包括
         cue = _CLASS_CUE.match(norm, t[1])
         if not any(norm[i] in _SEPARATORS for i in range(*cue.span())):
-            word = _CUE_WORD.search(norm, cue.start(), cue.end())
-            seps.add(word.start() if word else cue.end() - 1)
+            seps.add(cue.start("word"))
     seps = sorted(seps)
     if not seps:
         return []
-    real = [t for t in taken if t[2] in ("generic", "brand")] + anchors
-    pieces = []  # (run start, run end, is a real drug, candidate or None)
+    real = real + anchors
+    # a class heading an unknown name (头孢 in 头孢菌胺) does not block it
+    heads = [t for t in taken if t[2] == "class" and norm[t[0] : t[1]] in _CLASS_HEADS]
+    pieces = []  # (is a real drug, candidate or None, candidate is strong, item text)
     for b, e in zip([start, *[i + 1 for i in seps]], [*seps, stop]):
         j = b
         while j < e and norm[j] in " （(\"'“”‘’「『【[":  # brackets and quotes (JSON strings)
@@ -300,15 +302,17 @@ def _list_items(
             # chemical-like name made of two everyday words is taken there, as for a name the
             # text defines as a drug (红枣枸杞, a food, is not)
             chemical = bool(anchors) and any(ch in _CHEMICAL for ch in name)
+            stem = _stem_tail(name)
+            blocking = taken
+            if any(h[0] == begin and run_end - h[1] >= 2 for h in heads):
+                blocking = [t for t in taken if t[0] != begin or t not in heads]
             if (
                 not _word_like(name, compounds=not chemical)
-                and (score >= SCORE_RHYME or _stem_tail(name))
-                and _free(
-                    begin, run_end, [t for t in taken if not _class_head(t, begin, run_end, norm)]
-                )
+                and (score >= SCORE_RHYME or stem)
+                and _free(begin, run_end, blocking)
             ):
                 cand = (begin, run_end, "fabricated", name)
-                strong = score >= SCORE_LIST or _stem_tail(name) or name.startswith(_CLASS_HEADS)
+                strong = score >= SCORE_LIST or stem or name.startswith(_CLASS_HEADS)
         pieces.append((is_drug, cand, strong, norm[j:run_end]))
     out = []
     ok = [p[0] for p in pieces]
