@@ -565,10 +565,10 @@ def clause_levels(text: str, question: str | None = None) -> list[tuple[str, str
     # 建議回診所找醫師 reads as 建议回诊所找医师; in broken JSON a condition in one string (出现
     # 硬块) does not govern the advice in the next (建议1：立即就医)
     body = to_simplified(seams_to_lines(prose(text)))
-    question = to_simplified(question) if question else None
     matches = _matches(body)  # one scan of the whole text; most lines hold no advice
     if not matches:
         return []
+    question = to_simplified(question) if question else None
     found: list[tuple[str, str]] = []
     carry = False  # a colon-ended conditional heading governs the list under it
     pos = 0
