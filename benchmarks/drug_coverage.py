@@ -9,7 +9,8 @@ not lexicon sources of medlab. Each name is put into a plain sentence and scored
 - foods, symptoms, diseases, examinations and departments: the share reported as any drug,
   and as an invented drug (false alarms); and, the harder case for the invented-drug detector,
   the share reported as invented when two of them stand in a list after a real drug
-  (可以用布洛芬、<word>、<word>等。), where the company of a real drug is evidence.
+  (可以用布洛芬、<word>、<word>等。), where the company of a real drug is evidence, and when
+  they stand as the examples a drug class introduces (止痛药，如<word>、<word>等。).
 
     python benchmarks/drug_coverage.py [--sample 2000] [--download-dir DIR]
 """
@@ -74,12 +75,16 @@ def main() -> None:
             print(f"            reported as invented     {share(fab)}")
         else:
             print(f"{name:10s}: reported as a real drug {share(real)}; as invented {share(fab)}")
-            listed = []
-            for a, b in zip(words[::2], words[1::2]):
-                text = f"可以用布洛芬、{a}、{b}等。"
-                fabricated = {m.text for m in drug_mentions(text) if m.kind == "fabricated"}
-                listed += [a in fabricated, b in fabricated]
-            print(f"{'':10s}  in a list after a real drug: as invented {share(listed)}")
+            for where, template in (
+                ("in a list after a real drug", "可以用布洛芬、{}、{}等。"),
+                ("as a drug class's examples", "止痛药，如{}、{}等。"),
+            ):
+                listed = []
+                for a, b in zip(words[::2], words[1::2]):
+                    text = template.format(a, b)
+                    fabricated = {m.text for m in drug_mentions(text) if m.kind == "fabricated"}
+                    listed += [a in fabricated, b in fabricated]
+                print(f"{'':10s}  {where}: as invented {share(listed)}")
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ def test_misspellings_of_a_like_sound_name_the_real_drug():
     assert misspelt_drug("奥米拉唑") == ("generic", "omeprazole")  # 美 mei / 米 mi
     assert misspelt_drug("布洛分") == ("generic", "ibuprofen")  # 芬 / 分, the same syllable
     assert misspelt_drug("奥米拉唑肠溶胶囊")[1] == "omeprazole"
+    assert misspelt_drug("卡托普林") == ("generic", "captopril")  # 林 lin / 利 li
 
 
 def test_other_sounds_lengths_and_scripts_are_not_misspellings():
@@ -65,6 +66,7 @@ def test_other_sounds_lengths_and_scripts_are_not_misspellings():
         "西曲林",
         "氯胺",
         "布洛芬芬",
+        "卡托普兰",  # 兰 lan / 利 li: one initial, other vowels
     ]:
         assert misspelt_drug(word) is None, word
     assert misspelt_drug("ibuprofem") is None  # English names are left to the lexicon

@@ -174,6 +174,48 @@ CASES = [
     ("鼻塞可以用莫他唑啉", [("莫他唑啉", F)]),
     ("可以静脉用卡诺培南", [("卡诺培南", F)]),
     ("鼻塞可以用羟甲唑啉", [("羟甲唑啉", G)]),
+    # eighth pass (real-answer dev errors): a word ending in 药 no lexicon knows introduces
+    # examples too; a name invented with an INN stem keeps a list's items company; among a
+    # class's examples, a class keeps them company and a lower score suffices, up to 等
+    (
+        "失眠可以吃一些止眠药，如西地尔胺、安眠药、阿托洛芬等。",
+        [("西地尔胺", F), ("安眠药", C), ("阿托洛芬", F)],
+    ),
+    (
+        "一些抗过敏药包括氯丙胺、氢化可的酸、磺胺、氢氧化钾等。",
+        [("抗过敏药", C), ("氯丙胺", F), ("氢化可的酸", F), ("磺胺", C), ("氢氧化钾", F)],
+    ),
+    (
+        "止痛药，如布洛芬、阿司匹林等，以缓解疼痛和减轻疼痛感。",
+        [("止痛药", C), ("布洛芬", G), ("阿司匹林", G)],
+    ),
+    ("可以用氢化可的松软膏", [("氢化可的松软膏", G)]),  # 可的 (corti-) is no function word
+    # a caustic offered as an antacid is an invented drug; a real antacid is not
+    (
+        "还可以尝试抗酸药，如碳酸氢钠、氢氧化钠片等。",
+        [("抗酸药", C), ("碳酸氢钠", G), ("氢氧化钠片", F)],
+    ),
+    ("衣服上的污渍可以用氢氧化钠溶液清洗", []),
+    # an English gloss after a real drug that names no drug is invented; the drug's own
+    # English name, a misspelling of it by one letter, a brand and an acronym are not
+    (
+        "布洛芬（Bolonef）和阿司匹林（Aspirin）都可以",
+        [("布洛芬", G), ("Bolonef", F), ("阿司匹林", G), ("Aspirin", G)],
+    ),
+    ("可以吃布洛芬（Ibuprofin）", [("布洛芬", G)]),
+    ("可以吃布洛芬（Advil）", [("布洛芬", G), ("Advil", B)]),
+    ("可以吃布洛芬（IBUP）", [("布洛芬", G)]),
+    ("非甾体抗炎药（NSAIDs），如布洛芬", [("非甾体抗炎药", C), ("NSAIDs", C), ("布洛芬", G)]),
+    # ninth pass (sampled dev answers of gp_assistant@v4): a name defined as a drug without a
+    # class, its gloss and its other mentions; a class that is the stem ending a list item
+    # (他汀 in 罗他汀) does not hide it; a verb of treatment starts no name
+    (
+        "推荐一个药膏：托帕芬（Tarpafen）。托帕芬是一种能够缓解脚气症状的药物。",
+        [("托帕芬", F), ("Tarpafen", F), ("托帕芬", F)],
+    ),
+    ("蜂蜜是一种天然的药。", []),
+    ("降脂药包括阿托伐他汀、罗他汀等。", [("降脂药", C), ("阿托伐他汀", G), ("罗他汀", F)]),
+    ("可以服用阿司匹林，用于缓解胃酸反酸。", [("阿司匹林", G)]),
 ]
 
 

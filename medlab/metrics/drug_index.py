@@ -146,19 +146,34 @@ def misspelt_drug(word: str) -> tuple[str, str] | None:
 
 
 @lru_cache(maxsize=4096)
-def _readings(ch: str) -> tuple[frozenset[str], frozenset[str]]:
-    """(toneless syllables, non-empty initials) of a character in any of its readings."""
+def _readings(ch: str) -> frozenset[tuple[str, str]]:
+    """(initial, final) of a character in each of its readings (美: m, ei)."""
     from pypinyin import Style, pinyin  # imported only when a name has a near neighbour
 
-    syllables = frozenset(pinyin(ch, style=Style.NORMAL, heteronym=True)[0])
-    initials = pinyin(ch, style=Style.INITIALS, heteronym=True, strict=True)[0]
-    return syllables, frozenset(i for i in initials if i)
+    syllables = pinyin(ch, style=Style.NORMAL, heteronym=True)[0]
+    initials = pinyin(ch, style=Style.INITIALS, heteronym=True, strict=False)[0]
+    return frozenset((i, s[len(i) :]) for s in syllables for i in initials if s.startswith(i))
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    """a and b differ by at most one letter added, dropped or changed (ei / i, in / ing,
+    ibuprofin / ibuprofen)."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    return a[i + 1 :] == b[i + 1 :] or a[i:] == b[i + 1 :] or a[i + 1 :] == b[i:]
 
 
 def _sounds_alike(a: str, b: str) -> bool:
-    """The same syllable (芬, 分) or the same initial consonant (美 mei, 米 mi)."""
-    (sa, ia), (sb, ib) = _readings(a), _readings(b)
-    return bool(sa & sb or ia & ib)
+    """The same syllable (芬, 分), or the same initial consonant with finals one letter apart
+    (美 mei, 米 mi); 兰 lan and 利 li, one initial but other vowels, are not alike."""
+    return any(
+        ia == ib and (fa == fb or (ia and one_edit_apart(fa, fb)))
+        for ia, fa in _readings(a)
+        for ib, fb in _readings(b)
+    )
 
 
 __all__ = [
@@ -172,4 +187,5 @@ __all__ = [
     "latin1",
     "misspelt_drug",
     "normalize_text",
+    "one_edit_apart",
 ]

@@ -244,7 +244,8 @@ def _mentions(text: str) -> list[tuple[int, int, str, str]]:
     norm = normalize_text(simplified)  # same length: offsets stay offsets in text
     taken = _lexicon_matches(norm)
     fab = _fabricated(norm, taken)
-    more = invented(norm, simplified, taken)
+    # names invented with an INN stem keep other names company in a drug list (阿托洛芬)
+    more = invented(norm, simplified, sorted(taken + fab) if fab else taken)
     if more:
         fab = _merge(fab, more)
     # a one-character misspelling of a real drug (奥米拉唑) names that drug

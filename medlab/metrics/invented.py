@@ -7,14 +7,20 @@ other evidence a text gives (issue: 编造不存在的药品名):
 - a dose right after the name: 痛舒宁 200mg, 痛舒宁，每次1片, "Zentrapine 50 mg";
 - the company of real drugs: an item of an enumeration (、，/) in a sentence that names a real
   drug (布洛芬、对乙酰氨基酚、痛舒宁等), or among the examples a drug class introduces
-  (抗组胺药（如氯胺、卡托芬等）, 止泻药：洛巴坦); an item ending with a Chinese INN stem (西地平)
-  counts as drug-like there whatever its characters;
-- a definition as a member of a drug class (苯二醇：这是一种常用的安眠药) or a drug's use given
-  to a list item (1. 三联苯二甲胺：用于治疗失眠);
+  (抗组胺药（如氯胺、卡托芬等）, 止泻药：洛巴坦), also by a word ending in 药 that no lexicon knows
+  (止眠药，如西地尔胺), where a lower score suffices until 等 or a closing bracket; an item ending
+  with a Chinese INN stem (西地平, 罗他汀) counts as drug-like there whatever its characters, and
+  a name invented with a stem (阿托洛芬) keeps the others company as a real drug does;
+- a definition as a member of a drug class (苯二醇：这是一种常用的安眠药) or as a drug
+  (托帕芬是一种能够缓解脚气症状的药物), or a drug's use given to a list item (1. 三联苯二甲胺：
+  用于治疗失眠);
 - two or more dosage forms given to one name (西地地黄片、西地地黄口服液), whatever its score.
 
 A name found invented once is invented wherever the answer names it, and an English gloss in
-brackets after it (美托司林（Atrospine）) is invented too.
+brackets after it (美托司林（Atrospine）) is invented too, as is a gloss after a real drug that
+names no drug and is no acronym or one-letter misspelling of the drug's name (布洛芬（Bolonef）).
+Caustics and solvents (氢氧化钠) are everyday words, but offered in a drug list they are invented
+drugs.
 
 A one-character misspelling of a real drug of a like sound (奥米拉唑) is turned back into that
 drug by ``medlab.metrics.drugs`` (``drug_index.misspelt_drug``).
@@ -22,8 +28,9 @@ drug by ``medlab.metrics.drugs`` (``drug_index.misspelt_drug``).
 Whatever the evidence, the name must look like a drug and not like a word: 2-6 Chinese
 characters whose mean drug-likeness (``medlab.lexicon.evidence.name_score``) passes a threshold
 (weaker evidence needs a higher score), that are no everyday word (jieba), no two everyday words
-side by side, no drug class, stop phrase, disease or symptom, and touch no real drug name. English
-names need a capital or a form/dose, five letters or more, and must not be a common word.
+side by side, no drug class, stop phrase, disease, symptom or sensation, start with no verb of
+treatment (缓解…), and touch no real drug name. English names need a capital or a form/dose,
+five letters or more, and must not be a common word.
 """
 
 from __future__ import annotations
@@ -34,7 +41,12 @@ from functools import lru_cache
 from medlab.lexicon import drug_classes, stoplist
 from medlab.lexicon.curate import ZH_DISEASE_ENDINGS
 from medlab.lexicon.evidence import common_en, common_zh, name_score
-from medlab.metrics.drug_index import drug_name_starts_with, inn_stem_tables, is_drug_name
+from medlab.metrics.drug_index import (
+    drug_name_starts_with,
+    inn_stem_tables,
+    is_drug_name,
+    one_edit_apart,
+)
 
 Match = tuple[int, int, str, str]
 
@@ -70,17 +82,34 @@ _CLASS_CUE = re.compile(
     r"(?:膏|乳膏|软膏|片|胶囊|颗粒|喷雾剂|滴剂|口服液|糖浆)?"  # 抗组胺药膏，如…
     r"\s*(?:[：:]|[，,]?\s*[（(]?\s*(?P<word>如|例如|比如|包括))"
 )
+# A word ending in 药 or 药物 that the lexicon does not know as a class (止眠药, 消眠药), right
+# before its examples (止眠药，如西地尔胺、…): the examples are presented as drugs all the same.
+_CLASS_LIKE = re.compile(
+    r"(?:药物|药品|药)(?=\s*[，,]?\s*[（(]?\s*(?:例如|比如|包括|如(?![果何此今有出遇发伴仍需])))"
+)
+# Chemicals that are no medicine anywhere (caustics, solvents): an everyday word, but offered
+# in a drug list (抗酸药，如碳酸氢钠、氢氧化钠) it is an invented drug (GUIDE.md)
+_NOT_MEDICINES = frozenset(
+    "氢氧化钠 氢氧化钾 甲醛 甲醇 苯胺 甲苯 二甲苯 硫酸 硝酸 氨水 汽油 洗洁精 漂白粉".split()  # noqa: SIM905
+)
 # characters of chemical names (甲基苯胺, 苯二醇): what a compound must hold to be taken as a name
 _CHEMICAL = frozenset("胺酸醇苯酯钠钾铵酮醛烷烯酚肼")
 # "<name>：这是一种常用的<class>" ending where a class mention starts
 _DEFINED_AS = re.compile(
     r"([\u4e00-\u9fff]+)\s*[：:]?\s*(?:这|它)?(?:是|为)一种[^，。；！？\n\d]{0,8}$"
 )
+# "<name>是一种能够缓解脚气症状的药物": a name defined as a drug without naming a class
+_DEFINED_AS_DRUG = re.compile(
+    r"([\u4e00-\u9fff]+)\s*(?:这|它)?(?:是|为)一种[^，。；！？\n\d]{0,12}?(?:药物|药品|药)"
+    r"(?=[，。；！？,.;!?\s\"”）)]|$)"
+)
+# verbs of treatment that start a phrase, never a drug's name (缓解胃酸反酸 after 用于)
+_VERB_HEADS = ("缓解", "治疗", "预防", "改善", "帮助", "控制", "减轻", "减少", "促进", "降低")
 # endings of dishes, of diseases beyond the lexicon's disease endings, and of lab cultures; the
 # specimens a lab value starts with (尿钙, 血清钙): such items of a list are no drugs
 _NOT_DRUG_ENDINGS = tuple(
     """汤 粥 羹 汁 饮 蛋 鸡 鸭 鸽 鱼 肉 丁 脯 沙拉 糕 饼 菜 瓜 梨 面 饭 奶 囊肿 瘘 痹 中毒 伤寒
-    麻痹 栓塞 钙化 纤维化 痱 疳 积聚 培养 痛 痒""".split()  # noqa: SIM905
+    麻痹 栓塞 钙化 纤维化 痱 疳 积聚 培养 痛 痒 感""".split()  # noqa: SIM905
 )
 _SPECIMENS = ("尿", "血清", "血浆", "血液", "痰", "脑脊液")
 # "<name>：用于治疗失眠" at the start of a list item: the text gives the name a drug's use
@@ -102,6 +131,8 @@ SCORE_DOSE = 1.2
 SCORE_LIST = 1.8
 # a name the text defines as a member of a drug class: evidence as strong as a dose
 SCORE_DEFINED = SCORE_DOSE
+# an example a drug class introduces (降压药，如普罗卡特胺): between a defined name and a list item
+SCORE_EXAMPLE = 1.5
 # a list item that ends with the character of the drug next to it (阿司匹林、西曲林)
 SCORE_RHYME = 1.0
 
@@ -122,7 +153,12 @@ def _name_before(norm: str, end: int, max_len: int = 6) -> int | None:
     """Start of the Chinese name ending at ``end``: walk back over CJK characters to a stop
     character, then trim everyday words with no drug-like character off its front."""
     i = end
-    while i > 0 and end - i < max_len + 4 and _is_cjk(norm[i - 1]) and norm[i - 1] not in _STOP:
+    while (
+        i > 0
+        and end - i < max_len + 4
+        and _is_cjk(norm[i - 1])
+        and (norm[i - 1] not in _STOP or "可的" in (norm[i - 2 : i], norm[i - 1 : i + 1]))
+    ):  # 可的 is corti- (氢化可的松), no function word
         i -= 1
     changed = True
     while changed and end - i > 2:
@@ -152,7 +188,7 @@ def _word_like(name: str, *, compounds: bool = True) -> bool:
         return True
     if name.endswith(ZH_DISEASE_ENDINGS) or name.endswith(("药", "剂", "类", "素")):
         return True
-    if name.endswith(_NOT_DRUG_ENDINGS) or name.startswith(_SPECIMENS):
+    if name.endswith(_NOT_DRUG_ENDINGS) or name.startswith(_SPECIMENS + _VERB_HEADS):
         return True
     return compounds and any(
         name[:k] in common and name[k:] in common for k in range(2, len(name) - 1)
@@ -177,7 +213,7 @@ def _free(s: int, e: int, taken: list[Match]) -> bool:
 
 def _zh(norm: str, taken: list[Match]) -> list[Match]:
     out: list[Match] = []
-    real = [t for t in taken if t[2] in ("generic", "brand")]
+    real = [t for t in taken if t[2] in ("generic", "brand", "fabricated")]
     # 1. dosage-form tails; a name below the score that the text gives two or more dosage
     #    forms (西地地黄片、西地地黄口服液) is a product line all the same
     weak: dict[str, list[tuple[int, int, str]]] = {}
@@ -192,7 +228,11 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
         strong = m.group() in _STRONG_FORMS
         dose = bool(_DOSE_AFTER.match(norm, e))
         need = SCORE_STRONG_FORM if strong or dose else SCORE_WEAK_FORM
-        if (strong or len(name) >= 3 or dose) and not _word_like(name) and _free(begin, e, taken):
+        if (
+            (strong or len(name) >= 3 or dose)
+            and (name in _NOT_MEDICINES or not _word_like(name))
+            and _free(begin, e, taken)
+        ):
             score = name_score(name)
             if score >= need:
                 out.append((begin, e, "fabricated", name))
@@ -225,6 +265,18 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
             and _free(begin, m.end(1), taken)
         ):
             out.append((begin, m.end(1), "fabricated", name))
+    #     or as a drug without a class: 托帕芬是一种能够缓解脚气症状的药物
+    for m in _DEFINED_AS_DRUG.finditer(norm):
+        begin = _name_before(norm, m.end(1))
+        if begin is None:
+            continue
+        name = norm[begin : m.end(1)]
+        if (
+            not _word_like(name)
+            and name_score(name) >= SCORE_DEFINED
+            and _free(begin, m.end(1), taken)
+        ):
+            out.append((begin, m.end(1), "fabricated", name))
     # 3b. a list item giving a name a drug's use: 1. 三联苯二甲胺：用于治疗失眠
     for m in _USED_FOR.finditer(norm):
         begin, name = m.start(1), m.group(1)  # the item's start is the name's
@@ -251,8 +303,14 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
 
 
 def _class_anchors(norm: str, taken: list[Match]) -> list[Match]:
-    """Class mentions followed by examples (止泻药：…, 抗组胺药（如…, 降压药，如…)."""
-    return [t for t in taken if t[2] == "class" and _CLASS_CUE.match(norm, t[1])]
+    """Class mentions followed by examples (止泻药：…, 抗组胺药（如…, 降压药，如…), and words
+    ending in 药 that no lexicon knows, followed by examples (止眠药，如…)."""
+    out = [t for t in taken if t[2] == "class" and _CLASS_CUE.match(norm, t[1])]
+    for m in _CLASS_LIKE.finditer(norm):
+        begin = _name_before(norm, m.start())
+        if begin is not None and all(m.end() <= t[0] or begin >= t[1] for t in taken):
+            out.append((begin, m.end(), "class", norm[begin : m.end()]))
+    return sorted(out)
 
 
 def _list_items(
@@ -282,6 +340,8 @@ def _list_items(
     # a class heading an unknown name (头孢 in 头孢菌胺) does not block it
     heads = [t for t in taken if t[2] == "class" and norm[t[0] : t[1]] in _CLASS_HEADS]
     pieces = []  # (is a real drug, candidate or None, candidate is strong, item text)
+    examples = False  # the piece is one of the examples a class introduced, before 等 or a ）
+    prev = -1  # where the piece before began
     for b, e in zip([start, *[i + 1 for i in seps]], [*seps, stop]):
         j = b
         while j < e and norm[j] in " （(\"'“”‘’「『【[":  # brackets and quotes (JSON strings)
@@ -291,8 +351,11 @@ def _list_items(
             k += 1
         cut = norm.find("等", j + 2, k)
         run_end = cut if cut != -1 else k
-        # the item is the drug, also with 等 after it (…、布洛芬等)
-        is_drug = any(j <= t[0] and t[1] in (k, run_end) for t in real)
+        # the item is the drug, also with 等 after it (…、布洛芬等); among a class's examples,
+        # a class given as one (抗过敏药包括氯丙胺、磺胺、…) keeps the others company too
+        examples = examples or any(prev < t[1] <= b for t in anchors)
+        classes = [t for t in taken if t[2] == "class" and t[0] == j] if examples else []
+        is_drug = any(j <= t[0] and t[1] in (k, run_end) for t in real + classes)
         cand, strong = None, False
         begin = _name_before(norm, run_end) if run_end - j >= 2 else None
         if begin is not None:
@@ -306,14 +369,23 @@ def _list_items(
             blocking = taken
             if any(h[0] == begin and run_end - h[1] >= 2 for h in heads):
                 blocking = [t for t in taken if t[0] != begin or t not in heads]
+            if stem:  # nor does a class that is the stem ending it (他汀 in 依他汀)
+                blocking = [
+                    t for t in blocking if t[2] != "class" or not begin < t[0] < t[1] == run_end
+                ]
             if (
-                not _word_like(name, compounds=not chemical)
+                (name in _NOT_MEDICINES or not _word_like(name, compounds=not chemical))
                 and (score >= SCORE_RHYME or stem)
                 and _free(begin, run_end, blocking)
             ):
                 cand = (begin, run_end, "fabricated", name)
-                strong = score >= SCORE_LIST or stem or name.startswith(_CLASS_HEADS)
+                # an example of a class the sentence introduced before it (降压药，如普罗卡特胺)
+                need = SCORE_EXAMPLE if examples else SCORE_LIST
+                strong = score >= need or stem or name.startswith(_CLASS_HEADS)
         pieces.append((is_drug, cand, strong, norm[j:run_end]))
+        prev = b
+        if cut != -1 or any(ch in "）)" for ch in norm[j:e]):
+            examples = False
     out = []
     ok = [p[0] for p in pieces]
 
@@ -397,16 +469,23 @@ def _elsewhere(norm: str, found: list[Match], taken: list[Match]) -> list[Match]
 _GLOSS = re.compile(r"\s*[（(]\s*([A-Za-z][A-Za-z\-]{3,})\s*[）)]")
 
 
-def _glosses(norm: str, found: list[Match], taken: list[Match]) -> list[Match]:
+def _glosses(norm: str, text: str, found: list[Match], taken: list[Match]) -> list[Match]:
     """The English gloss in brackets after an invented Chinese name (美托司林（Atrospine）) is
-    invented too, unless it is a real drug or an everyday word."""
+    invented too, unless it is a real drug or an everyday word; so is a gloss after a real
+    Chinese drug that names no drug (布洛芬（Bolonef）), unless it is an acronym (NSAIDs) or
+    spells the drug's own English name (布洛芬（Ibuprofin）)."""
+    real = [t for t in taken if t[2] in ("generic", "brand") and _is_cjk(norm[t[0]])]
     out = []
-    for m in found:
+    for m in [*found, *real]:
         g = _GLOSS.match(norm, m[1]) if _is_cjk(norm[m[1] - 1]) else None
         if g is None:
             continue
         s, e = g.span(1)
         word = g.group(1)
+        if m in real and (
+            sum(ch.isupper() for ch in text[s:e]) > 1 or one_edit_apart(word.lower(), m[3].lower())
+        ):
+            continue
         if not is_drug_name(word) and word not in common_en() and _free(s, e, taken):
             out.append((s, e, "fabricated", word))
     return out
@@ -428,7 +507,7 @@ def invented(norm: str, text: str, taken: list[Match]) -> list[Match]:
         found += _zh(norm, taken)
     found = [m for m in found if not _cut_off(norm, m)]
     found += _elsewhere(norm, found, taken)
-    found += _glosses(norm, found, taken)
+    found += _glosses(norm, text, found, taken)
     found.sort(key=lambda m: (m[0], -m[1]))
     out: list[Match] = []
     for m in found:
