@@ -17,6 +17,7 @@ import unicodedata
 from functools import lru_cache
 
 import ahocorasick
+from rapidfuzz.distance import Levenshtein
 
 from medlab.lexicon import drug_classes, drug_names, inn_stems, stoplist
 from medlab.lexicon.store import compiled
@@ -155,22 +156,11 @@ def _readings(ch: str) -> frozenset[tuple[str, str]]:
     return frozenset((i, s[len(i) :]) for s in syllables for i in initials if s.startswith(i))
 
 
-def one_edit_apart(a: str, b: str) -> bool:
-    """a and b differ by at most one letter added, dropped or changed (ei / i, in / ing,
-    ibuprofin / ibuprofen)."""
-    if abs(len(a) - len(b)) > 1:
-        return False
-    i = 0
-    while i < min(len(a), len(b)) and a[i] == b[i]:
-        i += 1
-    return a[i + 1 :] == b[i + 1 :] or a[i:] == b[i + 1 :] or a[i + 1 :] == b[i:]
-
-
 def _sounds_alike(a: str, b: str) -> bool:
     """The same syllable (芬, 分), or the same initial consonant with finals one letter apart
     (美 mei, 米 mi); 兰 lan and 利 li, one initial but other vowels, are not alike."""
     return any(
-        ia == ib and (fa == fb or (ia and one_edit_apart(fa, fb)))
+        ia == ib and (fa == fb or (ia and Levenshtein.distance(fa, fb) <= 1))
         for ia, fa in _readings(a)
         for ib, fb in _readings(b)
     )
@@ -187,5 +177,4 @@ __all__ = [
     "latin1",
     "misspelt_drug",
     "normalize_text",
-    "one_edit_apart",
 ]

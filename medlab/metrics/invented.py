@@ -38,15 +38,12 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from rapidfuzz.distance import Levenshtein
+
 from medlab.lexicon import drug_classes, stoplist
 from medlab.lexicon.curate import ZH_DISEASE_ENDINGS
 from medlab.lexicon.evidence import common_en, common_zh, name_score
-from medlab.metrics.drug_index import (
-    drug_name_starts_with,
-    inn_stem_tables,
-    is_drug_name,
-    one_edit_apart,
-)
+from medlab.metrics.drug_index import drug_name_starts_with, inn_stem_tables, is_drug_name
 
 Match = tuple[int, int, str, str]
 
@@ -483,7 +480,8 @@ def _glosses(norm: str, text: str, found: list[Match], taken: list[Match]) -> li
         s, e = g.span(1)
         word = g.group(1)
         if m in real and (
-            sum(ch.isupper() for ch in text[s:e]) > 1 or one_edit_apart(word.lower(), m[3].lower())
+            sum(ch.isupper() for ch in text[s:e]) > 1
+            or Levenshtein.distance(word.lower(), m[3].lower()) <= 1
         ):
             continue
         if not is_drug_name(word) and word not in common_en() and _free(s, e, taken):
