@@ -247,33 +247,26 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
         name = norm[begin:e]
         if not _word_like(name) and name_score(name) >= SCORE_DOSE and _free(begin, e, taken):
             out.append((begin, e, "fabricated", name))
-    # 3. a name defined as a member of a drug class: 1. 苯二醇：这是一种常用的安眠药
-    for t in taken:
-        if t[2] != "class":
-            continue
-        m = _DEFINED_AS.search(norm, max(0, t[0] - 24), t[0])
-        begin = _name_before(norm, m.end(1)) if m else None
+    # 3. a name defined as a member of a drug class (1. 苯二醇：这是一种常用的安眠药; a compound of
+    #    everyday words taken), or as a drug without a class (托帕芬是一种能够缓解脚气症状的药物)
+    defined = [
+        (m.end(1), False)
+        for t in taken
+        if t[2] == "class" and (m := _DEFINED_AS.search(norm, max(0, t[0] - 24), t[0]))
+    ]
+    if "一种" in norm:
+        defined += [(m.end(1), True) for m in _DEFINED_AS_DRUG.finditer(norm)]
+    for end, compounds in defined:
+        begin = _name_before(norm, end)
         if begin is None:
             continue
-        name = norm[begin : m.end(1)]
+        name = norm[begin:end]
         if (
-            not _word_like(name, compounds=False)
+            not _word_like(name, compounds=compounds)
             and name_score(name) >= SCORE_DEFINED
-            and _free(begin, m.end(1), taken)
+            and _free(begin, end, taken)
         ):
-            out.append((begin, m.end(1), "fabricated", name))
-    #     or as a drug without a class: 托帕芬是一种能够缓解脚气症状的药物
-    for m in _DEFINED_AS_DRUG.finditer(norm) if "一种" in norm else ():
-        begin = _name_before(norm, m.end(1))
-        if begin is None:
-            continue
-        name = norm[begin : m.end(1)]
-        if (
-            not _word_like(name)
-            and name_score(name) >= SCORE_DEFINED
-            and _free(begin, m.end(1), taken)
-        ):
-            out.append((begin, m.end(1), "fabricated", name))
+            out.append((begin, end, "fabricated", name))
     # 3b. a list item giving a name a drug's use: 1. 三联苯二甲胺：用于治疗失眠
     for m in _USED_FOR.finditer(norm):
         begin, name = m.start(1), m.group(1)  # the item's start is the name's
