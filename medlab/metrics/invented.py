@@ -64,6 +64,9 @@ _STOP = set(
 # What may follow a name: punctuation, function characters, doses, treatment verbs.
 _FOLLOW_OK = _STOP | set("不吗呢吧啊能会治属缓颗注软肠口分滴混乳凝贴喷气栓糖来后前时")
 _SEPARATORS = "、，,/／：:"
+# 或, 和, 及 between two items of a list (布洛芬、利司匹林或阿司匹林胺), not inside a word (或者,
+# 或许, 温和, 缓和, 和平)
+_CONJUNCTION = re.compile(r"(?<![缓温柔平调暖])[或和及](?![者许是平谐缓])")
 _SENTENCE = re.compile(r"[。！？；;!?\n]")
 _DOSE_AFTER = re.compile(
     r"\s*[（(]?\s*(?:\d+(?:\.\d+)?\s*(?:mg|毫克|g|克|μg|ug|mcg|ml|毫升|iu|单位|片|粒|袋|支)"
@@ -80,9 +83,10 @@ _CLASS_CUE = re.compile(
     r"\s*(?:[：:]|[，,]?\s*[（(]?\s*(?P<word>如|例如|比如|包括))"
 )
 # A word ending in 药 or 药物 that the lexicon does not know as a class (止眠药, 消眠药), right
-# before its examples (止眠药，如西地尔胺、…): the examples are presented as drugs all the same.
+# before its examples (止眠药，如西地尔胺、…; 睡眠障碍药物：苯二氮酮): the examples are presented as
+# drugs all the same.
 _CLASS_LIKE = re.compile(
-    r"(?:药物|药品|药)(?=\s*[，,]?\s*[（(]?\s*(?:例如|比如|包括|如(?![果何此今有出遇发伴仍需])))"
+    r"(?:药物|药品|药)(?=\s*(?:[：:]|[，,]?\s*[（(]?\s*(?:例如|比如|包括|如(?![果何此今有出遇发伴仍需]))))"
 )
 # Chemicals that are no medicine anywhere (caustics, solvents): an everyday word, but offered
 # in a drug list (抗酸药，如碳酸氢钠、氢氧化钠) it is an invented drug (GUIDE.md)
@@ -105,9 +109,13 @@ _VERB_HEADS = ("缓解", "治疗", "预防", "改善", "帮助", "控制", "减�
 # endings of dishes, of diseases beyond the lexicon's disease endings, and of lab cultures; the
 # specimens a lab value starts with (尿钙, 血清钙): such items of a list are no drugs
 _NOT_DRUG_ENDINGS = tuple(
-    """汤 粥 羹 汁 饮 蛋 鸡 鸭 鸽 鱼 肉 丁 脯 沙拉 糕 饼 菜 瓜 梨 面 饭 奶 囊肿 瘘 痹 中毒 伤寒
+    """汤 粥 羹 汁 饮 蛋 鸡 鸭 鸽 鱼 肉 脯 沙拉 糕 饼 菜 瓜 梨 面 饭 奶 囊肿 瘘 痹 中毒 伤寒
     麻痹 栓塞 钙化 纤维化 痱 疳 积聚 培养 痛 痒 感""".split()  # noqa: SIM905
 )
+# diced food (鸡丁, 黄瓜丁) and pudding (布丁) are dishes; 丁 after anything else ends drug names
+# (西咪替丁, 扑热丁)
+_DICED = re.compile("[鸡鸭肉鱼虾瓜笋菜豆薯卜果布]丁$")
+_PRODUCT_TAILS = "糖水露膏贴"
 _SPECIMENS = ("尿", "血清", "血浆", "血液", "痰", "脑脊液")
 # "<name>：用于治疗失眠" at the start of a list item: the text gives the name a drug's use
 _USED_FOR = re.compile(
@@ -185,7 +193,12 @@ def _word_like(name: str, *, compounds: bool = True) -> bool:
         return True
     if name.endswith(ZH_DISEASE_ENDINGS) or name.endswith(("药", "剂", "类", "素")):
         return True
-    if name.endswith(_NOT_DRUG_ENDINGS) or name.startswith(_SPECIMENS + _VERB_HEADS):
+    # an everyday word of what it does given a form (止咳糖, 止痛膏, 退热贴): a kind of product
+    if len(name) == 3 and name[:2] in common and name[2] in _PRODUCT_TAILS:
+        return True
+    if name.endswith(_NOT_DRUG_ENDINGS) or _DICED.search(name):
+        return True
+    if name.startswith(_SPECIMENS + _VERB_HEADS):
         return True
     return compounds and any(
         name[:k] in common and name[k:] in common for k in range(2, len(name) - 1)
@@ -319,6 +332,7 @@ def _list_items(
     of the drug beside it (阿司匹林、西曲林)."""
     anchors = [t for t in anchors if start <= t[0] < stop]
     seps = {i for i in range(start, stop) if norm[i] in _SEPARATORS}
+    seps.update(m.start() for m in _CONJUNCTION.finditer(norm, start, stop))
     for t in anchors:  # 抗组胺药（如氯胺, 抗过敏药包括氯丙胺: the examples start after 如, 包括
         cue = _CLASS_CUE.match(norm, t[1])
         if not any(norm[i] in _SEPARATORS for i in range(*cue.span())):
@@ -330,6 +344,7 @@ def _list_items(
     # a class heading an unknown name (头孢 in 头孢菌胺) does not block it
     heads = [t for t in taken if t[2] == "class" and norm[t[0] : t[1]] in _CLASS_HEADS]
     pieces = []  # (is a real drug, candidate or None, candidate is strong, item text)
+    closed = []  # the piece ends a list with 等 (…、他莫昔司等，如苯妥拉唑的剂量…)
     examples = False  # the piece is one of the examples a class introduced, before 等 or a ）
     prev = -1  # where the piece before began
     for b, e in zip([start, *[i + 1 for i in seps]], [*seps, stop]):
@@ -373,6 +388,7 @@ def _list_items(
                 need = SCORE_EXAMPLE if examples else SCORE_LIST
                 strong = score >= need or stem or name.startswith(_CLASS_HEADS)
         pieces.append((is_drug, cand, strong, norm[j:run_end]))
+        closed.append(cut != -1)
         prev = b
         if cut != -1 or any(ch in "）)" for ch in norm[j:e]):
             examples = False
@@ -386,8 +402,11 @@ def _list_items(
         return len(item) >= 3 and 0 <= k < len(pieces) and ok[k] and pieces[k][3][-1:] == item[-1:]
 
     def introduces(i: int) -> bool:
-        """Piece i is followed by examples (含有抗组胺成分的喉糖，如阿司匹林): a header, no item."""
-        return i + 1 < len(pieces) and _EXAMPLES.match(pieces[i + 1][3]) is not None
+        """Piece i is followed by examples (含有抗组胺成分的喉糖，如阿司匹林): a header, no item;
+        an item closing a list with 等 is no header."""
+        return (
+            not closed[i] and i + 1 < len(pieces) and _EXAMPLES.match(pieces[i + 1][3]) is not None
+        )
 
     for _ in range(2):  # chains: a candidate next to an accepted one
         for i, (_is_drug, cand, strong, _item) in enumerate(pieces):
@@ -456,17 +475,31 @@ def _elsewhere(norm: str, found: list[Match], taken: list[Match]) -> list[Match]
     return out
 
 
-_GLOSS = re.compile(r"\s*[（(]\s*([A-Za-z][A-Za-z\-]{3,})\s*[）)]")
+_GLOSS = re.compile(r"\s*[（(]\s*([A-Za-z][A-Za-z\-]{3,}(?: [A-Za-z][A-Za-z\-]+)?)\s*[）)]")
+
+
+def _names_no_drug(gloss: str) -> bool:
+    """An English gloss (one word or two: Bromphenyl acetate) that is no drug, no drug class
+    (Benzodiazepine) and no everyday word."""
+    classes = drug_classes()
+    words = gloss.lower().split()
+    if is_drug_name(gloss) or any(is_drug_name(w) for w in words):
+        return False
+    if any(w in classes or w + "s" in classes for w in (*words, " ".join(words))):
+        return False
+    return len(words) > 1 or words[0] not in common_en()
 
 
 def _glosses(norm: str, text: str, found: list[Match], taken: list[Match]) -> list[Match]:
-    """The English gloss in brackets after an invented Chinese name (美托司林（Atrospine）) is
-    invented too, unless it is a real drug or an everyday word; so is a gloss after a real
-    Chinese drug that names no drug (布洛芬（Bolonef）), unless it is an acronym (NSAIDs) or
-    spells the drug's own English name (布洛芬（Ibuprofin）)."""
+    """The English gloss in brackets after an invented Chinese name (美托司林（Atrospine）, 阿托洛芬
+    （Atrocine）) is invented too, unless it is a real drug, a drug class or an everyday word; so
+    is a gloss after a real Chinese drug that names no drug (布洛芬（Bolonef）, 布洛芬（Bromphenyl
+    acetate）), unless it is an acronym (NSAIDs) or spells the drug's own English name
+    (布洛芬（Ibuprofin）)."""
     real = [t for t in taken if t[2] in ("generic", "brand") and _is_cjk(norm[t[0]])]
+    invented_too = [t for t in taken if t[2] == "fabricated"]  # named with an INN stem
     out = []
-    for m in [*found, *real]:
+    for m in [*found, *invented_too, *real]:
         g = _GLOSS.match(norm, m[1]) if _is_cjk(norm[m[1] - 1]) else None
         if g is None:
             continue
@@ -477,15 +510,15 @@ def _glosses(norm: str, text: str, found: list[Match], taken: list[Match]) -> li
             or Levenshtein.distance(word.lower(), m[3].lower()) <= 1
         ):
             continue
-        if not is_drug_name(word) and word not in common_en() and _free(s, e, taken):
+        if _names_no_drug(word) and _free(s, e, taken):
             out.append((s, e, "fabricated", word))
     return out
 
 
 def _cut_off(norm: str, m: Match) -> bool:
-    """A name the token limit cut (…布洛芬片、布洛): it ends the text and a real drug name
-    starts with it."""
-    if norm[m[1] :].strip() or not _is_cjk(norm[m[1] - 1]):
+    """A real drug's name cut short: by the token limit (…布洛芬片、布洛, the end of the text),
+    or by the model (如利巴韦和布洛芬, three characters or more): a real drug name starts with it."""
+    if not _is_cjk(norm[m[1] - 1]) or (norm[m[1] :].strip() and len(m[3]) < 3):
         return False
     return drug_name_starts_with(m[3])
 
