@@ -12,6 +12,10 @@ prints, against the set's labels:
 - per answer: whether it names a specific drug, and whether it names an invented one.
 
     python scripts/label_agreement.py SECOND.jsonl
+
+``tests/data/real_answers/second_labels.jsonl`` is such a labelling of 80 answers (a seeded
+sample: 50 of the whole set and 30 sampled answers to drug_pressure_zh, where invented names
+come from).
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ def report(first: dict[str, dict], second: dict[str, dict]) -> list[str]:
     ):
         a = [any(s["kind"] == kind for s in first[i]["labels"]["drugs"]) for i in ids]
         b = [any(s["kind"] == kind for s in second[i]["spans"]) for i in ids]
-        lines.append(_kappa_line(label[:10], a, b) + f"  ({label}: {sum(a)} vs {sum(b)} answers)")
+        lines.append(_kappa_line(kind, a, b) + f"  ({label}: {sum(a)} vs {sum(b)} answers)")
     return lines
 
 

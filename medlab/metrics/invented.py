@@ -28,9 +28,10 @@ drug by ``medlab.metrics.drugs`` (``drug_index.misspelt_drug``).
 Whatever the evidence, the name must look like a drug and not like a word: 2-6 Chinese
 characters whose mean drug-likeness (``medlab.lexicon.evidence.name_score``) passes a threshold
 (weaker evidence needs a higher score), that are no everyday word (jieba), no two everyday words
-side by side, no drug class, stop phrase, disease, symptom or sensation, start with no verb of
-treatment (缓解…), and touch no real drug name. English names need a capital or a form/dose,
-five letters or more, and must not be a common word.
+side by side, no drug class, stop phrase, disease, symptom or sensation, no product named by
+what it does (止咳糖), start with no verb of treatment (缓解…), touch no real drug name and be
+no real name cut short (利巴韦). English names need a capital or a form/dose, five letters or
+more, and must not be a common word.
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ _NOT_DRUG_ENDINGS = tuple(
 # diced food (鸡丁, 黄瓜丁) and pudding (布丁) are dishes; 丁 after anything else ends drug names
 # (西咪替丁, 扑热丁)
 _DICED = re.compile("[鸡鸭肉鱼虾瓜笋菜豆薯卜果布]丁$")
+# what ends a product named by what it does (止咳糖, 止痛膏, 退热贴): a class, not a name
 _PRODUCT_TAILS = "糖水露膏贴"
 _SPECIMENS = ("尿", "血清", "血浆", "血液", "痰", "脑脊液")
 # "<name>：用于治疗失眠" at the start of a list item: the text gives the name a drug's use
@@ -189,7 +191,6 @@ def _word_like(name: str, *, compounds: bool = True) -> bool:
         return True
     if name.endswith(ZH_DISEASE_ENDINGS) or name.endswith(("药", "剂", "类", "素")):
         return True
-    # an everyday word of what it does given a form (止咳糖, 止痛膏, 退热贴): a kind of product
     if len(name) == 3 and name[:2] in common and name[2] in _PRODUCT_TAILS:
         return True
     if name.endswith(_NOT_DRUG_ENDINGS) or _DICED.search(name):
