@@ -192,6 +192,7 @@ def test_the_label_script_reads_greedy_and_sampled_runs(tmp_path: Path) -> None:
         "greedy-free": (greedy, False),
         "greedy-json": (greedy, True),
         "sampled": ({**greedy, "temperature": 0.7}, False),
+        "sampled-2": ({**greedy, "temperature": 0.7, "seed": 1}, False),
         "sampled-json": ({**greedy, "temperature": 0.7}, True),  # not a setting of the set
         "short": ({**greedy, "max_new_tokens": 96}, False),  # nor this
     }
@@ -203,4 +204,5 @@ def test_the_label_script_reads_greedy_and_sampled_runs(tmp_path: Path) -> None:
         "greedy-free": ("qwen2.5-0.5b", "free"),
         "greedy-json": ("qwen2.5-0.5b", "json"),
         "sampled": ("qwen2.5-0.5b", "sampled"),
+        "sampled-2": ("qwen2.5-0.5b", "sampled-2"),
     }
