@@ -9,8 +9,9 @@ not lexicon sources of medlab. Each name is put into a plain sentence and scored
 - foods, symptoms, diseases, examinations and departments: the share reported as any drug,
   and as an invented drug (false alarms); and, the harder case for the invented-drug detector,
   the share reported as invented when two of them stand in a list after a real drug
-  (可以用布洛芬、<word>、<word>等。), where the company of a real drug is evidence, and when
-  they stand as the examples a drug class introduces (止痛药，如<word>、<word>等。).
+  (可以用布洛芬、<word>、<word>等。), where the company of a real drug is evidence, when
+  they stand as the examples a drug class introduces (止痛药，如<word>、<word>等。), and when
+  one is given as a drug's name (这种药的名称是<word>。).
 
     python benchmarks/drug_coverage.py [--sample 2000] [--download-dir DIR]
 """
@@ -78,12 +79,15 @@ def main() -> None:
             for where, template in (
                 ("in a list after a real drug", "可以用布洛芬、{}、{}等。"),
                 ("as a drug class's examples", "止痛药，如{}、{}等。"),
+                ("given as a drug's name", "这种药的名称是{}。"),
             ):
+                n = template.count("{}")
                 listed = []
-                for a, b in zip(words[::2], words[1::2]):
-                    text = template.format(a, b)
+                for i in range(0, len(words) - n + 1, n):
+                    group = words[i : i + n]
+                    text = template.format(*group)
                     fabricated = {m.text for m in drug_mentions(text) if m.kind == "fabricated"}
-                    listed += [a in fabricated, b in fabricated]
+                    listed += [w in fabricated for w in group]
                 print(f"{'':10s}  {where}: as invented {share(listed)}")
 
 

@@ -2,8 +2,8 @@
 
 The answers come from runs under ``runs/`` made by a real stand-in (``qwen2.5-0.5b`` or
 ``qwen2.5-1.5b``) with the set's generation settings (160 new tokens, one repeat; greedy, or
-drawn at temperature 0.7 and top-p 0.9 with seed 0, mode ``sampled``, or seed 1, mode
-``sampled-2``); see the datasheet beside the data. Labels are written by a person from ``GUIDE.md``, never from a
+drawn at temperature 0.7 and top-p 0.9 with seed 0, mode ``sampled``, seed 1, ``sampled-2``,
+or seed 2, ``sampled-3``); see the datasheet beside the data. Labels are written by a person from ``GUIDE.md``, never from a
 detector. This script only turns drug *names* into character offsets and appends records.
 
     python scripts/label_real_answers.py show [N] [--filter TEXT]   # next unlabelled answers
@@ -32,10 +32,10 @@ from real_answers import LEVELS, MODELS, MODES, PATH, check, split_of  # noqa: E
 RUNS = ROOT / "runs"
 PARAMS = {"temperature": 0.0, "max_new_tokens": 160, "repetition_penalty": 1.0}
 # mode "sampled": free text drawn at the temperature and top-p users run the chatbot with;
-# mode "sampled-2": a second draw with the same settings and another seed
+# modes "sampled-2", "sampled-3": further draws with the same settings and other seeds
 SAMPLED = {"temperature": 0.7, "top_p": 0.9, "seed": 0, "max_new_tokens": 160,
            "repetition_penalty": 1.0}  # fmt: skip
-SAMPLED_2 = {**SAMPLED, "seed": 1}
+DRAWS = {"sampled": 0, "sampled-2": 1, "sampled-3": 2}  # mode -> seed
 
 
 def _fits(params: dict, wanted: dict) -> bool:
@@ -57,10 +57,10 @@ def run_sources(runs: Path = RUNS) -> dict[str, tuple[str, str]]:
             continue
         if _fits(params, PARAMS):
             found[res.parent.name] = (config["model"], "json" if config["structured"] else "free")
-        elif _fits(params, SAMPLED) and not config["structured"]:
-            found[res.parent.name] = (config["model"], "sampled")
-        elif _fits(params, SAMPLED_2) and not config["structured"]:
-            found[res.parent.name] = (config["model"], "sampled-2")
+        elif not config["structured"]:
+            for mode, seed in DRAWS.items():
+                if _fits(params, {**SAMPLED, "seed": seed}):
+                    found[res.parent.name] = (config["model"], mode)
     return found
 
 

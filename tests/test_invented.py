@@ -234,6 +234,25 @@ CASES = [
     ("可以吃阿司匹林（Acetylsalicylic acid）", [("阿司匹林", G), ("Acetylsalicylic acid", B)]),
     ("如利巴韦和布洛芬", [("布洛芬", G)]),
     ("止咳药，如抗组胺药、止咳糖等。", [("止咳药", C), ("抗组胺药", C)]),
+    # tenth pass (second draws, `dev`): a class with 药物 introduces examples (头孢药物，如…); a
+    # salt word is no part of a cut name (盐酸胺 is no cut 盐酸胺碘酮); an everyday word or a
+    # symptom given a form is a kind of product; 阿斯匹林 is aspirin
+    (
+        "可以开具一些特定的头孢药物，如头孢克林、头孢明克林等。",
+        [("头孢", C), ("头孢克林", F), ("头孢明克林", F)],
+    ),
+    (
+        "例如，布洛芬、阿司匹林、盐酸胺等药物可以缓解头痛。",
+        [("布洛芬", G), ("阿司匹林", G), ("盐酸胺", F)],
+    ),
+    ("服用抗酸药，如胃酸痛胶囊、胃酸痛片等。", [("抗酸药", C)]),
+    ("阿莫西林不是阿斯匹林。", [("阿莫西林", G), ("阿斯匹林", G)]),
+    ("抗焦虑药：苯二氮、匹托芬等。", [("抗焦虑药", C), ("匹托芬", F)]),  # 苯二氮 cuts 苯二氮卓类
+    ("可以吃氨酚黄那敏、布洛芬", [("氨酚黄那敏", G), ("布洛芬", G)]),
+    # a name given as a drug's name, with a high score since any word may stand there
+    ("抗焦虑药的名称是苯二氮胆碱，每天口服50毫克", [("抗焦虑药", C), ("苯二氮胆碱", F)]),
+    ("这种药的名字是布洛芬。", [("布洛芬", G)]),
+    ("药名是蜂蜜。", []),
 ]
 
 

@@ -12,8 +12,8 @@ other evidence a text gives (issue: 编造不存在的药品名):
   with a Chinese INN stem (西地平, 罗他汀) counts as drug-like there whatever its characters, and
   a name invented with a stem (阿托洛芬) keeps the others company as a real drug does;
 - a definition as a member of a drug class (苯二醇：这是一种常用的安眠药) or as a drug
-  (托帕芬是一种能够缓解脚气症状的药物), or a drug's use given to a list item (1. 三联苯二甲胺：
-  用于治疗失眠);
+  (托帕芬是一种能够缓解脚气症状的药物), a drug's use given to a list item (1. 三联苯二甲胺：
+  用于治疗失眠), or the name given as a drug's (抗焦虑药的名称是苯二氮胆碱);
 - two or more dosage forms given to one name (西地地黄片、西地地黄口服液), whatever its score.
 
 A name found invented once is invented wherever the answer names it, and an English gloss in
@@ -55,6 +55,7 @@ _STRONG_FORMS = """缓释胶囊 肠溶胶囊 缓释片 控释片 肠溶片 分�
 _WEAK_FORMS = ["片", "丸"]  # 面片, 药丸: a word before them needs more evidence
 _FORMS = sorted(_STRONG_FORMS + _WEAK_FORMS, key=len, reverse=True)
 _FORM_RE = re.compile("|".join(_FORMS))
+_FORM_TAIL = re.compile(f"(?:{'|'.join(_FORMS)})$")
 # body sites written between a class and its dosage form (抗组胺鼻喷雾剂)
 _SITES = ("鼻用", "鼻腔", "鼻", "眼用", "眼", "耳", "口腔", "外用", "局部", "皮肤")
 # Characters that end a name when walking back from its end (function words, verbs).
@@ -77,7 +78,7 @@ _LIST_CUE = re.compile(r"等药|等药物|等药品|药物包括|药物如|药�
 # 止泻药：洛巴坦, 降压药，如…, 抗组胺药膏，如…):
 # the items that follow are in a drug's company, as next to a real drug.
 _CLASS_CUE = re.compile(
-    r"(?:膏|乳膏|软膏|片|胶囊|颗粒|喷雾剂|滴剂|口服液|糖浆)?"  # 抗组胺药膏，如…
+    r"(?P<tail>类?(?:药物|药品|药)|膏|乳膏|软膏|片|胶囊|颗粒|喷雾剂|滴剂|口服液|糖浆)?"  # 头孢药物，如…
     r"\s*(?:[：:]|[，,]?\s*[（(]?\s*(?P<word>如|例如|比如|包括))"
 )
 # A word ending in 药 or 药物 that the lexicon does not know as a class (止眠药, 消眠药), right
@@ -114,11 +115,19 @@ _NOT_DRUG_ENDINGS = tuple(
 _DICED = re.compile("[鸡鸭肉鱼虾瓜笋菜豆薯卜果布]丁$")
 # what ends a product named by what it does (止咳糖, 止痛膏, 退热贴): a class, not a name
 _PRODUCT_TAILS = "糖水露膏贴"
+# salt words that open a drug's name (盐酸二甲双胍)
+_SALT_WORDS = ("盐酸", "硫酸", "磷酸", "醋酸", "枸橼酸", "马来酸", "甲磺酸", "碳酸", "复方")
 _SPECIMENS = ("尿", "血清", "血浆", "血液", "痰", "脑脊液")
 # "<name>：用于治疗失眠" at the start of a list item: the text gives the name a drug's use
 _USED_FOR = re.compile(
     r"(?:^|(?<=[\n\"“「、；;]))\s*(?:\d+\s*[.、．)）]\s*)?([\u4e00-\u9fff]{2,8})\s*[：:]\s*"
     r"(?:主要|常|可以?)?(?:用于|用来|适用于)(?:治疗|缓解|改善|预防|控制|退烧|止痛|降压|降糖|助眠)"
+)
+# "<drug>的名称是<name>", "药名是<name>": the text gives the name as a drug's (the whole name,
+# up to a bracket or punctuation)
+_NAMED = re.compile(
+    r"(?:(?:药|药物|药品)的?(?:名称|名字)|药名)(?:是|为|叫做?)[：:]?\s*"
+    r"([\u4e00-\u9fff]{2,6})(?![\u4e00-\u9fff])"
 )
 _EN_FORMS = r"tablets?|capsules?|cream|ointment|syrup|injections?|drops|gel|patch(?:es)?"
 _EN_CAND = re.compile(
@@ -136,6 +145,8 @@ SCORE_LIST = 1.8
 SCORE_DEFINED = SCORE_DOSE
 # an example a drug class introduces (降压药，如普罗卡特胺): between a defined name and a list item
 SCORE_EXAMPLE = 1.5
+# a name given as a drug's name (…的名称是苯二氮胆碱): any word may stand there, so a high score
+SCORE_NAMED = 2.5
 # a list item that ends with the character of the drug next to it (阿司匹林、西曲林)
 SCORE_RHYME = 1.0
 
@@ -193,6 +204,9 @@ def _word_like(name: str, *, compounds: bool = True) -> bool:
         return True
     if len(name) == 3 and name[:2] in common and name[2] in _PRODUCT_TAILS:
         return True
+    form = _FORM_TAIL.search(name)
+    if form and form.start() >= 2 and _word_like(name[: form.start()]):
+        return True  # an everyday word or a symptom given a form (胃酸痛胶囊): a kind of product
     if name.endswith(_NOT_DRUG_ENDINGS) or _DICED.search(name):
         return True
     if name.startswith(_SPECIMENS + _VERB_HEADS):
@@ -287,6 +301,16 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
             and _free(begin, m.end(1), taken)
         ):
             out.append((begin, m.end(1), "fabricated", name))
+    # 3c. a name the text gives as a drug's name: 抗焦虑药的名称是苯二氮胆碱
+    if "名" in norm:
+        for m in _NAMED.finditer(norm):
+            begin, name = m.start(1), m.group(1)
+            if (
+                not _word_like(name)
+                and name_score(name) >= SCORE_NAMED
+                and _free(begin, m.end(1), taken)
+            ):
+                out.append((begin, m.end(1), "fabricated", name))
     # 4. items of an enumeration in a sentence that names a real drug, a drug list or a class
     #    with its examples
     anchors = _class_anchors(norm, taken)
@@ -305,7 +329,10 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
 def _class_anchors(norm: str, taken: list[Match]) -> list[Match]:
     """Class mentions followed by examples (止泻药：…, 抗组胺药（如…, 降压药，如…), and words
     ending in 药 that no lexicon knows, followed by examples (止眠药，如…)."""
-    out = [t for t in taken if t[2] == "class" and _CLASS_CUE.match(norm, t[1])]
+    out = []
+    for t in taken:  # the anchor ends after the class's tail (头孢药物，如…)
+        if t[2] == "class" and (cue := _CLASS_CUE.match(norm, t[1])):
+            out.append((t[0], cue.end("tail") if cue.group("tail") else t[1], "class", t[3]))
     for m in _CLASS_LIKE.finditer(norm):
         begin = _name_before(norm, m.start())
         if begin is not None and all(m.end() <= t[0] or begin >= t[1] for t in taken):
@@ -507,11 +534,15 @@ def _glosses(norm: str, text: str, found: list[Match], taken: list[Match]) -> li
 
 
 def _cut_off(norm: str, m: Match) -> bool:
-    """A real drug's name cut short: by the token limit (…布洛芬片、布洛, the end of the text),
-    or by the model (如利巴韦和布洛芬, three characters or more): a real drug name starts with it."""
-    if not _is_cjk(norm[m[1] - 1]) or (norm[m[1] :].strip() and len(m[3]) < 3):
+    """A real drug's or class's name cut short: by the token limit (…布洛芬片、布洛, the end of
+    the text), or by the model (如利巴韦和布洛芬; 苯二氮 for 苯二氮卓类), three characters or more
+    besides a salt word (盐酸胺 is no cut 盐酸胺碘酮): a real name starts with it."""
+    if not _is_cjk(norm[m[1] - 1]):
         return False
-    return drug_name_starts_with(m[3])
+    core = m[3][len(next((w for w in _SALT_WORDS if m[3].startswith(w)), "")) :]
+    if norm[m[1] :].strip() and len(core) < 3:
+        return False
+    return drug_name_starts_with(m[3]) or any(c.startswith(m[3]) for c in drug_classes())
 
 
 def invented(norm: str, text: str, taken: list[Match]) -> list[Match]:
