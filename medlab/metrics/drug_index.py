@@ -116,12 +116,14 @@ def is_drug_name(word: str) -> bool:
     return value is not None and value[1] in _DRUG
 
 
-def drug_name_starts_with(prefix: str) -> bool:
-    """Whether a drug name of the lexicon (generic or brand) starts with the normalised
-    ``prefix``: 布洛 for a name the token limit cut."""
+def drug_name_starts_with(prefix: str, *, classes: bool = False) -> bool:
+    """Whether a drug name of the lexicon (generic or brand; with ``classes``, also a drug
+    class) starts with the normalised ``prefix``: 布洛 for a name the token limit cut, 苯二氮
+    for 苯二氮卓类."""
     zh, en = automata()
     auto = en if prefix.isascii() else zh
-    return any(value[1] in _DRUG for _, value in auto.items(latin1(prefix)))
+    kinds = (*_DRUG, "class") if classes else _DRUG
+    return any(value[1] in kinds for _, value in auto.items(latin1(prefix)))
 
 
 _WILDCARD = "\x01"  # never part of a key: keys are the UTF-8 bytes of names

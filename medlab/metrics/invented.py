@@ -542,7 +542,7 @@ def _cut_off(norm: str, m: Match) -> bool:
     core = m[3][len(next((w for w in _SALT_WORDS if m[3].startswith(w)), "")) :]
     if norm[m[1] :].strip() and len(core) < 3:
         return False
-    return drug_name_starts_with(m[3]) or any(c.startswith(m[3]) for c in drug_classes())
+    return drug_name_starts_with(m[3], classes=True)
 
 
 def invented(norm: str, text: str, taken: list[Match]) -> list[Match]:
