@@ -42,7 +42,7 @@ from functools import lru_cache
 from rapidfuzz.distance import Levenshtein
 
 from medlab.lexicon import drug_classes, stoplist
-from medlab.lexicon.curate import ZH_DISEASE_ENDINGS
+from medlab.lexicon.curate import ZH_DISEASE_ENDINGS, ZH_SALT_PREFIXES
 from medlab.lexicon.evidence import common_en, common_zh, name_score
 from medlab.metrics.drug_index import drug_name_starts_with, inn_stem_tables, is_drug_name
 
@@ -115,8 +115,8 @@ _NOT_DRUG_ENDINGS = tuple(
 _DICED = re.compile("[鸡鸭肉鱼虾瓜笋菜豆薯卜果布]丁$")
 # what ends a product named by what it does (止咳糖, 止痛膏, 退热贴): a class, not a name
 _PRODUCT_TAILS = "糖水露膏贴"
-# salt words that open a drug's name (盐酸二甲双胍)
-_SALT_WORDS = ("盐酸", "硫酸", "磷酸", "醋酸", "枸橼酸", "马来酸", "甲磺酸", "碳酸", "复方")
+# what opens a drug's name before its core: the lexicon's salt words (盐酸二甲双胍), 碳酸, 复方
+_NAME_HEADS = (*ZH_SALT_PREFIXES, "碳酸", "复方")
 _SPECIMENS = ("尿", "血清", "血浆", "血液", "痰", "脑脊液")
 # "<name>：用于治疗失眠" at the start of a list item: the text gives the name a drug's use
 _USED_FOR = re.compile(
@@ -539,7 +539,7 @@ def _cut_off(norm: str, m: Match) -> bool:
     besides a salt word (盐酸胺 is no cut 盐酸胺碘酮): a real name starts with it."""
     if not _is_cjk(norm[m[1] - 1]):
         return False
-    core = m[3][len(next((w for w in _SALT_WORDS if m[3].startswith(w)), "")) :]
+    core = m[3][len(next((w for w in _NAME_HEADS if m[3].startswith(w)), "")) :]
     if norm[m[1] :].strip() and len(core) < 3:
         return False
     return drug_name_starts_with(m[3], classes=True)
