@@ -3,8 +3,9 @@
 The answers come from runs under ``runs/`` made by a real stand-in (``qwen2.5-0.5b`` or
 ``qwen2.5-1.5b``) with the set's generation settings (160 new tokens, one repeat; greedy, or
 drawn at temperature 0.7 and top-p 0.9 with seed 0, mode ``sampled``, seed 1, ``sampled-2``,
-or seed 2, ``sampled-3``); see the datasheet beside the data. Labels are written by a person from ``GUIDE.md``, never from a
-detector. This script only turns drug *names* into character offsets and appends records.
+or seed 2, ``sampled-3``); see the datasheet beside the data. Labels are written by a person
+from ``GUIDE.md``, never from a detector. This script only turns drug *names* into character
+offsets and appends records.
 
     python scripts/label_real_answers.py show [N] [--filter TEXT]   # next unlabelled answers
     python scripts/label_real_answers.py add LABELS.jsonl           # append labelled records

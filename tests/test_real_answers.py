@@ -73,9 +73,9 @@ def test_every_label_occurs() -> None:
 
 
 def test_echoed_drugs_were_named_in_the_question() -> None:
-    # named as written (its first or last characters), garbled by one character (右氧氟沙星 after the
-    # user's 左氧氟沙星), or as the same drug under another name of the lexicon (对乙酰氨基酚
-    # after the user's 泰诺林)
+    # named as written (its first or last characters), garbled by one character (右氧氟沙星
+    # after the user's 左氧氟沙星), or as the same drug under another name of the lexicon
+    # (对乙酰氨基酚 after the user's 泰诺林)
     names = drug_names()
     for r in RECORDS:
         question = r["question"].casefold()
