@@ -11,7 +11,8 @@ not lexicon sources of medlab. Each name is put into a plain sentence and scored
   the share reported as invented when two of them stand in a list after a real drug
   (可以用布洛芬、<word>、<word>等。), where the company of a real drug is evidence, when
   they stand as the examples a drug class introduces (止痛药，如<word>、<word>等。), and when
-  one is given as a drug's name (这种药的名称是<word>。).
+  one is given as a drug's name (这种药的名称是<word>。), joined to a real drug by 或
+  (可以用布洛芬或<word>。) or taken (可以服用<word>缓解。).
 
     python benchmarks/drug_coverage.py [--sample 2000] [--download-dir DIR]
 """
@@ -80,6 +81,8 @@ def main() -> None:
                 ("in a list after a real drug", "可以用布洛芬、{}、{}等。"),
                 ("as a drug class's examples", "止痛药，如{}、{}等。"),
                 ("given as a drug's name", "这种药的名称是{}。"),
+                ("joined to a real drug by 或", "可以用布洛芬或{}。"),
+                ("after a verb of taking", "可以服用{}缓解。"),
             ):
                 n = template.count("{}")
                 listed = []

