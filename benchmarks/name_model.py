@@ -15,7 +15,9 @@ symptoms, diseases and examinations that pass the detector's word filters (no ev
 disease ending, class, ...), the strings a threshold has to reject. Printed: the area under the
 ROC curve of each score, and for each threshold of ``name_score`` the invented-drug detector has
 used, the ``name_likelihood`` threshold that lets through the same share of negatives, with the
-recall of both at that false-alarm rate. The detector's thresholds are these.
+recall of both at that false-alarm rate. The detector's thresholds were set from this table
+when the name model came in; the word filters added since keep more words out of the
+negatives, so the values it matches now are lower (see ``medlab.metrics.invented``).
 
     python benchmarks/name_model.py [--download-dir DIR]
 """

@@ -57,7 +57,7 @@ CASES = [
     ("不要吃布洛芬、痛舒宁", [("布洛芬", G), ("痛舒宁", F)]),
     # real-answer dev errors (issue 13): a class given a dosage form stays a class; a real
     # name cut by the token limit is no invented name, an unknown one at the end still is
-    ("抗焦虑可以用苯二氮卓片，睡前服用。", []),
+    ("抗焦虑可以用苯二氮卓片，睡前服用。", [("苯二氮卓", C)]),  # a class with a form
     (
         "可以吃止痛药，如布洛芬、对乙酰氨基酚、布洛",
         [("止痛药", C), ("布洛芬", G), ("对乙酰氨基酚", G)],
@@ -275,6 +275,43 @@ CASES = [
         "一些人推荐抗抑郁药，如甲基苯胺、苯二氮胆酸等。",
         [("抗抑郁药", C), ("甲基苯胺", F), ("苯二氮胆酸", F)],
     ),
+    # twelfth pass: a real drug with a salt keeps the others company (布洛芬钠), as does a class
+    # (苯二氮卓); 可 that starts no everyday word is part of a name (氢可依); a numbered item's
+    # class introduces its examples; a 通用名 is a drug's name
+    (
+        "非甾体抗炎药：如布洛芬、布洛芬钠、卡维宁、卡维宁钠等。",
+        [("非甾体抗炎药", C), ("布洛芬", G), ("布洛芬", G), ("卡维宁", F), ("卡维宁钠", F)],
+    ),
+    ("可以用阿司匹林、氢可依等。", [("阿司匹林", G), ("氢可依", F)]),
+    ("可以吃布洛芬、可以用温水擦身。", [("布洛芬", G)]),
+    (
+        "可以用阿司匹林、苯二氮卓、硝普洛芬等。",
+        [("阿司匹林", G), ("苯二氮卓", C), ("硝普洛芬", F)],
+    ),
+    (
+        "1. 使用止泻药：如洛莫汀（洛莫汀），可以帮助孩子。",
+        [("止泻药", C), ("洛莫汀", F), ("洛莫汀", F)],
+    ),
+    ("退烧药的通用名是扑尔胺。", [("退烧药", C), ("扑尔胺", F)]),
+    # a class in Markdown bold introduces examples; a name ending in 素 may be invented, the
+    # body's substances (白细胞介素) and 喉糖 are none
+    (
+        "**抗焦虑药**：如西地尔胺、苯二氮卓等。",
+        [("抗焦虑药", C), ("西地尔胺", F), ("苯二氮卓", C)],
+    ),
+    ("降压药，如氨氯地平、利尿素等。", [("降压药", C), ("氨氯地平", G), ("利尿素", F)]),
+    ("常用药物包括布洛芬、白细胞介素等。", [("布洛芬", G)]),
+    ("可以使用喉糖、蜂蜜水缓解。", []),
+    # a name the token limit cut at the end of a long answer is no name yet
+    (
+        "头痛的原因很多，" * 15 + "使用止痛药，如布洛芬、阿司匹林、利司匹",
+        [("止痛药", C), ("布洛芬", G), ("阿司匹林", G)],
+    ),
+    (
+        "头痛的原因很多，" * 15 + "使用止痛药，如布洛芬、阿司匹林、利司匹林。",
+        [("止痛药", C), ("布洛芬", G), ("阿司匹林", G), ("利司匹林", F)],
+    ),
+    ("可以用布洛芬、利司匹", [("布洛芬", G), ("利司匹", F)]),  # short: not cut
 ]
 
 
