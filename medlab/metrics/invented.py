@@ -255,9 +255,7 @@ def _word_like(name: str, *, compounds: bool = True) -> bool:
     core = next((name[: -len(s)] for s in _SITES if name.endswith(s) and len(name) > len(s)), name)
     if any(core + tail in classes for tail in ("", "类", "药", "药物")):
         return True
-    if name.endswith(ZH_DISEASE_ENDINGS) or (
-        name.endswith(("药", "剂", "类")) or name.endswith(_SU_WORDS)
-    ):
+    if name.endswith((*ZH_DISEASE_ENDINGS, "药", "剂", "类", *_SU_WORDS)):
         return True
     if len(name) == 3 and name[:2] in common and name[2] in _PRODUCT_TAILS:
         return True
