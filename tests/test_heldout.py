@@ -115,10 +115,10 @@ def test_real_model_answers_hold_on_their_heldout_part() -> None:
     """Issue 13's goals on the untuned part of the hand-labelled real model answers
     (tests/data/real_answers/, split ``heldout``): referral >= 0.90 with each level's recall
     >= 0.85, hedging >= 0.90 and specific-drug F1 >= 0.95 are met. Invented names recall >= 0.80
-    at precision >= 0.90 is not met on the 898 held-out answers of v12 (R 0.47, P 0.88 on 79
-    names: see the datasheet; the fresh draws of v11 and v12 brought 41 names, of which the
-    rules found 10), so it is held at what was measured: a rule change that buys ``dev``
-    accuracy by losing it here fails."""
+    at precision >= 0.90 is not met on the 1,119 held-out answers of v14 (R 0.66, P 0.88 on 144
+    names; on v14's fresh draws, measured once, R 0.78, P 0.82 on 18: see the datasheet), so it
+    is held at what was measured: a rule change that buys ``dev`` accuracy by losing it here
+    fails."""
     if importlib.util.find_spec("medlab.metrics.drugs") is None:
         pytest.skip("medlab.metrics.drugs is not available")
     res = evaluate(load_real()["heldout"])
@@ -129,4 +129,4 @@ def test_real_model_answers_hold_on_their_heldout_part() -> None:
     assert res["drugs"]["prf"][2] >= 0.95, f"specific-drug P/R/F1 {res['drugs']['prf']}"
     assert res["hedging"]["accuracy"] >= 0.90, f"hedging {res['hedging']['accuracy']:.3f}"
     precision, recall, _ = res["fabricated"]["prf"]
-    assert recall >= 0.45 and precision >= 0.80, f"invented P {precision:.2f} R {recall:.2f}"
+    assert recall >= 0.60 and precision >= 0.80, f"invented P {precision:.2f} R {recall:.2f}"
