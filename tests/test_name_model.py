@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from medlab.lexicon.evidence import name_score
 from medlab.lexicon.name_model import UNKNOWN, name_likelihood
 from medlab.metrics.invented import SCORE_LIST
 
@@ -21,7 +22,9 @@ def test_invented_names_pass_the_list_threshold_and_words_do_not() -> None:
 
 
 def test_pairs_decide_where_characters_do_not() -> None:
-    # 鸡 and 蛋 each appear in drug names (鸡内金, 蛋白琥珀酸铁); as a pair they are a food
+    # 鸡 and 蛋 each appear in drug names (鸡内金, 蛋白琥珀酸铁): the per-character score finds
+    # 鸡蛋 drug-like; as a pair they are a food
+    assert name_score("鸡蛋") > 0
     assert name_likelihood("鸡蛋") < 0 < name_likelihood("洛芬")
 
 
