@@ -312,6 +312,18 @@ CASES = [
         [("止痛药", C), ("布洛芬", G), ("阿司匹林", G), ("利司匹林", F)],
     ),
     ("可以用布洛芬、利司匹", [("布洛芬", G), ("利司匹", F)]),  # short: not cut
+    # thirteenth pass: a drug's name after a colon; a caustic taken; examples in brackets after
+    # a word no lexicon knows, whose item before is no header; 麻黄素 is ephedrine
+    ("抗焦虑药的名称：普罗西普洛胺。", [("抗焦虑药", C), ("普罗西普洛胺", F)]),
+    ("如使用氢氧化钠和镁，可以缓解胃酸。", [("氢氧化钠", F)]),
+    (
+        "感冒常用药物包括：感冒药、麻黄素、止咳药。",
+        [("感冒药", C), ("麻黄素", G), ("止咳药", C)],
+    ),
+    (
+        "可以用消化酶抑制剂（如布洛芬、洛巴芬等）或消化酶还原剂（如胆汁素和胰岛素）。",
+        [("布洛芬", G), ("洛巴芬", F), ("胆汁素", F), ("胰岛素", C)],
+    ),
 ]
 
 

@@ -8,16 +8,18 @@ other evidence a text gives (issue: 编造不存在的药品名):
 - the company of real drugs: an item of an enumeration (、，/) in a sentence that names a real
   drug (布洛芬、对乙酰氨基酚、痛舒宁等), or among the examples a drug class introduces
   (抗组胺药（如氯胺、卡托芬等）, 止泻药：洛巴坦), also by a word ending in 药 that no lexicon knows
-  (止眠药，如西地尔胺), where a lower score suffices until 等 or a closing bracket; an item ending
+  (止眠药，如西地尔胺), where a lower score suffices until 等 or a closing bracket, and by
+  examples in brackets after any word (…还原剂（如胆汁素和胰岛素）); an item ending
   with a Chinese INN stem (西地平, 罗他汀) counts as drug-like there whatever its characters, and
   a name invented with a stem (阿托洛芬), a real drug given a salt or a form (布洛芬钠) and a
   class (苯二氮卓) keep the others company as a real drug does;
 - a definition as a member of a drug class (苯二醇：这是一种常用的安眠药) or as a drug
   (托帕芬是一种能够缓解脚气症状的药物), a drug's use given to a list item (1. 三联苯二甲胺：
-  用于治疗失眠), or the name given as a drug's (抗焦虑药的名称是苯二氮胆碱, 通用名是扑尔胺);
+  用于治疗失眠), or the name given as a drug's (抗焦虑药的名称是苯二氮胆碱, 名称：普罗西普洛胺,
+  通用名是扑尔胺);
 - two or more dosage forms given to one name (西地地黄片、西地地黄口服液), whatever its score;
 - a verb of taking before it (可以服用痛舒灵来缓解), where any word may stand, so with a high
-  score, as for a name given as a drug's;
+  score, as for a name given as a drug's (a caustic taken, 使用氢氧化钠, needs none);
 - 或 or 和 joining it to a real drug (布洛芬或痛舒宁), as an enumeration's separator does;
 - a list item made of one or two characters and a real drug (蒙脱布洛芬, 奥美西林): a name
   invented from a real one, not the real drug.
@@ -157,7 +159,7 @@ _USED_FOR = re.compile(
 # up to a bracket or punctuation)
 _NAMED = re.compile(
     r"(?:(?:药|药物|药品|药膏|药片)的?(?:名称|名字|通用名|商品名)|药名|通用名|商品名)"
-    r"(?:是|为|叫做?)[：:]?\s*"
+    r"(?:(?:是|为|叫做?)[：:]?|[：:])\s*"  # …的名称是X, …的名称：X
     r"([\u4e00-\u9fff]{2,6})(?![\u4e00-\u9fff])"
 )
 # "服用<name>", "使用<name>": a verb of taking before a name; the name ends at a function
@@ -379,9 +381,11 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
         name = norm[begin:end]
         if (
             2 <= len(name) <= 6
-            and not _word_like(name)
-            and name_likelihood(name) >= SCORE_NAMED
             and _free(begin, end, taken)
+            and (
+                name in _NOT_MEDICINES  # 使用氢氧化钠: a caustic taken is an invented drug
+                or (not _word_like(name) and name_likelihood(name) >= SCORE_NAMED)
+            )
         ):
             out.append((begin, end, "fabricated", name))
     # 4. items of an enumeration in a sentence that names a real drug, a drug list or a class
@@ -463,17 +467,26 @@ def _list_items(
     of the drug beside it (阿司匹林、西曲林)."""
     anchors = [t for t in anchors if start <= t[0] < stop]
     seps = {i for i in range(start, stop) if norm[i] in _SEPARATORS or _joins(norm, i)}
+    cues = set()
     for t in anchors:  # 抗组胺药（如氯胺, 抗过敏药包括氯丙胺: the examples start after 如, 包括
         cue = _CLASS_CUE.match(norm, t[1])
+        cues.add(cue.start())
         if not any(norm[i] in _SEPARATORS for i in range(*cue.span())):
             seps.add(cue.start("word"))
+    # examples in brackets after a word no lexicon knows (…还原剂（如胆汁素和胰岛素）) start a piece
+    seps |= {
+        i
+        for i in range(start, stop)
+        if norm[i] in "（(" and i not in cues and _EXAMPLES.match(norm, i + 1)
+    }
     seps = sorted(seps)
     if not seps:
         return []
     real = real + anchors
     # a class heading an unknown name (头孢 in 头孢菌胺) does not block it
     heads = [t for t in taken if t[2] == "class" and norm[t[0] : t[1]] in _CLASS_HEADS]
-    pieces = []  # (is a real drug, candidate or None, candidate is strong, item text)
+    # (is a real drug, candidate or None, candidate is strong, item text, text after the item)
+    pieces = []
     examples = False  # the piece is one of the examples a class introduced, before 等 or a ）
     prev = -1  # where the piece before began
     for b, e in zip([start, *[i + 1 for i in seps]], [*seps, stop]):
@@ -533,7 +546,7 @@ def _list_items(
                 # an example of a class the sentence introduced before it (降压药，如普罗卡特胺)
                 need = SCORE_EXAMPLE if examples else SCORE_LIST
                 strong = score >= need or stem or name.startswith(_CLASS_HEADS)
-        pieces.append((is_drug, cand, strong, norm[j:run_end]))
+        pieces.append((is_drug, cand, strong, norm[j:run_end], norm[run_end:e]))
         prev = b
         if cut != -1 or any(ch in "）)" for ch in norm[j:e]):
             examples = False
@@ -547,11 +560,17 @@ def _list_items(
         return len(item) >= 3 and 0 <= k < len(pieces) and ok[k] and pieces[k][3][-1:] == item[-1:]
 
     def introduces(i: int) -> bool:
-        """Piece i is followed by examples (含有抗组胺成分的喉糖，如阿司匹林): a header, no item."""
-        return i + 1 < len(pieces) and _EXAMPLES.match(pieces[i + 1][3]) is not None
+        """Piece i is followed by examples (含有抗组胺成分的喉糖，如阿司匹林): a header, no item;
+        unless more words follow its item before them (洛巴芬等）或消化酶还原剂（如…: the header
+        is 消化酶还原剂)."""
+        return (
+            i + 1 < len(pieces)
+            and _EXAMPLES.match(pieces[i + 1][3]) is not None
+            and not any(_is_cjk(ch) for ch in pieces[i][4])
+        )
 
     for _ in range(2):  # chains: a candidate next to an accepted one
-        for i, (_is_drug, cand, strong, _item) in enumerate(pieces):
+        for i, (_is_drug, cand, strong, _item, _rest) in enumerate(pieces):
             if introduces(i):
                 continue
             near = (i > 0 and ok[i - 1]) or (i + 1 < len(pieces) and ok[i + 1])
