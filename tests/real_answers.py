@@ -22,7 +22,17 @@ SPLITS = ("dev", "heldout")
 KINDS = ("specific", "class", "fabricated", "echoed")
 LEVELS = ("emergency", "routine", "conditional", "none")
 MODELS = ("qwen2.5-0.5b", "qwen2.5-1.5b")
-MODES = ("free", "json", "sampled", "sampled-2", "sampled-3", "sampled-4", "sampled-5")
+MODES = (
+    "free",
+    "json",
+    "sampled",
+    "sampled-2",
+    "sampled-3",
+    "sampled-4",
+    "sampled-5",
+    "sampled-6",
+    "sampled-7",
+)
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",
           "labels")  # fmt: skip
