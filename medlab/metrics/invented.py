@@ -277,6 +277,12 @@ def _word_like(name: str, *, compounds: bool = True) -> bool:
     )
 
 
+def _maybe_drug(name: str, *, compounds: bool = True) -> bool:
+    """No everyday word (``_word_like``), or a chemical that is no medicine (氢氧化钠): in a
+    drug's place, an invented drug."""
+    return name in _NOT_MEDICINES or not _word_like(name, compounds=compounds)
+
+
 def _stem_tail(name: str) -> bool:
     """The name ends with a Chinese INN stem after at least one other character (西地平:
     地平, -dipine): drug-like whatever its characters' scores."""
@@ -310,11 +316,7 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
         strong = m.group() in _STRONG_FORMS
         dose = bool(_DOSE_AFTER.match(norm, e))
         need = SCORE_STRONG_FORM if strong or dose else SCORE_WEAK_FORM
-        if (
-            (strong or len(name) >= 3 or dose)
-            and (name in _NOT_MEDICINES or not _word_like(name))
-            and _free(begin, e, taken)
-        ):
+        if (strong or len(name) >= 3 or dose) and _maybe_drug(name) and _free(begin, e, taken):
             score = name_likelihood(name)
             if score >= need:
                 out.append((begin, e, "fabricated", name))
@@ -466,19 +468,18 @@ def _list_items(
     examples (…的喉糖，如阿司匹林). An item under the list score needs to end with the character
     of the drug beside it (阿司匹林、西曲林)."""
     anchors = [t for t in anchors if start <= t[0] < stop]
-    seps = {i for i in range(start, stop) if norm[i] in _SEPARATORS or _joins(norm, i)}
-    cues = set()
-    for t in anchors:  # 抗组胺药（如氯胺, 抗过敏药包括氯丙胺: the examples start after 如, 包括
-        cue = _CLASS_CUE.match(norm, t[1])
-        cues.add(cue.start())
-        if not any(norm[i] in _SEPARATORS for i in range(*cue.span())):
-            seps.add(cue.start("word"))
-    # examples in brackets after a word no lexicon knows (…还原剂（如胆汁素和胰岛素）) start a piece
-    seps |= {
+    cues = {t[1]: _CLASS_CUE.match(norm, t[1]) for t in anchors}  # where each cue starts
+    seps = {
         i
         for i in range(start, stop)
-        if norm[i] in "（(" and i not in cues and _EXAMPLES.match(norm, i + 1)
+        if norm[i] in _SEPARATORS
+        or _joins(norm, i)
+        # examples in brackets after a word no lexicon knows (…还原剂（如胆汁素和胰岛素）)
+        or (norm[i] in "（(" and i not in cues and _EXAMPLES.match(norm, i + 1))
     }
+    for cue in cues.values():  # 抗组胺药（如氯胺, 抗过敏药包括氯丙胺: examples start after 如, 包括
+        if not any(norm[i] in _SEPARATORS for i in range(*cue.span())):
+            seps.add(cue.start("word"))
     seps = sorted(seps)
     if not seps:
         return []
@@ -538,7 +539,7 @@ def _list_items(
                     t for t in blocking if t[2] != "class" or not begin < t[0] < t[1] == run_end
                 ]
             if (
-                (name in _NOT_MEDICINES or not _word_like(name, compounds=not chemical))
+                _maybe_drug(name, compounds=not chemical)
                 and (score >= SCORE_RHYME or stem)
                 and _free(begin, run_end, blocking)
             ):
