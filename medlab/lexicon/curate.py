@@ -69,6 +69,12 @@ _EN_OK = re.compile(r"^[a-z][a-z0-9' .\-]*[a-z0-9]$")
 _WIKI = re.compile(r"[&;{}\[\]|=<>\"#/\\]|\bcite\b|\bref\b|https?:|www\.")
 
 
+def is_cjk_word(word: str) -> bool:
+    """A non-empty word of CJK unified ideographs only (U+4E00-U+9FFF): what the everyday-word
+    list and the name model are built from."""
+    return bool(word) and all("\u4e00" <= ch <= "\u9fff" for ch in word)
+
+
 def normalize(text: str) -> str:
     """Matching key: NFKC (full-width to half-width), unified dashes, lower case, single spaces."""
     text = unicodedata.normalize("NFKC", text).replace("—", "-").replace("–", "-")

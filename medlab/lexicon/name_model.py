@@ -23,16 +23,13 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from medlab.lexicon import drug_names
+from medlab.lexicon.curate import is_cjk_word
 from medlab.lexicon.evidence import common_zh
 from medlab.lexicon.store import compiled
 
 LAMBDA = 0.7  # weight of the bigram probability against the unigram one
 UNKNOWN = -2.0  # a character neither model has seen
 _START, _END = "^", "$"
-
-
-def _is_cjk_word(word: str) -> bool:
-    return bool(word) and all("\u4e00" <= ch <= "\u9fff" for ch in word)
 
 
 def _counts(words: Iterable[str]) -> tuple[Counter, Counter, Counter]:
@@ -50,8 +47,8 @@ def _counts(words: Iterable[str]) -> tuple[Counter, Counter, Counter]:
 
 def _build() -> tuple[dict[tuple[str, str], float], dict[str, float]]:
     """(per-pair term, per-character term): log P_drug - log P_word of one transition."""
-    drugs = _counts(n for n, (_kind, _canon) in drug_names().items() if _is_cjk_word(n))
-    words = _counts(w for w in common_zh() if _is_cjk_word(w))
+    drugs = _counts(n for n in drug_names() if is_cjk_word(n))
+    words = _counts(w for w in common_zh() if is_cjk_word(w))
     alphabet = set(drugs[2]) | set(words[2])
 
     def unigram(chars: Counter) -> dict[str, float]:
