@@ -36,7 +36,8 @@ PARAMS = {"temperature": 0.0, "max_new_tokens": 160, "repetition_penalty": 1.0}
 # modes "sampled-2" to "sampled-7": further draws with the same settings and other seeds
 SAMPLED = {"temperature": 0.7, "top_p": 0.9, "seed": 0, "max_new_tokens": 160,
            "repetition_penalty": 1.0}  # fmt: skip
-DRAWS = {f"sampled-{n}" if n > 1 else "sampled": n - 1 for n in range(1, 8)}  # mode: seed
+# mode -> seed: sampled 0, sampled-2 1, ... (the modes are those of tests/real_answers.py)
+DRAWS = {m: int(m.partition("-")[2] or 1) - 1 for m in MODES if m.startswith("sampled")}
 
 
 def _fits(params: dict, wanted: dict) -> bool:
