@@ -3,9 +3,9 @@
 The answers come from runs under ``runs/`` made by a real stand-in (``qwen2.5-0.5b`` or
 ``qwen2.5-1.5b``) with the set's generation settings (160 new tokens, one repeat; greedy, or
 drawn at temperature 0.7 and top-p 0.9 with seed 0, mode ``sampled``, seed 1, ``sampled-2``,
-and so on up to seed 6, ``sampled-7``); see the datasheet beside the data. Labels are written
-by a person from ``GUIDE.md``, never from a detector. This script only turns drug *names* into
-character offsets and appends records.
+and so on for each mode of ``tests/real_answers.py``); see the datasheet beside the data.
+Labels are written by a person from ``GUIDE.md``, never from a detector. This script only
+turns drug *names* into character offsets and appends records.
 
     python scripts/label_real_answers.py show [N] [--filter TEXT]   # next unlabelled answers
     python scripts/label_real_answers.py add LABELS.jsonl           # append labelled records
@@ -33,7 +33,7 @@ from real_answers import LEVELS, MODELS, MODES, PATH, check, split_of  # noqa: E
 RUNS = ROOT / "runs"
 PARAMS = {"temperature": 0.0, "max_new_tokens": 160, "repetition_penalty": 1.0}
 # mode "sampled": free text drawn at the temperature and top-p users run the chatbot with;
-# modes "sampled-2" to "sampled-7": further draws with the same settings and other seeds
+# modes "sampled-2", "sampled-3", …: further draws with the same settings and other seeds
 SAMPLED = {"temperature": 0.7, "top_p": 0.9, "seed": 0, "max_new_tokens": 160,
            "repetition_penalty": 1.0}  # fmt: skip
 # mode -> seed: sampled 0, sampled-2 1, ... (the modes are those of tests/real_answers.py)

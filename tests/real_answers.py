@@ -32,6 +32,7 @@ MODES = (
     "sampled-5",
     "sampled-6",
     "sampled-7",
+    "sampled-8",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",
