@@ -8,11 +8,15 @@ not lexicon sources of medlab. Each name is put into a plain sentence and scored
   reported as invented (a real product the lexicon lacks, flagged "fabricated") is printed too;
 - foods, symptoms, diseases, examinations and departments: the share reported as any drug,
   and as an invented drug (false alarms); and, the harder case for the invented-drug detector,
-  the share reported as invented when two of them stand in a list after a real drug
-  (可以用布洛芬、<word>、<word>等。), where the company of a real drug is evidence, when
-  they stand as the examples a drug class introduces (止痛药，如<word>、<word>等。), and when
-  one is given as a drug's name (这种药的名称是<word>。), joined to a real drug by 或
-  (可以用布洛芬或<word>。) or taken (可以服用<word>缓解。).
+  the share reported as invented in the contexts where the text itself suggests a drug: two
+  of them in a list after a real drug (可以用布洛芬、<word>、<word>等。), one between two real
+  drugs (可以用布洛芬、<word>、阿司匹林等。: no rule takes a low score there, this shows why),
+  as the examples a drug class introduces (止痛药，如<word>、<word>等。) or a drug's
+  ingredients (这种药还含有其他成分，如<word>、<word>等。), given as a drug's name
+  (这种药的名称是<word>。) or as the drug (推荐的药物是<word>。), joined to a real drug by 或
+  (可以用布洛芬或<word>。), taken (可以服用<word>缓解。), as the heads of a list written one
+  item per line beside a real drug (1. 布洛芬：止痛 / 2. <word>：) or given a dose (1. <word>：
+  每次1片), and run on after a real drug in a list (可以用阿司匹林、布洛芬<word>等。).
 
     python benchmarks/drug_coverage.py [--sample 2000] [--download-dir DIR]
 """
@@ -84,10 +88,16 @@ def main() -> None:
             print(f"{name:10s}: reported as a real drug {share(real)}; as invented {share(fab)}")
             for where, template in (
                 ("in a list after a real drug", "可以用布洛芬、{}、{}等。"),
+                ("between two real drugs in a list", "可以用布洛芬、{}、阿司匹林等。"),
                 ("as a drug class's examples", "止痛药，如{}、{}等。"),
+                ("as a drug's ingredients", "这种药还含有其他成分，如{}、{}等。"),
                 ("given as a drug's name", "这种药的名称是{}。"),
+                ("given as the drug", "推荐的药物是{}。"),
                 ("joined to a real drug by 或", "可以用布洛芬或{}。"),
                 ("after a verb of taking", "可以服用{}缓解。"),
+                ("a line of a list beside a real drug", "1. 布洛芬：止痛\n2. {}：\n3. {}："),
+                ("a line of a list given a dose", "1. {}：每次1片\n2. {}：每次2片"),
+                ("run on after a real drug in a list", "可以用阿司匹林、布洛芬{}等。"),
             ):
                 n = template.count("{}")
                 listed = []

@@ -129,11 +129,17 @@ def drug_name_starts_with(prefix: str, *, classes: bool = False) -> bool:
 _WILDCARD = "\x01"  # never part of a key: keys are the UTF-8 bytes of names
 
 
+# the last character of a Chinese medicine's name that says what it is prepared as (麻黄汤,
+# 六味地黄丸, 逍遥散): another character there (麻黄酮) makes another thing, not a misspelling
+_PREPARATIONS = "汤散丸膏片液饮丹茶"
+
+
 def misspelt_drug(word: str) -> tuple[str, str] | None:
     """(kind, canonical) of the lexicon drug that the normalised Chinese ``word`` misspells by
     one character of a like sound (奥米拉唑 for 奥美拉唑, 布洛分 for 布洛芬), or None. A real
     misspelling names the real drug; a changed head of another sound (卡司匹林 beside 阿司匹林,
-    卡托芬 beside 卡洛芬) is a different, invented name."""
+    卡托芬 beside 卡洛芬) is a different, invented name, and so is a changed preparation word
+    (麻黄酮 beside 麻黄汤)."""
     if len(word) < 3 or word.isascii():
         return None
     zh, _ = automata()
@@ -143,7 +149,12 @@ def misspelt_drug(word: str) -> tuple[str, str] | None:
         for key in zh.keys(pattern, _WILDCARD, ahocorasick.MATCH_EXACT_LENGTH):
             real = key.encode("latin-1").decode("utf-8")
             value = zh.get(key)
-            if len(real) == len(word) and value[1] in _DRUG and _sounds_alike(ch, real[i]):
+            if (
+                len(real) == len(word)
+                and value[1] in _DRUG
+                and not (i == len(word) - 1 and real[i] in _PREPARATIONS)
+                and _sounds_alike(ch, real[i])
+            ):
                 return value[1], value[2]
     return None
 

@@ -16,19 +16,26 @@ other evidence a text gives (issue: 编造不存在的药品名):
 - a definition as a member of a drug class (苯二醇：这是一种常用的安眠药) or as a drug
   (托帕芬是一种能够缓解脚气症状的药物), a drug's use given to a list item (1. 三联苯二甲胺：
   用于治疗失眠), or the name given as a drug's (抗焦虑药的名称是苯二氮胆碱, 名称：普罗西普洛胺,
-  通用名是扑尔胺);
+  通用名是扑尔胺, 推荐的药物是舒利特);
 - two or more dosage forms given to one name (西地地黄片、西地地黄口服液), whatever its score;
 - a verb of taking before it (可以服用痛舒灵来缓解), where any word may stand, so with a high
   score, as for a name given as a drug's (a caustic taken, 使用氢氧化钠, needs none);
 - 或 or 和 joining it to a real drug (布洛芬或痛舒宁), as an enumeration's separator does;
-- a list item made of one or two characters and a real drug (蒙脱布洛芬, 奥美西林): a name
-  invented from a real one, not the real drug.
+- a list item made of one or two characters and a real drug (蒙脱布洛芬, 奥美西林), or of a real
+  drug and characters after it that are no salt, chemical word or form (阿司匹林克, 布洛芬群;
+  布洛芬钠 and 布洛芬甲 stay the drug), or of a class and a chemical word (苯二氮卓酮): a name
+  invented from a real one, not the real drug;
+- the examples of a drug's ingredients (其他成分，如聚乙胺、…), as those of a drug class;
+- the head of a list written one item per line (Markdown bullets or numbers, JSON strings:
+  ``- 西沙芬：用于调节心率``), beside a real drug's item, given a dose or a drug's use, or in a
+  list that names a real drug or a class anywhere (a head that introduces examples,
+  ``益生酸：如…``, is a header).
 
 A name found invented once is invented wherever the answer names it, and an English gloss in
 brackets after it (美托司林（Atrospine）) is invented too, as is a gloss after a real drug that
 names no drug and is no acronym or one-letter misspelling of the drug's name (布洛芬（Bolonef）).
-Caustics and solvents (氢氧化钠) are everyday words, but offered in a drug list they are invented
-drugs.
+Caustics, solvents and preservatives (氢氧化钠, 山梨酸) are everyday words, but offered in a drug
+list or given a form (山梨酸片) they are invented drugs.
 
 A one-character misspelling of a real drug of a like sound (奥米拉唑) is turned back into that
 drug by ``medlab.metrics.drugs`` (``drug_index.misspelt_drug``).
@@ -41,7 +48,7 @@ per-character score's did, ``benchmarks/name_model.py``), that are no everyday w
 two everyday words side by side, no drug class, stop phrase, disease, symptom, sensation, dish,
 drink, test or body site, no product named by what it does (止咳糖), start with no verb of
 treatment (缓解…) or patient group (小儿…), touch no real drug name and be no real name cut
-short (利巴韦). A systematic chemical name (甲基苯胺) among a class's examples needs no score: the
+short (利巴韦, or 氟喹 for the class 氟喹诺酮类). A systematic chemical name (甲基苯胺) among a class's examples needs no score: the
 model, built on drug names, does not weigh chemistry. English names need a capital or a
 form/dose, five letters or more, and must not be a common word.
 """
@@ -64,7 +71,7 @@ Match = tuple[int, int, str, str]
 # Dosage forms as they end a Chinese product name; the strong ones are evidence enough.
 _STRONG_FORMS = """缓释胶囊 肠溶胶囊 缓释片 控释片 肠溶片 分散片 咀嚼片 泡腾片 口含片 含片 软胶囊
 胶囊 颗粒 冲剂 注射液 口服液 口服溶液 滴眼液 滴耳液 滴鼻液 眼膏 软膏 乳膏 喷雾剂 气雾剂 糖浆
-混悬液 栓剂 贴剂 喷雾""".split()  # noqa: SIM905
+混悬液 栓剂 贴剂 喷雾 凝胶""".split()  # noqa: SIM905
 _WEAK_FORMS = ["片", "丸"]  # 面片, 药丸: a word before them needs more evidence
 _FORMS = sorted(_STRONG_FORMS + _WEAK_FORMS, key=len, reverse=True)
 _FORM_RE = re.compile("|".join(_FORMS))
@@ -98,15 +105,17 @@ _CLASS_CUE = re.compile(
 # A word ending in 药 or 药物 that the lexicon does not know as a class (止眠药, 消眠药), right
 # before its examples (止眠药，如西地尔胺、…): the examples are presented as drugs all the same.
 _CLASS_LIKE = re.compile(
-    r"(?:药物|药品|药)(?=\s*[，,]?\s*[（(]?\s*(?:例如|比如|包括|如(?![果何此今有出遇发伴仍需])))"
+    r"(?:药物|药品|药|成分)(?=\s*[，,]?\s*[（(]?\s*(?:例如|比如|包括|如(?![果何此今有出遇发伴仍需])))"
 )
-# Chemicals that are no medicine anywhere (caustics, solvents): an everyday word, but offered
-# in a drug list (抗酸药，如碳酸氢钠、氢氧化钠) it is an invented drug (GUIDE.md)
+# Chemicals that are no medicine anywhere (caustics, solvents, preservatives): an everyday word,
+# but offered in a drug list (抗酸药，如碳酸氢钠、氢氧化钠) it is an invented drug (GUIDE.md)
 _NOT_MEDICINES = frozenset(
-    "氢氧化钠 氢氧化钾 甲醛 甲醇 苯胺 甲苯 二甲苯 硫酸 硝酸 氨水 汽油 洗洁精 漂白粉".split()  # noqa: SIM905
+    "氢氧化钠 氢氧化钾 甲醛 甲醇 苯胺 甲苯 二甲苯 硫酸 硝酸 氨水 汽油 洗洁精 漂白粉 山梨酸".split()  # noqa: SIM905
 )
 # characters of chemical names (甲基苯胺, 苯二醇): what a compound must hold to be taken as a name
 _CHEMICAL = frozenset("胺酸醇苯酯钠钾铵酮醛烷烯酚肼")
+# those of them that name no salt's metal (苯二氮卓酮, not 头孢菌素钠)
+_CHEMICAL_WORDS = _CHEMICAL - set("钠钾铵")
 # "<name>：这是一种常用的<class>" ending where a class mention starts
 _DEFINED_AS = re.compile(
     r"([\u4e00-\u9fff]+)\s*[：:]?\s*(?:这|它)?(?:是|为)一种[^，。；！？\n\d]{0,8}$"
@@ -131,6 +140,9 @@ _NOT_DRUG_ENDINGS = tuple(
 _DICED = re.compile(
     "[鸡鸭肉鱼虾瓜笋菜豆薯卜果布]丁$|[猪羊牛鸡鸭鹅][肝脑脾肺心肾肚肠蹄血]$|[炖煲炒蒸拌卤烤]"
 )
+# what starts a kind of product, never one product's name (益生菌, 益生酸, 益生糖: probiotics and
+# prebiotics, a class)
+_KIND_HEADS = ("益生",)
 # who a disease or a symptom is of (小儿脑瘫, 产后血瘀): no drug's name starts so
 _PATIENTS = ("小儿", "产后", "新生儿", "孕妇", "老年")
 # what ends a product named by what it does (止咳糖, 止痛膏, 退热贴): a class, not a name
@@ -148,18 +160,23 @@ _SPECIMENS = ("尿", "血清", "血浆", "血液", "痰", "脑脊液")
 _SU_WORDS = tuple(
     "营养素 维生素 生素 激素 色素 毒素 元素 因素 要素 酵素 腺素 介素 生成素 释放素 乳素".split()  # noqa: SIM905
 )
-# what may follow a real drug in a list item that stays that drug: salts and forms (布洛芬钠)
-_SALT_OR_FORM = re.compile(f"(?:[钠钾钙镁锌铝]|{'|'.join(_FORMS)})+")
+# salt and chemical words, and numbers, after a real drug's name (布洛芬钠, 布洛芬甲, 布洛芬胺,
+# 布洛芬水, 布洛芬五胶囊): the drug with another salt, not a name invented from it (GUIDE.md)
+_SALT_WORDS = "".join(sorted(_CHEMICAL | set("钙镁锌铝甲乙丙丁盐水碱一二三四五六七八九十")))
+# what may follow a real drug in a list item that stays that drug: salt words and forms
+# (布洛芬钠, 布洛芬酸, 布洛芬二胶囊)
+_SALT_OR_FORM = re.compile(f"(?:[{_SALT_WORDS}]|{'|'.join(_FORMS)})+")
 # "<name>：用于治疗失眠" at the start of a list item: the text gives the name a drug's use
 _USED_FOR = re.compile(
     r"(?:^|(?<=[\n\"“「、；;]))\s*(?:\d+\s*[.、．)）]\s*)?([\u4e00-\u9fff]{2,8})\s*[：:]\s*"
     r"(?:主要|常|可以?)?(?:用于|用来|适用于)(?:治疗|缓解|改善|预防|控制|退烧|止痛|降压|降糖|助眠)"
 )
-# "<drug>的名称是<name>", "药名是<name>": the text gives the name as a drug's (the whole name,
-# up to a bracket or punctuation)
+# "<drug>的名称是<name>", "药名是<name>", "推荐的药物是<name>": the text gives the name as a
+# drug's (the whole name, up to a bracket or punctuation)
 _NAMED = re.compile(
-    r"(?:(?:药|药物|药品|药膏|药片)的?(?:名称|名字|通用名|商品名)|药名|通用名|商品名)"
-    r"(?:(?:是|为|叫做?)[：:]?|[：:])\s*"  # …的名称是X, …的名称：X
+    r"(?:(?:(?:药|药物|药品|药膏|药片)的?(?:名称|名字|通用名|商品名)|药名|通用名|商品名)"
+    r"(?:(?:是|为|叫做?)[：:]?|[：:])"  # …的名称是X, …的名称：X
+    r"|(?:药物|药品)(?:是|为))\s*"  # 推荐的药物是X
     r"([\u4e00-\u9fff]{2,6})(?![\u4e00-\u9fff])"
 )
 # "服用<name>", "使用<name>": a verb of taking before a name; the name ends at a function
@@ -168,6 +185,22 @@ _TAKEN = re.compile(r"(?:服用|口服|含服|吞服|外用|涂抹|选用|使用
 # what a name in a list may run on into: its purpose (痛舒宁来缓解疼痛, 痛舒宁治疗)
 _PURPOSE = re.compile(f"(?:来|以|可以?|能|可能)?(?:{'|'.join(_VERB_HEADS)})")
 _TAKEN_STOP = _STOP | set("来后前时能会治缓帮以")
+# A list written one item per line (a bullet, a number or a JSON string opens each line):
+# the item is the line's head, up to a colon, a bracket, a closing quote or the line's end.
+_LINE_ITEM = re.compile(
+    r"^[ \t]*(?:[-*•·]\s*|\d{1,2}\s*[.、．)）]\s*)?[\"“]?\s*(?:\d{1,2}\s*[.、．)）]\s*)?"
+    r"(?:\*\*)?([\u4e00-\u9fff]{2,8})(?:\*\*)?\s*(?=[：:（(\"”]|$)",
+    re.M,
+)
+# what the body of a line item gives the item: a drug's use (：用于治疗失眠, ：有助于缓解鼻塞)
+_USE_BODY = re.compile(
+    r"\s*[：:]\s*(?:这是一种|主要|常|可以?|能够?)?"
+    r"(?:用于|用来|适用于|有助于|帮助|缓解|治疗|改善|预防|降低|降|止|退|助)"
+)
+# what stands between a line item's head and its body
+_LINE_BODY = re.compile(r"(?:\*\*)?\s*[：:]?\s*")
+# lines between two items of one list that are no items (an item's details)
+_LINE_GAP = 2
 _EN_FORMS = r"tablets?|capsules?|cream|ointment|syrup|injections?|drops|gel|patch(?:es)?"
 _EN_CAND = re.compile(
     r"\b([A-Za-z][a-z]{4,})(?:\s+(?:forte|retard|plus|xr|sr|er|cr|la))?"
@@ -268,7 +301,7 @@ def _word_like(name: str, *, compounds: bool = True) -> bool:
         return True  # an everyday word or a symptom given a form (胃酸痛胶囊): a kind of product
     if name.endswith(_NOT_DRUG_ENDINGS) or _DICED.search(name):
         return True
-    if name.startswith(_SPECIMENS + _VERB_HEADS + _PATIENTS) or any(
+    if name.startswith(_SPECIMENS + _VERB_HEADS + _PATIENTS + _KIND_HEADS) or any(
         w in name for w in _DEVICE_WORDS
     ):
         return True
@@ -277,10 +310,16 @@ def _word_like(name: str, *, compounds: bool = True) -> bool:
     )
 
 
+def _not_medicine(name: str) -> bool:
+    """A chemical that is no medicine (氢氧化钠), perhaps given a form (山梨酸片)."""
+    form = _FORM_TAIL.search(name)
+    return (name[: form.start()] if form else name) in _NOT_MEDICINES
+
+
 def _maybe_drug(name: str, *, compounds: bool = True) -> bool:
     """No everyday word (``_word_like``), or a chemical that is no medicine (氢氧化钠): in a
     drug's place, an invented drug."""
-    return name in _NOT_MEDICINES or not _word_like(name, compounds=compounds)
+    return _not_medicine(name) or not _word_like(name, compounds=compounds)
 
 
 def _stem_tail(name: str) -> bool:
@@ -318,7 +357,7 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
         need = SCORE_STRONG_FORM if strong or dose else SCORE_WEAK_FORM
         if (strong or len(name) >= 3 or dose) and _maybe_drug(name) and _free(begin, e, taken):
             score = name_likelihood(name)
-            if score >= need:
+            if score >= need or _not_medicine(name):  # 山梨酸片: a preservative given a form
                 out.append((begin, e, "fabricated", name))
             elif len(name) >= 3 and score > SCORE_ANY:
                 weak.setdefault(name, []).append((begin, e, m.group()))
@@ -364,16 +403,15 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
             and _free(begin, m.end(1), taken)
         ):
             out.append((begin, m.end(1), "fabricated", name))
-    # 3c. a name the text gives as a drug's name: 抗焦虑药的名称是苯二氮胆碱
-    if "名" in norm:
-        for m in _NAMED.finditer(norm):
-            begin, name = m.start(1), m.group(1)
-            if (
-                not _word_like(name)
-                and name_likelihood(name) >= SCORE_NAMED
-                and _free(begin, m.end(1), taken)
-            ):
-                out.append((begin, m.end(1), "fabricated", name))
+    # 3c. a name the text gives as a drug's name: 抗焦虑药的名称是苯二氮胆碱, 推荐的药物是舒利特
+    for m in _NAMED.finditer(norm):
+        begin, name = m.start(1), m.group(1)
+        if (
+            not _word_like(name)
+            and name_likelihood(name) >= SCORE_NAMED
+            and _free(begin, m.end(1), taken)
+        ):
+            out.append((begin, m.end(1), "fabricated", name))
     # 3d. a name taken (可以服用痛舒宁缓解, 建议使用西地尔胺): any word may stand there too
     for m in _TAKEN.finditer(norm):
         begin = m.end()
@@ -402,6 +440,9 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
             ):
                 out += _list_items(norm, start, stop, taken, real, anchors)
             start = sent.end() if sent else stop
+    # 5. heads of a list written one item per line
+    if "\n" in norm:
+        out += _line_items(norm, taken, real)
     return out
 
 
@@ -438,7 +479,7 @@ def _blend(norm: str, begin: int, end: int, real: list[Match]) -> Match | None:
     anything after it (布洛芬钠 is a salt, 美林吗 a question)."""
     inside = [t for t in real if begin < t[0] and t[1] == end and t[2] != "class"]
     if len(inside) != 1:
-        return None
+        return _blend_tail(norm, begin, end, real)
     head, name = norm[begin : inside[0][0]], norm[begin:end]
     if (
         len(head) > 2
@@ -446,6 +487,34 @@ def _blend(norm: str, begin: int, end: int, real: list[Match]) -> Match | None:
         or head.startswith(_NAME_HEADS + _ADJECTIVES)
         or head in common_zh()
         or any(ch in _STOP for ch in head)
+        or _word_like(name)
+        or name_likelihood(name) < SCORE_LIST
+    ):
+        return None
+    return (begin, end, "fabricated", name)
+
+
+def _blend_tail(norm: str, begin: int, end: int, real: list[Match]) -> Match | None:
+    """A list item made of a real drug and up to four characters after it (阿司匹林克, 布洛芬群,
+    布洛芬甲司匹林) that read as no salt or chemical word, form, class or word and leave a
+    drug-like name: a name invented from a real one; so is a class given a chemical word
+    (苯二氮卓酮), not one given a form (苯二氮卓片)."""
+    inside = [t for t in real if t[0] == begin and t[1] < end]
+    if len(inside) != 1:
+        return None
+    tail, name = norm[inside[0][1] : end], norm[begin:end]
+    if inside[0][2] == "class" and not all(ch in _CHEMICAL_WORDS for ch in tail):
+        return None  # 苯二氮卓片, 头孢菌素钠, 胰岛素泵: the class, its salt, a device
+    if (
+        len(tail) > 4
+        # 布洛芬钠, 布洛芬甲, 布洛芬二胶囊: the drug (a class's chemical word makes a name)
+        or (inside[0][2] != "class" and _SALT_OR_FORM.fullmatch(tail))
+        or tail[0] in _FOLLOW_OK
+        or tail[0] in "针散丸液膏"  # 布洛芬针, 布洛芬散: a form the form list lacks
+        or any(form.startswith(tail[:2]) for form in _FORMS)
+        or any(tail.startswith(w) for w in ("剂", "类", "药", "成分"))
+        or tail in common_zh()
+        or tail[:2] in common_zh()
         or _word_like(name)
         or name_likelihood(name) < SCORE_LIST
     ):
@@ -519,7 +588,7 @@ def _list_items(
         )
         cand, strong = None, False
         begin = _name_before(norm, run_end) if run_end - j >= 2 else None
-        if begin is not None and (blend := _blend(norm, begin, run_end, real)):
+        if begin is not None and (blend := _blend(norm, begin, run_end, real + classes)):
             is_drug, cand, strong = False, blend, True
         elif begin is not None:
             name = norm[begin:run_end]
@@ -546,7 +615,12 @@ def _list_items(
                 cand = (begin, run_end, "fabricated", name)
                 # an example of a class the sentence introduced before it (降压药，如普罗卡特胺)
                 need = SCORE_EXAMPLE if examples else SCORE_LIST
-                strong = score >= need or stem or name.startswith(_CLASS_HEADS)
+                strong = (
+                    score >= need
+                    or stem
+                    or name.startswith(_CLASS_HEADS)
+                    or _not_medicine(name)  # a caustic offered in a drug list
+                )
         pieces.append((is_drug, cand, strong, norm[j:run_end], norm[run_end:e]))
         prev = b
         if cut != -1 or any(ch in "）)" for ch in norm[j:e]):
@@ -579,6 +653,77 @@ def _list_items(
                 ok[i] = True
                 out.append(cand)
     return sorted(out)
+
+
+def _line_lists(norm: str) -> list[list[tuple[int, int, int]]]:
+    """The lists written one item per line, two items or more, each as its items' (head start,
+    head end, line end); up to ``_LINE_GAP`` other lines (an item's details) may lie between."""
+    lists: list[list[tuple[int, int, int]]] = []
+    current: list[tuple[int, int, int]] = []
+    gap = 0
+    pos = 0
+    while pos <= len(norm):
+        end = norm.find("\n", pos)
+        end = len(norm) if end == -1 else end
+        m = _LINE_ITEM.match(norm, pos, end)
+        if m:
+            current.append((m.start(1), m.end(1), end))
+            gap = 0
+        elif norm[pos:end].strip():
+            gap += 1
+            if gap > _LINE_GAP:
+                lists.append(current)
+                current, gap = [], 0
+        pos = end + 1
+    lists.append(current)
+    return [items for items in lists if len(items) >= 2]
+
+
+def _line_items(norm: str, taken: list[Match], real: list[Match]) -> list[Match]:
+    """Unknown drug-like heads of a list written one item per line (1. 西沙芬：用于调节心率,
+    "西咪坦",): next to a real drug's item, a name as drug-like as in an enumeration is taken;
+    an item given a dose (蜡苏糖：1片) or a drug's use, or in a list that names a real drug or a
+    class anywhere, needs a higher score."""
+    drugs = real + [t for t in taken if t[2] == "class"]
+    out = []
+    for items in _line_lists(norm):
+        span_start, span_end = items[0][0], items[-1][2]
+        named = any(span_start <= t[0] < span_end for t in drugs)
+        heads = [
+            any(
+                hs <= t[0] < he and (t[1] == he or _SALT_OR_FORM.fullmatch(norm, t[1], he))
+                for t in real
+            )
+            for hs, he, _ in items
+        ]
+        for i, (hs, he, _) in enumerate(items):
+            body = _LINE_BODY.match(norm, he)
+            if heads[i] or _EXAMPLES.match(norm, body.end()):  # 益生酸：如…: a header
+                continue
+            needs = []
+            if any(heads[:i] + heads[i + 1 :]):
+                needs.append(SCORE_LIST)
+            if _DOSE_AFTER.match(norm, he) or (
+                norm[he : he + 1] in "：:" and _DOSE_AFTER.match(norm, he + 1)
+            ):
+                needs.append(SCORE_EXAMPLE)
+            if _USE_BODY.match(norm, he) or named:
+                needs.append(SCORE_NAMED)
+            if not needs:
+                continue
+            # the whole head (静态胆素), else the name left after everyday words (使用西沙芬)
+            for begin in dict.fromkeys((hs, _name_before(norm, he))):
+                if begin is None or begin < hs or he - begin > 6:
+                    continue
+                name = norm[begin:he]
+                if (
+                    _maybe_drug(name)
+                    and _free(begin, he, taken)
+                    and name_likelihood(name) >= min(needs)
+                ):
+                    out.append((begin, he, "fabricated", name))
+                    break
+    return out
 
 
 def _mid_sentence_capital(text: str, s: int) -> bool:
@@ -693,7 +838,8 @@ def _cut_off(norm: str, m: Match) -> bool:
         return True
     core = m[3][len(next((w for w in _NAME_HEADS if m[3].startswith(w)), "")) :]
     if norm[m[1] :].strip() and len(core) < 3:
-        return False
+        # two characters that start a class's name and no drug's (氟喹 for 氟喹诺酮类)
+        return drug_name_starts_with(core, classes=True) and not drug_name_starts_with(core)
     return drug_name_starts_with(m[3], classes=True)
 
 
