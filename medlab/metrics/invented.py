@@ -48,8 +48,8 @@ per-character score's did, ``benchmarks/name_model.py``), that are no everyday w
 two everyday words side by side, no drug class, stop phrase, disease, symptom, sensation, dish,
 drink, test or body site, no product named by what it does (止咳糖), start with no verb of
 treatment (缓解…) or patient group (小儿…), touch no real drug name and be no real name cut
-short (利巴韦, or 氟喹 for the class 氟喹诺酮类). A systematic chemical name (甲基苯胺) among a class's examples needs no score: the
-model, built on drug names, does not weigh chemistry. English names need a capital or a
+short (利巴韦, or 氟喹 for the class 氟喹诺酮类). A systematic chemical name (甲基苯胺) among a
+class's examples needs no score: the model, built on drug names, does not weigh chemistry. English names need a capital or a
 form/dose, five letters or more, and must not be a common word.
 """
 
@@ -103,7 +103,8 @@ _CLASS_CUE = re.compile(
     r"[\s*]*(?:[：:]|[，,]?\s*[（(]?\s*(?P<word>如|例如|比如|包括))"  # **抗精神病药**：如…
 )
 # A word ending in 药 or 药物 that the lexicon does not know as a class (止眠药, 消眠药), right
-# before its examples (止眠药，如西地尔胺、…): the examples are presented as drugs all the same.
+# before its examples (止眠药，如西地尔胺、…): the examples are presented as drugs all the same;
+# so are a drug's ingredients given as examples (其他成分，如聚乙胺、…).
 _CLASS_LIKE = re.compile(
     r"(?:药物|药品|药|成分)(?=\s*[，,]?\s*[（(]?\s*(?:例如|比如|包括|如(?![果何此今有出遇发伴仍需])))"
 )
@@ -192,13 +193,13 @@ _LINE_ITEM = re.compile(
     r"(?:\*\*)?([\u4e00-\u9fff]{2,8})(?:\*\*)?\s*(?=[：:（(\"”]|$)",
     re.M,
 )
-# what the body of a line item gives the item: a drug's use (：用于治疗失眠, ：有助于缓解鼻塞)
+# what stands between a line item's head and its body: bold marks, a colon
+_LINE_BODY = re.compile(r"(?:\*\*)?[ \t]*[：:]?[ \t]*")
+# what the body of a line item gives the item: a drug's use (用于治疗失眠, 有助于缓解鼻塞)
 _USE_BODY = re.compile(
-    r"\s*[：:]\s*(?:这是一种|主要|常|可以?|能够?)?"
+    r"(?:这是一种|主要|常|可以?|能够?)?"
     r"(?:用于|用来|适用于|有助于|帮助|缓解|治疗|改善|预防|降低|降|止|退|助)"
 )
-# what stands between a line item's head and its body
-_LINE_BODY = re.compile(r"(?:\*\*)?\s*[：:]?\s*")
 # lines between two items of one list that are no items (an item's details)
 _LINE_GAP = 2
 _EN_FORMS = r"tablets?|capsules?|cream|ointment|syrup|injections?|drops|gel|patch(?:es)?"
@@ -681,9 +682,9 @@ def _line_lists(norm: str) -> list[list[tuple[int, int, int]]]:
 
 def _line_items(norm: str, taken: list[Match], real: list[Match]) -> list[Match]:
     """Unknown drug-like heads of a list written one item per line (1. 西沙芬：用于调节心率,
-    "西咪坦",): next to a real drug's item, a name as drug-like as in an enumeration is taken;
-    an item given a dose (蜡苏糖：1片) or a drug's use, or in a list that names a real drug or a
-    class anywhere, needs a higher score."""
+    "西咪坦",): beside a real drug's item, a name as drug-like as in an enumeration is taken; an
+    item given a dose (蜡苏糖：1片) needs the score of a class's example, one given a drug's use
+    or in a list that names a real drug or a class anywhere the high score of a name taken."""
     drugs = real + [t for t in taken if t[2] == "class"]
     out = []
     for items in _line_lists(norm):
@@ -697,17 +698,15 @@ def _line_items(norm: str, taken: list[Match], real: list[Match]) -> list[Match]
             for hs, he, _ in items
         ]
         for i, (hs, he, _) in enumerate(items):
-            body = _LINE_BODY.match(norm, he)
-            if heads[i] or _EXAMPLES.match(norm, body.end()):  # 益生酸：如…: a header
+            body = _LINE_BODY.match(norm, he).end()
+            if heads[i] or _EXAMPLES.match(norm, body):  # 益生酸：如…: a header
                 continue
             needs = []
             if any(heads[:i] + heads[i + 1 :]):
                 needs.append(SCORE_LIST)
-            if _DOSE_AFTER.match(norm, he) or (
-                norm[he : he + 1] in "：:" and _DOSE_AFTER.match(norm, he + 1)
-            ):
+            if _DOSE_AFTER.match(norm, body):
                 needs.append(SCORE_EXAMPLE)
-            if _USE_BODY.match(norm, he) or named:
+            if _USE_BODY.match(norm, body) or named:
                 needs.append(SCORE_NAMED)
             if not needs:
                 continue
