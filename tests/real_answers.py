@@ -33,6 +33,7 @@ MODES = (
     "sampled-6",
     "sampled-7",
     "sampled-8",
+    "sampled-9",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",
