@@ -13,10 +13,11 @@ not lexicon sources of medlab. Each name is put into a plain sentence and scored
   drugs (可以用布洛芬、<word>、阿司匹林等。: no rule takes a low score there, this shows why),
   as the examples a drug class introduces (止痛药，如<word>、<word>等。) or a drug's
   ingredients (这种药还含有其他成分，如<word>、<word>等。), given as a drug's name
-  (这种药的名称是<word>。) or as the drug (推荐的药物是<word>。), joined to a real drug by 或
-  (可以用布洛芬或<word>。), taken (可以服用<word>缓解。), as the heads of a list written one
-  item per line beside a real drug (1. 布洛芬：止痛 / 2. <word>：) or given a dose (1. <word>：
-  每次1片), and run on after a real drug in a list (可以用阿司匹林、布洛芬<word>等。).
+  (这种药的名称是<word>。), as the drug (推荐的药物是<word>。) or as a real drug's other name
+  (可以用布洛芬（<word>）。), joined to a real drug by 或 (可以用布洛芬或<word>。), taken
+  (可以服用<word>缓解。), as the heads of a list written one item per line beside a real drug
+  (1. 布洛芬：止痛 / 2. <word>：) or given a dose (1. <word>：每次1片), and run on after a real
+  drug in a list (可以用阿司匹林、布洛芬<word>等。).
 
     python benchmarks/drug_coverage.py [--sample 2000] [--download-dir DIR]
 """
@@ -93,6 +94,7 @@ def main() -> None:
                 ("as a drug's ingredients", "这种药还含有其他成分，如{}、{}等。"),
                 ("given as a drug's name", "这种药的名称是{}。"),
                 ("given as the drug", "推荐的药物是{}。"),
+                ("in brackets after a real drug", "可以用布洛芬（{}）。"),
                 ("joined to a real drug by 或", "可以用布洛芬或{}。"),
                 ("after a verb of taking", "可以服用{}缓解。"),
                 ("a line of a list beside a real drug", "1. 布洛芬：止痛\n2. {}：\n3. {}："),

@@ -382,6 +382,23 @@ CASES = [
         [("舒利特", F), ("Ciprofenamine", F), ("西替利嗪", G)],
     ),
     ("最好的药物是休息。", []),
+    # fifteenth pass: a Chinese name in brackets after a drug's name is its other name
+    # (invented unless the lexicon knows it, or it is a word); a list most of whose items are
+    # drugs keeps a drug-like name company beyond an item that is no drug
+    (
+        "抗焦虑药的名称是氟西泮（氟西林）和阿司匹林",
+        [("抗焦虑药", C), ("氟西泮", G), ("氟西林", F), ("阿司匹林", G)],
+    ),
+    ("可以用布洛芬（美林）", [("布洛芬", G), ("美林", B)]),
+    ("可以用布洛芬（头痛）", [("布洛芬", G)]),
+    (
+        "可能：使用降压药，如利尿素、盐水、地塞米芬等。",
+        [("降压药", C), ("利尿素", F), ("地塞米芬", F)],
+    ),
+    (
+        "可以用布洛芬、阿司匹林、对乙酰氨基酚、休息、散步等",
+        [("布洛芬", G), ("阿司匹林", G), ("对乙酰氨基酚", G)],
+    ),
     # two characters that start a class's name are that class cut short (氟喹: 氟喹诺酮类)
     ("社区获得性肺炎的抗生素包括氟喹和奥司他胺。", [("抗生素", C), ("奥司他胺", F)]),
     ("使用氟喹治疗尿路感染。", []),

@@ -12,7 +12,8 @@ other evidence a text gives (issue: 编造不存在的药品名):
   examples in brackets after any word (…还原剂（如胆汁素和胰岛素）); an item ending
   with a Chinese INN stem (西地平, 罗他汀) counts as drug-like there whatever its characters, and
   a name invented with a stem (阿托洛芬), a real drug given a salt or a form (布洛芬钠) and a
-  class (苯二氮卓) keep the others company as a real drug does;
+  class (苯二氮卓) keep the others company as a real drug does; in a list most of whose items
+  are drugs a drug-like name needs no drug beside it (利尿素、盐水、地塞米芬);
 - a definition as a member of a drug class (苯二醇：这是一种常用的安眠药) or as a drug
   (托帕芬是一种能够缓解脚气症状的药物), a drug's use given to a list item (1. 三联苯二甲胺：
   用于治疗失眠), or the name given as a drug's (抗焦虑药的名称是苯二氮胆碱, 名称：普罗西普洛胺,
@@ -33,7 +34,9 @@ other evidence a text gives (issue: 编造不存在的药品名):
 
 A name found invented once is invented wherever the answer names it, and an English gloss in
 brackets after it (美托司林（Atrospine）) is invented too, as is a gloss after a real drug that
-names no drug and is no acronym or one-letter misspelling of the drug's name (布洛芬（Bolonef）).
+names no drug and is no acronym or one-letter misspelling of the drug's name (布洛芬（Bolonef）);
+a Chinese name in brackets after a drug's name, real or invented, is its other name
+(氟西泮（氟西林）, 卡托普兰（卡洛普兰）): invented when it reads as a drug's name.
 Caustics, solvents and preservatives (氢氧化钠, 山梨酸) are everyday words, but offered in a drug
 list or given a form (山梨酸片) they are invented drugs.
 
@@ -653,6 +656,15 @@ def _list_items(
             if cand and near and not ok[i] and (strong or rhymes(i, i - 1) or rhymes(i, i + 1)):
                 ok[i] = True
                 out.append(cand)
+    # a list most of whose items are drugs: a strong candidate is one wherever it stands
+    # (利尿素、盐水、地塞米芬: an item that is no drug between them breaks no chain)
+    items = [i for i, p in enumerate(pieces) if p[3]]
+    drugs = [i for i in items if ok[i] or (pieces[i][1] and pieces[i][2])]
+    if any(ok) and len(drugs) >= 3 and 2 * len(drugs) >= len(items):
+        for i in drugs:
+            if not ok[i] and not introduces(i):
+                ok[i] = True
+                out.append(pieces[i][1])
     return sorted(out)
 
 
@@ -821,6 +833,30 @@ def _glosses(norm: str, text: str, found: list[Match], taken: list[Match]) -> li
     return out
 
 
+_ZH_GLOSS = re.compile(r"\s*[（(]\s*([\u4e00-\u9fff]{2,6})\s*[）)]")
+
+
+def _zh_glosses(norm: str, found: list[Match], taken: list[Match]) -> list[Match]:
+    """A Chinese name in brackets after a drug's name, real or invented, given as its other
+    name (卡托普兰（卡洛普兰）, 氟西泮（氟西林）): invented when the lexicon lacks it and it reads
+    as a drug's name."""
+    named = [t for t in taken if t[2] in ("generic", "brand", "fabricated")] + found
+    out = []
+    for m in named:
+        if not _is_cjk(norm[m[1] - 1]) or not (g := _ZH_GLOSS.match(norm, m[1])):
+            continue
+        s, e = g.span(1)
+        name = g.group(1)
+        if (
+            not _word_like(name)
+            and name_likelihood(name) >= SCORE_LIST
+            and _free(s, e, taken)
+            and all(e <= f[0] or s >= f[1] for f in found)
+        ):
+            out.append((s, e, "fabricated", name))
+    return out
+
+
 # an answer this long (in characters) that stops mid-sentence was cut by a token limit
 _LONG_ANSWER = 120
 
@@ -850,6 +886,9 @@ def invented(norm: str, text: str, taken: list[Match]) -> list[Match]:
         found += _zh(norm, taken)
     found = [m for m in found if not _cut_off(norm, m)]
     found += _elsewhere(norm, found, taken)
+    if ("（" in norm or "(" in norm) and (glossed := _zh_glosses(norm, found, taken)):
+        found += glossed
+        found += _elsewhere(norm, found, taken)
     found += _glosses(norm, text, found, taken)
     found.sort(key=lambda m: (m[0], -m[1]))
     out: list[Match] = []
