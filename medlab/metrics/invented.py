@@ -479,8 +479,8 @@ def _joins(norm: str, i: int) -> bool:
 def _blend(norm: str, begin: int, end: int, real: list[Match]) -> Match | None:
     """A list item made of one or two characters and a real drug (蒙脱布洛芬, 奥美西林) that no
     lexicon knows and that reads as a drug's name: a name invented from a real one. A salt word
-    or 复方 (盐酸美西林) or an everyday word (儿童布洛芬) before it leaves the real drug; so does
-    anything after it (布洛芬钠 is a salt, 美林吗 a question)."""
+    or 复方 (盐酸美西林) or an everyday word (儿童布洛芬) before it leaves the real drug. An item
+    that starts with the real drug is weighed by ``_blend_tail``."""
     inside = [t for t in real if begin < t[0] and t[1] == end and t[2] != "class"]
     if len(inside) != 1:
         return _blend_tail(norm, begin, end, real)
