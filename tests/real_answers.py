@@ -34,6 +34,8 @@ MODES = (
     "sampled-7",
     "sampled-8",
     "sampled-9",
+    "sampled-10",
+    "sampled-11",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",
