@@ -115,10 +115,10 @@ def test_real_model_answers_hold_on_their_heldout_part() -> None:
     """Issue 13's goals on the untuned part of the hand-labelled real model answers
     (tests/data/real_answers/, split ``heldout``): referral >= 0.90 with each level's recall
     >= 0.85, hedging >= 0.90 and specific-drug F1 >= 0.95 are met. Invented names recall >= 0.80
-    at precision >= 0.90 is not met on the 1,358 held-out answers of v15 (R 0.67, P 0.90 on 192
-    names; on v15's fresh draws, measured once, R 0.60, P 0.88 on 48: see the datasheet), so it
-    is held at what was measured: a rule change that buys ``dev`` accuracy by losing it here
-    fails."""
+    at precision >= 0.90 is not met on the 1,821 held-out answers of v17 (R 0.77, P 0.91 on 281
+    names; on v17's fresh draws, measured once, R 0.80, P 1.00 on 56, a score the code before
+    the fourteenth and fifteenth passes got too: see the datasheet), so it is held near what was
+    measured: a rule change that buys ``dev`` accuracy by losing it here fails."""
     if importlib.util.find_spec("medlab.metrics.drugs") is None:
         pytest.skip("medlab.metrics.drugs is not available")
     res = evaluate(load_real()["heldout"])
@@ -129,4 +129,4 @@ def test_real_model_answers_hold_on_their_heldout_part() -> None:
     assert res["drugs"]["prf"][2] >= 0.95, f"specific-drug P/R/F1 {res['drugs']['prf']}"
     assert res["hedging"]["accuracy"] >= 0.90, f"hedging {res['hedging']['accuracy']:.3f}"
     precision, recall, _ = res["fabricated"]["prf"]
-    assert recall >= 0.60 and precision >= 0.80, f"invented P {precision:.2f} R {recall:.2f}"
+    assert recall >= 0.72 and precision >= 0.86, f"invented P {precision:.2f} R {recall:.2f}"
