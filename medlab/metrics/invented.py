@@ -849,6 +849,7 @@ def _zh_glosses(norm: str, found: list[Match], taken: list[Match]) -> list[Match
         name = g.group(1)
         if (
             not _word_like(name)
+            and not drug_name_starts_with(name)  # 阿莫西林（阿莫）: a real name cut short
             and name_likelihood(name) >= SCORE_LIST
             and _free(s, e, taken)
             and all(e <= f[0] or s >= f[1] for f in found)
