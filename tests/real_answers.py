@@ -36,6 +36,7 @@ MODES = (
     "sampled-9",
     "sampled-10",
     "sampled-11",
+    "sampled-12",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",
