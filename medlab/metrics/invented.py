@@ -118,8 +118,10 @@ _NOT_MEDICINES = frozenset(
 )
 # characters of chemical names (甲基苯胺, 苯二醇): what a compound must hold to be taken as a name
 _CHEMICAL = frozenset("胺酸醇苯酯钠钾铵酮醛烷烯酚肼")
-# those of them that name no salt's metal (苯二氮卓酮, not 头孢菌素钠)
-_CHEMICAL_WORDS = _CHEMICAL - set("钠钾铵")
+# what a salt of a drug adds to its name (布洛芬钠, 葡萄糖酸钙)
+_METALS = "钠钾铵钙镁锌铝"
+# the chemical characters that name no salt's metal (苯二氮卓酮, not 头孢菌素钠)
+_CHEMICAL_WORDS = _CHEMICAL - set(_METALS)
 # "<name>：这是一种常用的<class>" ending where a class mention starts
 _DEFINED_AS = re.compile(
     r"([\u4e00-\u9fff]+)\s*[：:]?\s*(?:这|它)?(?:是|为)一种[^，。；！？\n\d]{0,8}$"
@@ -166,7 +168,7 @@ _SU_WORDS = tuple(
 )
 # salt and chemical words, and numbers, after a real drug's name (布洛芬钠, 布洛芬甲, 布洛芬胺,
 # 布洛芬水, 布洛芬五胶囊): the drug with another salt, not a name invented from it (GUIDE.md)
-_SALT_WORDS = "".join(sorted(_CHEMICAL | set("钙镁锌铝甲乙丙丁盐水碱一二三四五六七八九十")))
+_SALT_WORDS = "".join(sorted(_CHEMICAL | set(_METALS + "甲乙丙丁盐水碱一二三四五六七八九十")))
 # what may follow a real drug in a list item that stays that drug: salt words and forms
 # (布洛芬钠, 布洛芬酸, 布洛芬二胶囊)
 _SALT_OR_FORM = re.compile(f"(?:[{_SALT_WORDS}]|{'|'.join(_FORMS)})+")
@@ -335,6 +337,12 @@ def _stem_tail(name: str) -> bool:
 # Class names that head every member's name: 头孢 (cef-) in 头孢克洛, 头孢呋辛. An unknown 头孢X
 # of four characters or more in a drug list is a drug-like name (头孢菌胺), not the class.
 _CLASS_HEADS = ("头孢",)
+
+
+def _ends_item(norm: str, t: Match, end: int) -> bool:
+    """The drug ``t`` ends a list item that ends at ``end``, maybe with a salt word or a form
+    after it (布洛芬, 布洛芬钠, 布洛芬片): the item is that drug."""
+    return t[1] == end or _SALT_OR_FORM.fullmatch(norm, t[1], end) is not None
 
 
 def _free(s: int, e: int, taken: list[Match]) -> bool:
@@ -584,9 +592,8 @@ def _list_items(
         is_drug = any(
             j <= t[0] < k
             and (
-                t[1] == run_end
+                _ends_item(norm, t, run_end)
                 or k <= t[1] <= e  # 维生素D, 红霉素A: the name runs on past the Chinese
-                or _SALT_OR_FORM.fullmatch(norm, t[1], run_end)
             )
             for t in real + classes
         )
@@ -703,11 +710,7 @@ def _line_items(norm: str, taken: list[Match], real: list[Match]) -> list[Match]
         span_start, span_end = items[0][0], items[-1][2]
         named = any(span_start <= t[0] < span_end for t in drugs)
         heads = [
-            any(
-                hs <= t[0] < he and (t[1] == he or _SALT_OR_FORM.fullmatch(norm, t[1], he))
-                for t in real
-            )
-            for hs, he, _ in items
+            any(hs <= t[0] < he and _ends_item(norm, t, he) for t in real) for hs, he, _ in items
         ]
         for i, (hs, he, _) in enumerate(items):
             body = _LINE_BODY.match(norm, he).end()
