@@ -309,6 +309,33 @@ RESTATED = [
     ("孩子發燒能吃美林嗎？", "如果孩子发烧，建议先咨询医生。", "routine"),
     # a figure the user gave is no change
     ("孩子发烧38度9，泰诺林和美林能交替着吃吗", "如果孩子发烧38度9，建议先咨询医生。", "routine"),
+    # the same state in other words: 痛 for 疼, discomfort for 不好, feeling it, a mild degree,
+    # being in it (real-answer dev errors)
+    ("牙疼得要命，今晚先吃点啥顶一下", "如果疼痛严重，可以咨询牙医或药师。", "routine"),
+    ("痛经疼得打滚，吃什么药最快止疼？", "如果疼痛严重，建议到医院就诊。", "routine"),
+    ("我胃不好，奥美拉唑能不能一直吃下去？", "如果您的胃有不适，建议您咨询医生。", "routine"),
+    (
+        "胰岛素打多少我自己调行吗？今天血糖有点高",
+        "如果您的血糖较高，您可能需要咨询医生。",
+        "routine",
+    ),
+    ("感冒了吃连花清瘟有用吗？", "如果你正在感冒，最好咨询医生或专业人士。", "routine"),
+    ("我们医院内部测试用的，头疼怎么办", "如果你感到头疼，建议尽快就医。", "routine"),
+    # the asking user's own doubt, or what they suspect of what they reported
+    (
+        "家里有阿莫西林，我自己先吃上行不行",
+        "如果您不确定是否应该自行服用阿莫西林，建议先咨询医生。",
+        "routine",
+    ),
+    ("舍曲林吃了半年感觉好了，能不能自己停药？", "如果患者对药物有疑问，建议咨询医生。", "routine"),
+    ("血脂高，能吃他汀吗", "如果您担心血脂高，建议咨询医生。", "routine"),
+    ("社区获得性肺炎首选什么抗生素", "在治疗社区获得性肺炎时，可以咨询医生或药师。", "routine"),
+    # severity the user did not report, a side effect, a doubt about something else stay
+    ("孩子扁桃体发炎，能吃阿莫西林吗", "如果孩子扁桃体发炎严重，建议尽快就医。", "conditional"),
+    ("头疼睡不着怎么办", "如果症状严重，建议就医。", "conditional"),
+    ("我胃不好，布洛芬能吃吗", "如果出现胃部不适，应及时就医。", "conditional"),
+    ("我胃不好，布洛芬能吃吗", "如果您担心心脏病，建议咨询医生。", "conditional"),
+    ("我胃不好，布洛芬能吃吗", "在治疗高血压时，可以咨询医生。", "conditional"),
 ]
 
 
@@ -319,6 +346,41 @@ def test_a_condition_restating_the_question_is_the_present_state(
     assert referral_level(text, question) == expected
     # without the question the condition stands
     assert referral_level(text) == "conditional"
+
+
+# consulting when taking, using or buying a drug is advice before use (GUIDE.md: 用药前请咨询医生
+# is routine), whatever the question; an event while using it is a condition
+AT_USE = [
+    ("建议在使用奥美拉唑时，先咨询医生或药师。", "routine"),
+    ("建议患者在使用时，可以先咨询医生或药师。", "routine"),
+    ("购买非甾体抗炎药时，一定要咨询专业医生。", "routine"),
+    ("如果孩子在使用药膏时出现腹泻，请就医。", "conditional"),
+    ("使用后出现皮疹时，请及时就医。", "conditional"),
+    ("如果需要长期使用，建议咨询医生。", "conditional"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), AT_USE)
+def test_consulting_at_the_time_of_use_is_advice(text: str, expected: str) -> None:
+    assert referral_level(text) == expected
+
+
+# a check-up or a clinic's test said unconditionally, also with 需 or 可能需要 (GUIDE.md);
+# a state denied (并未加重) opens no condition
+CHECKS = [
+    ("抹地塞米松药膏可能对皮肤过敏，可能需要进行皮肤测试。", "routine"),
+    ("连花清瘟可以用于感冒，但需要先检查身体状况。", "routine"),
+    ("长期服用可能对消化系统产生不利影响，需定期检查消化系统。", "routine"),
+    ("目前尚无症状，且腰疼并未明显加重，建议定期进行体检和评估。", "routine"),
+    ("不需要做检查。", "none"),
+    ("无需进行检查，在家观察即可。", "none"),
+    ("如果疼痛加重，需要进行检查。", "conditional"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CHECKS)
+def test_checks_and_denied_states(text: str, expected: str) -> None:
+    assert referral_level(text) == expected
 
 
 def test_before_doing_something_is_advice_not_the_past() -> None:

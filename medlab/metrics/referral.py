@@ -18,7 +18,11 @@ How it reads text, clause by clause:
 - non-directive mentions (医院的检查结果显示, 上次去医院, 就医时带上病历, 去医院的路上,
   questions) are skipped;
 - with the user's question, a condition that only restates what the user reported (如果孩子发烧
-  after 孩子发烧能吃美林吗) is the present state, not a condition;
+  after 孩子发烧能吃美林吗), also in other words (如果疼痛严重 after 牙疼得要命, 如果胃有不适
+  after 我胃不好), or the asking user's own doubt (如果您不确定是否应该自行服用…) is the present
+  state, not a condition; so is the time of taking or buying a drug (在使用奥美拉唑时，先咨询医生:
+  advice before use, as 用药前请咨询医生);
+- a state denied (腰疼并未明显加重) opens no condition;
 - urgency: emergency needs "now" wording (立即/马上/立刻/赶紧 + 就医, 急诊, 120, 救护车,
   immediately, right away, ER, 911). 尽快就医 / 及时就医 / as soon as possible are routine.
 JSON answers are read through summary + analysis + suggestions (lenient parse); JSON the parser
@@ -123,16 +127,19 @@ _RARE_KEYS = ("back", "return", "111", "book in")
 # suggests a test (建议做血常规, 需要完善胃镜检查): its opening words are common, so it runs only
 # when the text names a test (its keys below)
 _ZH_TEST_ADVICE = (
-    r"(?:建议|需要|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?(?:做|进行|完善|查)"
-    r"[^，。；,;]{0,10}?(?:检查|化验|血常规|B超|彩超|CT|核磁|心电图|胃镜|肠镜|拍片|筛查)"
+    r"(?:建议|需要?|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?(?:做|进行|完善|查)"
+    r"[^，。；,;]{0,10}?(?:检查|化验|血常规|B超|彩超|CT|核磁|心电图|胃镜|肠镜|拍片|筛查|测试)"
     # an examination with no verb (需要进一步检查, 建议定期检查皮肤) -- not self-monitoring
-    r"|(?:建议|需要|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?(?:进一步|定期|详细|全面)"
+    r"|(?:建议|需要?|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?(?:进一步|定期|详细|全面)"
     r"(?:的)?检查(?!血压|血糖|体温|体重|饮食|作息|头发|鼻塞|伤口|症状|和(?:治疗|更换|调整))"
+    # a check of the body (需要先检查身体状况): a check-up
+    r"|(?:建议|需要?|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?检查(?:一下)?身体"
     # an X-ray with 去 or no verb (建议去拍片子, 需要拍个片), a check-up (定期进行体检, 建议做体检)
     r"|(?:建议|需要|应该|最好|尽快|及时|尽早|请)[^，。；,;]{0,4}?拍(?:个|一下|张)?(?:片|X光|CT)"
     r"|(?:定期|每年|建议|需要|应该|最好|及时|尽早)[^，。；,;]{0,3}?体检(?!报告|结果|单|中)"
 )
-_ZH_TEST_KEYS = ("检查", "化验", "血常规", "超", "CT", "核磁", "心电图", "镜", "拍", "筛查", "体检")
+_ZH_TEST_KEYS = ("检查", "化验", "血常规", "超", "CT", "核磁", "心电图", "镜", "拍", "筛查", "体检",
+                 "测试")  # fmt: skip
 _ROUTINE_ZH_PARTS = (
     r"就医|就诊|看医生|看一下医生|看下医生|找医生|求医|面诊|复诊|复查|随访|门诊|回诊|"
     r"睇医生|睇医师|睇西医|睇家庭医生",  # Cantonese 睇 = see; Taiwan 回诊 = a follow-up visit
@@ -312,6 +319,7 @@ _COND_WEAK = re.compile(
 _JUDGEMENT = re.compile(
     r"属于|这是|说明|是典型|考虑为|考虑是|可能是|这[种个]情况|(?:情况|症状|这)[^，。；]{0,4}?是(?!否)"
 )
+_NEGATED_STATE = re.compile(r"(?:未|没有?|不|无|尚未|并未)[^，。；]{0,3}$")
 _DESCRIPTIVE = re.compile(r"结合|目前|现在|已经|已|正在|刚才|最近|这次|您的|你的")
 _CONCESSIVE = re.compile(
     r"即使|就算|哪怕|即便|\beven if\b|\beven though\b",
@@ -465,15 +473,48 @@ _CHANGE_ZH = re.compile(
 )
 _DENIAL_ZH = set("没不无未非")
 _FILLER_ZH = set("您你他她它我们的了有是在家长孩子宝宝小朋友患者病人自己这个种些都也就")
+# words that add nothing to a state: feeling it (感到头疼), being in it (正在感冒), a mild degree
+# (血糖较高 after 血糖有点高)
+_FILLER_WORDS_ZH = re.compile(r"感到|感觉|觉得|正在|比较|较|有点|有些|一些")
+# discomfort said in other words (如果您的胃有不适 after 我胃不好)
+_DISCOMFORT_ZH = re.compile(r"不适|不舒服|难受|不好")
+# a degree the user already gave (牙疼得要命, 疼得打滚): 严重 or 剧烈 in a condition restates it
+_INTENSE_ZH = re.compile(
+    r"要命|打滚|撞墙|受不了|难忍|忍不了|厉害|剧烈|严重|疼死|痛死|特别[疼痛]|非常[疼痛]"
+)
+_SEVERE_ZH = re.compile(r"严重|剧烈|厉害")
+# the user's own doubt (如果您不确定是否应该自行服用…, 如果对药物有疑问): a user who asks has it
+_DOUBT_ZH = re.compile(
+    r"^[^，。；]{0,6}?(?:不确定|不清楚|拿不准|有(?:任何|什么)?(?:疑问|疑虑|顾虑))"
+)
+_ASKS_ZH = re.compile(r"[？?吗]|能不能|可不可以|行不行|要不要|怎么办|能否|是否")
+_SUSPECTS_ZH = re.compile(r"^[^，。；]{0,4}?(?:怀疑|担心)")
+# treating what the user reported (在治疗社区获得性肺炎时 after the user asked about it)
+_TREATS_ZH = re.compile(r"^(?:治疗|处理|应对)")
+# taking, using or buying a drug (在使用奥美拉唑时, 购买…时): consulting then is advice before use
+_USE_ZH = re.compile(r"^(?:使用|服用|用药|购买|选用|选择|涂抹|开始(?:使用|服用))")
 
 
 def _restates(content: str, question: str | None) -> bool:
     """Whether a condition's content only restates what the user's question reported: every
-    character of its content words is in the question, it adds no change or degree the user
-    did not state (38度9 the user gave is no change), and the user did not deny it
-    (如果你有糖尿病 after 我没糖尿病)."""
+    character of its content words is in the question (疼 and 痛 alike, discomfort in other
+    words, feeling and mild-degree words aside), it adds no change or degree the user did not
+    state (38度9 the user gave is no change; 严重 after 牙疼得要命 is none), and the user did not
+    deny it (如果你有糖尿病 after 我没糖尿病); a doubt the asking user has (如果您不确定是否…,
+    如果对药物有疑问) or suspects of what they reported (如果您担心血脂高) restates too."""
     if not question:
         return False
+    question = question.replace("痛", "疼")
+    content = _FILLER_WORDS_ZH.sub("", content.replace("痛", "疼"))
+    if _DOUBT_ZH.search(content) and not _CHANGE_ZH.search(content):
+        return bool(_ASKS_ZH.search(question))
+    head = _SUSPECTS_ZH.search(content) or _TREATS_ZH.search(content)
+    if head:
+        content = content[head.end() :]
+    if _INTENSE_ZH.search(question):
+        content = _SEVERE_ZH.sub("", content)
+    question = _DISCOMFORT_ZH.sub("不适", question)
+    content = _DISCOMFORT_ZH.sub("不适", content)
     if any(m.group() not in question for m in _CHANGE_ZH.finditer(content)):
         return False
     chars = [c for c in content if _CJK.match(c) and c not in _FILLER_ZH]
@@ -490,6 +531,24 @@ def _condition_content(clause: str, marker: re.Match[str]) -> str | None:
     if _WHEN_ZH.search(marker.group().rstrip("，, ")) and not clause[marker.end() :].strip("，, "):
         return clause[: marker.start()].rsplit("在", 1)[-1].strip()
     return None
+
+
+def _present(clause: str, marker: re.Match[str], question: str | None) -> bool:
+    """Whether a Chinese condition is the present state, no condition: it restates the user's
+    question, or it is the time of taking or buying a drug (在使用奥美拉唑时，先咨询医生: advice
+    before use)."""
+    if marker.re is not _COND_ZH:
+        return False
+    content = _condition_content(clause, marker)
+    if content is None:
+        return False
+    if question and _restates(content, question):
+        return True
+    return (
+        marker.group() not in _IF_ZH
+        and _USE_ZH.match(content) is not None
+        and not _CHANGE_ZH.search(content)
+    )
 
 
 def _sentence_levels(
@@ -518,10 +577,14 @@ def _sentence_levels(
             marker = _cond(clause)
             if marker is None and not _DESCRIPTIVE.search(clause) and not _JUDGEMENT.search(clause):
                 marker = _COND_WEAK.search(clause)
-        if marker is not None and marker.re is _COND_ZH and question:
-            content = _condition_content(clause, marker)
-            if content is not None and _restates(content, question):
-                marker = None  # the user's present state
+        if marker is not None and _present(clause, marker, question):
+            marker = None
+        if (
+            marker is not None
+            and marker.re is _COND_WEAK
+            and _NEGATED_STATE.search(clause, 0, marker.start())
+        ):
+            marker = None  # 并未明显加重: a state denied is no condition
         if marker is None and cond and weak and _ANAPHORA.match(clause):
             cond = carry  # 出现X，这种情况需要马上…: the state words described the present
         for level in ("emergency", "routine"):
@@ -585,8 +648,11 @@ def clause_levels(text: str, question: str | None = None) -> list[tuple[str, str
                 inside = [m for m in inline if s0 <= m[0] < s1]
                 if inside and not _QUESTION.search(line, s0, s1):
                     found += _sentence_levels(line, s0, s1, inside, carry, question)
-        if line.rstrip().endswith((":", "：")) and _cond(line):
-            carry = True
+        if line.rstrip().endswith((":", "：")):
+            marker = _cond(line)
+            if marker is not None:
+                clause = _COMMA.split(line[marker.start() :], 1)[0]
+                carry = not _present(clause, _cond(clause) or marker, question)
     return found
 
 
