@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -30,9 +31,11 @@ from medlab.metrics.drug_index import inn_stem_tables as _stems
 from medlab.metrics.drug_index import is_ascii_alnum as _is_ascii_alnum
 from medlab.metrics.drug_index import is_drug_name, misspelt_drug, normalize_text
 from medlab.metrics.drug_index import latin1 as _latin1
-from medlab.metrics.invented import invented
+from medlab.metrics.drug_slots import slot_names
+from medlab.metrics.invented import invented, spread
 
 KINDS = ("generic", "brand", "class", "fabricated")
+Match = tuple[int, int, str, str]
 
 
 @dataclass(frozen=True)
@@ -239,13 +242,34 @@ def _merge(
     return sorted(out)
 
 
-def _mentions(text: str) -> list[tuple[int, int, str, str]]:
+class Evidence(NamedTuple):
+    """What the rules find in a text: the drug-slot model is trained on these
+    (``scripts/train_drug_slots.py``) as it is used on them."""
+
+    simplified: str
+    norm: str  # normalised, same length: offsets stay offsets in the text
+    taken: list[Match]  # lexicon matches
+    stems: list[Match]  # names invented with an INN stem
+    company: list[Match]  # both: what keeps a list item company
+    found: list[Match]  # the other invented names
+
+
+def rule_evidence(text: str) -> Evidence:
+    """The lexicon matches and the invented names the rules find in ``text``."""
     simplified = to_simplified(text)
-    norm = normalize_text(simplified)  # same length: offsets stay offsets in text
+    norm = normalize_text(simplified)
     taken = _lexicon_matches(norm)
     fab = _fabricated(norm, taken)
     # names invented with an INN stem keep other names company in a drug list (阿托洛芬)
-    more = invented(norm, simplified, sorted(taken + fab) if fab else taken)
+    company = sorted(taken + fab) if fab else taken
+    return Evidence(simplified, norm, taken, fab, company, invented(norm, simplified, company))
+
+
+def _mentions(text: str) -> list[tuple[int, int, str, str]]:
+    simplified, norm, taken, fab, company, more = rule_evidence(text)
+    # a learned second look at the items the rules passed over
+    if extra := slot_names(norm, company, more):
+        more = spread(norm, simplified, more + extra, company)
     if more:
         fab = _merge(fab, more)
     # a one-character misspelling of a real drug (奥米拉唑) names that drug

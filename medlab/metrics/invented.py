@@ -239,6 +239,9 @@ SCORE_ANY = -1.59  # (0.0)
 SCORE_FUNCTION_WORD = -0.96  # (0.5)
 
 
+_HAS_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
 def _is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff"
 
@@ -886,10 +889,16 @@ def invented(norm: str, text: str, taken: list[Match]) -> list[Match]:
     """Invented drug names in ``norm`` (the normalised ``text``, same length) that no lexicon
     match in ``taken`` covers, as (start, end, "fabricated", name); longest first wins."""
     found = _en(norm, text, taken) if re.search(r"[a-z]", norm) else []
-    if any(_is_cjk(ch) for ch in norm):
+    if _HAS_CJK.search(norm):
         found += _zh(norm, taken)
     found = [m for m in found if not _cut_off(norm, m)]
-    found += _elsewhere(norm, found, taken)
+    return spread(norm, text, found, taken)
+
+
+def spread(norm: str, text: str, found: list[Match], taken: list[Match]) -> list[Match]:
+    """``found`` and the other occurrences and glosses of its names (a name is invented
+    wherever the answer names it, and so is its gloss), overlaps merged."""
+    found = found + _elsewhere(norm, found, taken)
     if ("（" in norm or "(" in norm) and (glossed := _zh_glosses(norm, found, taken)):
         found += glossed
         found += _elsewhere(norm, found, taken)
@@ -904,4 +913,4 @@ def invented(norm: str, text: str, taken: list[Match]) -> list[Match]:
     return out
 
 
-__all__ = ["invented"]
+__all__ = ["invented", "spread"]
