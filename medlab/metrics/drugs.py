@@ -8,7 +8,9 @@ point into the original text. Of all matches, the longest wins and overlaps are 
 boundaries, Chinese names none.
 Stoplist phrases win like any match and report nothing. Fabricated names are drug-like words
 carrying a WHO INN stem (fantoprazole, 卡美拉唑) that are in no lexicon, and the names
-``medlab.metrics.invented`` finds from other evidence (a dosage form, a dose, a list of drugs).
+``medlab.metrics.invented`` finds from other evidence (a dosage form, a dose, a list of drugs),
+then those ``medlab.metrics.drug_slots`` finds among the items the rules passed over (a learned
+model weighing the same evidence together).
 
 A mention is a mention whatever the sentence says about it: "不要吃布洛芬" names 布洛芬.
 """

@@ -54,6 +54,9 @@ treatment (缓解…) or patient group (小儿…), touch no real drug name and 
 short (利巴韦, or 氟喹 for the class 氟喹诺酮类). A systematic chemical name (甲基苯胺) among a
 class's examples needs no score: the model, built on drug names, does not weigh chemistry. English names need a capital or a
 form/dose, five letters or more, and must not be a common word.
+
+``medlab.metrics.drug_slots`` takes a second, learned look at the list items these rules pass
+over; ``spread`` gives its names the same reach (other occurrences, glosses).
 """
 
 from __future__ import annotations
