@@ -98,6 +98,11 @@ def _overlaps(s: int, e: int, spans: list[Match]) -> bool:
     return any(t[0] < e and s < t[1] for t in spans)
 
 
+def _beside(other: Item | None, spans: list[Match]) -> bool:
+    """Whether a neighbouring item (None at a sentence's edge) overlaps one of ``spans``."""
+    return other is not None and _overlaps(other.start, other.end, spans)
+
+
 def _count(s: int, e: int, spans: list[Match], cap: int) -> int:
     return min(cap, sum(1 for t in spans if s <= t[0] and t[1] <= e))
 
@@ -155,15 +160,12 @@ def features(
         nxt = nxt if nxt is not None and nxt.sentence == it.sentence else None
         ss, se = it.sentence
 
-        def beside(other: Item | None, spans: list[Match]) -> bool:
-            return other is not None and _overlaps(other.start, other.end, spans)
-
         f = dict(_name_features(norm[s:e]))
         f.update({
-            "prev_drug": beside(prev, drugs), "next_drug": beside(nxt, drugs),
-            "prev_invented": beside(prev, invented), "next_invented": beside(nxt, invented),
-            "between": beside(prev, named) and beside(nxt, named),
-            "prev_class": beside(prev, classes),
+            "prev_drug": _beside(prev, drugs), "next_drug": _beside(nxt, drugs),
+            "prev_invented": _beside(prev, invented), "next_invented": _beside(nxt, invented),
+            "between": _beside(prev, named) and _beside(nxt, named),
+            "prev_class": _beside(prev, classes),
             "drugs_in_sentence": _count(ss, se, drugs, 4),
             "classes_in_sentence": _count(ss, se, classes, 2),
             "invented_in_sentence": _count(ss, se, invented, 3),
