@@ -37,6 +37,10 @@ MODES = (
     "sampled-10",
     "sampled-11",
     "sampled-12",
+    "sampled-13",
+    "sampled-14",
+    "sampled-15",
+    "sampled-16",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",
