@@ -34,6 +34,7 @@ from medlab.metrics.drug_index import STEM, drug_name_starts_with
 from medlab.metrics.invented import (
     _CHEMICAL,
     _FORM_TAIL,
+    _SENTENCE,
     _cut_off,
     _maybe_drug,
     _stem_tail,
@@ -43,7 +44,6 @@ from medlab.metrics.invented import (
 Match = tuple[int, int, str, str]
 MODEL_PATH = Path(__file__).resolve().parents[1] / "lexicon" / "data" / "drug_slots.json"
 
-_SENTENCE = re.compile(r"[。！？；;!?\n]")
 _SPLIT = re.compile(r"[、，,/／：:（）()“”\"\[\]{}]|以及|和|或|及|与")
 _LEAD = re.compile(
     r"(?:\s|\*|#|-|\d+[.、]|[一二三四五六七八九十]+、)*"
@@ -52,6 +52,7 @@ _LEAD = re.compile(
 _TAIL = re.compile(r"(等药物|等药品|等药|等)?[\s*]*$")
 _NAME = re.compile(r"[\u4e00-\u9fff]{2,8}")
 _GLOSS = re.compile(r"\s*[（(]\s*[A-Za-z]")
+# a dose right after the item (the model's feature; ``invented._DOSE_AFTER`` is the rules' wider one)
 _DOSE = re.compile(r"\s*(?:\d+(?:\.\d+)?\s*(?:mg|毫克|g|克|ml|毫升|片|粒)|[，,]?\s*每[次日天])")
 _MINERALS = set("钙铁锌硒镁钾碘")
 _LONGEST_ITEM = 24  # characters between two separators, cue and 等 included
