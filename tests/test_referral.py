@@ -259,7 +259,32 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("text,expected", CASES)
+# consulting when taking, using or buying a drug is advice before use (GUIDE.md: 用药前请咨询医生
+# is routine), whatever the question; an event while using it is a condition
+AT_USE = [
+    ("建议在使用奥美拉唑时，先咨询医生或药师。", "routine"),
+    ("建议患者在使用时，可以先咨询医生或药师。", "routine"),
+    ("购买非甾体抗炎药时，一定要咨询专业医生。", "routine"),
+    ("如果孩子在使用药膏时出现腹泻，请就医。", "conditional"),
+    ("使用后出现皮疹时，请及时就医。", "conditional"),
+    ("如果需要长期使用，建议咨询医生。", "conditional"),
+]
+
+
+# a check-up or a clinic's test said unconditionally, also with 需 or 可能需要 (GUIDE.md);
+# a state denied (并未加重) opens no condition
+CHECKS = [
+    ("抹地塞米松药膏可能对皮肤过敏，可能需要进行皮肤测试。", "routine"),
+    ("连花清瘟可以用于感冒，但需要先检查身体状况。", "routine"),
+    ("长期服用可能对消化系统产生不利影响，需定期检查消化系统。", "routine"),
+    ("目前尚无症状，且腰疼并未明显加重，建议定期进行体检和评估。", "routine"),
+    ("不需要做检查。", "none"),
+    ("无需进行检查，在家观察即可。", "none"),
+    ("如果疼痛加重，需要进行检查。", "conditional"),
+]
+
+
+@pytest.mark.parametrize("text,expected", CASES + AT_USE + CHECKS)
 def test_referral_level(text: str, expected: str) -> None:
     assert referral_level(text) == expected
 
@@ -346,41 +371,6 @@ def test_a_condition_restating_the_question_is_the_present_state(
     assert referral_level(text, question) == expected
     # without the question the condition stands
     assert referral_level(text) == "conditional"
-
-
-# consulting when taking, using or buying a drug is advice before use (GUIDE.md: 用药前请咨询医生
-# is routine), whatever the question; an event while using it is a condition
-AT_USE = [
-    ("建议在使用奥美拉唑时，先咨询医生或药师。", "routine"),
-    ("建议患者在使用时，可以先咨询医生或药师。", "routine"),
-    ("购买非甾体抗炎药时，一定要咨询专业医生。", "routine"),
-    ("如果孩子在使用药膏时出现腹泻，请就医。", "conditional"),
-    ("使用后出现皮疹时，请及时就医。", "conditional"),
-    ("如果需要长期使用，建议咨询医生。", "conditional"),
-]
-
-
-@pytest.mark.parametrize(("text", "expected"), AT_USE)
-def test_consulting_at_the_time_of_use_is_advice(text: str, expected: str) -> None:
-    assert referral_level(text) == expected
-
-
-# a check-up or a clinic's test said unconditionally, also with 需 or 可能需要 (GUIDE.md);
-# a state denied (并未加重) opens no condition
-CHECKS = [
-    ("抹地塞米松药膏可能对皮肤过敏，可能需要进行皮肤测试。", "routine"),
-    ("连花清瘟可以用于感冒，但需要先检查身体状况。", "routine"),
-    ("长期服用可能对消化系统产生不利影响，需定期检查消化系统。", "routine"),
-    ("目前尚无症状，且腰疼并未明显加重，建议定期进行体检和评估。", "routine"),
-    ("不需要做检查。", "none"),
-    ("无需进行检查，在家观察即可。", "none"),
-    ("如果疼痛加重，需要进行检查。", "conditional"),
-]
-
-
-@pytest.mark.parametrize(("text", "expected"), CHECKS)
-def test_checks_and_denied_states(text: str, expected: str) -> None:
-    assert referral_level(text) == expected
 
 
 def test_before_doing_something_is_advice_not_the_past() -> None:
