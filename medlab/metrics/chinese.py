@@ -6,7 +6,8 @@ answers written for Taiwan and Hong Kong (建議回診所找醫師 reads as 建�
 (``t2s``). The result always has the length of the input, so offsets found in it are offsets
 in the original (the drug detector relies on that); text that would change length is returned
 unchanged. Text without a Traditional-only character is returned as it is after one regular
-expression scan (mainland wording is never rewritten).
+expression scan (mainland wording is never rewritten). ``CJK`` matches one Chinese character
+(CJK Unified Ideographs), the test the detectors share.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from typing import Any
+
+CJK = re.compile(r"[\u4e00-\u9fff]")  # one Chinese character: text with one is Chinese
 
 
 @lru_cache(maxsize=1)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from medlab.metrics.chinese import to_simplified
+from medlab.metrics.chinese import CJK, to_simplified
 from medlab.metrics.format import prose, seams_to_lines
 
 _SENTENCE = re.compile(r"[^。！？；;!?\n]+[。！？；;!?]*")
@@ -400,7 +400,6 @@ def diagnostic_claims(text: str) -> list[tuple[str, bool]]:
     return out
 
 
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 # a Chinese claim needs a condition word or a cause: sentences without one are skipped cheaply
 _GATE_ZH = re.compile(
     _DISEASE_ZH_ALTS + r"|急症|引起|导致|所致|造成|有关|相关|原因|诱因|良性|恶性|因为|由于"
@@ -409,7 +408,7 @@ _LATIN = re.compile(r"[A-Za-z]{3}")
 
 
 def _has_cjk(s: str) -> bool:
-    return _CJK.search(s) is not None
+    return CJK.search(s) is not None
 
 
 def _has_latin(s: str) -> bool:

@@ -70,6 +70,7 @@ from medlab.lexicon import drug_classes, stoplist
 from medlab.lexicon.curate import ZH_DISEASE_ENDINGS, ZH_SALT_PREFIXES
 from medlab.lexicon.evidence import common_en, common_zh
 from medlab.lexicon.name_model import name_likelihood
+from medlab.metrics.chinese import CJK
 from medlab.metrics.drug_index import drug_name_starts_with, inn_stem_tables, is_drug_name
 
 Match = tuple[int, int, str, str]
@@ -240,9 +241,6 @@ SCORE_RHYME = -0.35  # (1.0)
 SCORE_ANY = -1.59  # (0.0)
 # an everyday word trimmed off a name's front (建议, 购买) scores below this
 SCORE_FUNCTION_WORD = -0.96  # (0.5)
-
-
-_HAS_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _is_cjk(ch: str) -> bool:
@@ -892,7 +890,7 @@ def invented(norm: str, text: str, taken: list[Match]) -> list[Match]:
     """Invented drug names in ``norm`` (the normalised ``text``, same length) that no lexicon
     match in ``taken`` covers, as (start, end, "fabricated", name); longest first wins."""
     found = _en(norm, text, taken) if re.search(r"[a-z]", norm) else []
-    if _HAS_CJK.search(norm):
+    if CJK.search(norm):
         found += _zh(norm, taken)
     found = [m for m in found if not _cut_off(norm, m)]
     return spread(norm, text, found, taken)

@@ -34,11 +34,10 @@ from __future__ import annotations
 import re
 
 from medlab.levels import REFERRAL_LEVELS
-from medlab.metrics.chinese import to_simplified
+from medlab.metrics.chinese import CJK, to_simplified
 from medlab.metrics.format import prose, seams_to_lines
 
 LEVELS = REFERRAL_LEVELS  # most urgent first
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 # professionals an English answer may send the patient to
 _PRO_EN = (
     r"(?:doctor|GP|physician|healthcare provider|health care provider|clinician|pediatrician|"
@@ -400,7 +399,7 @@ def _matches(line: str) -> list[tuple[int, int, str]]:
     """(start, end, level) of every advice phrase in a text."""
     found: list[tuple[int, int, str]] = []
     seen: dict[int, bool] = {}
-    zh = _CJK.search(line) is not None
+    zh = CJK.search(line) is not None
     # English advice has lower-case words: abbreviations in Chinese text (CT, B超) do not count
     low = line.lower() if _LATIN_WORD.search(line) else None
     if low is not None and len(low) != len(line):  # a rare character that lower() expands
@@ -517,7 +516,7 @@ def _restates(content: str, question: str | None) -> bool:
     content = _DISCOMFORT_ZH.sub("不适", content)
     if any(m.group() not in question for m in _CHANGE_ZH.finditer(content)):
         return False
-    chars = [c for c in content if _CJK.match(c) and c not in _FILLER_ZH]
+    chars = [c for c in content if CJK.match(c) and c not in _FILLER_ZH]
     if len(chars) < 2 or not all(c in question for c in chars):
         return False
     at = question.find("".join(chars))
