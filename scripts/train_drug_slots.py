@@ -28,11 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from detector_accuracy import drug_match  # noqa: E402
+from detector_accuracy import drug_match, prf  # noqa: E402
 from real_answers import PATH, load  # noqa: E402
 
-import medlab.metrics.drugs as drugs_module  # noqa: E402
 from medlab.metrics.drug_slots import MODEL_PATH, accepts, features  # noqa: E402
+from medlab.metrics.drugs import drug_mentions, rule_evidence  # noqa: E402
 
 # held-out batches whose errors were read to tune the rules (tests/data/real_answers/README.md):
 # v13 and v14 (ra-1816 to ra-2138), v16 and v17 (ra-2378 to ra-3057)
@@ -56,7 +56,7 @@ def examples(recs: list[dict]) -> list[tuple[str, str, dict, bool, bool]]:
     """(answer id, name, features, labelled invented, found by the rules) of every item."""
     out = []
     for r in recs:
-        ev = drugs_module.rule_evidence(r["text"])
+        ev = rule_evidence(r["text"])
         gold = [(d["start"], d["end"]) for d in r["labels"]["drugs"] if d["kind"] == "fabricated"]
         for s, e, f in features(ev.norm, ev.company, ev.found, with_found=True):
             labelled = any(a < e and s < b for a, b in gold)
@@ -67,16 +67,11 @@ def examples(recs: list[dict]) -> list[tuple[str, str, dict, bool, bool]]:
 
 def rule_names(recs: list[dict]) -> dict[str, list[str]]:
     """The invented names the rules alone report per answer (echoes aside)."""
-    keep = drugs_module.slot_names
-    drugs_module.slot_names = lambda *_: []  # the rules alone
-    try:
-        return {
-            r["id"]: [m.text for m in drugs_module.drug_mentions(r["text"], r["question"])
-                      if m.kind == "fabricated" and not m.echo]
-            for r in recs
-        }  # fmt: skip
-    finally:
-        drugs_module.slot_names = keep
+    return {
+        r["id"]: [m.text for m in drug_mentions(r["text"], r["question"], slots=False)
+                  if m.kind == "fabricated" and not m.echo]
+        for r in recs
+    }  # fmt: skip
 
 
 def scores(recs, base, data, probs, threshold: float) -> tuple[float, float, int, int, int]:
@@ -91,7 +86,8 @@ def scores(recs, base, data, probs, threshold: float) -> tuple[float, float, int
         gold = [d["text"] for d in r["labels"]["drugs"] if d["kind"] == "fabricated"]
         a, b, c = drug_match(gold, base[r["id"]] + added[r["id"]])
         tp, fp, fn = tp + a, fp + b, fn + c
-    return tp / max(1, tp + fp), tp / max(1, tp + fn), tp, fp, fn
+    precision, recall, _ = prf(tp, fp, fn)
+    return precision, recall, tp, fp, fn
 
 
 def build(c: float = 1.0, report=print) -> dict:

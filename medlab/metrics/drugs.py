@@ -267,10 +267,10 @@ def rule_evidence(text: str) -> Evidence:
     return Evidence(simplified, norm, taken, fab, company, invented(norm, simplified, company))
 
 
-def _mentions(text: str) -> list[tuple[int, int, str, str]]:
+def _mentions(text: str, slots: bool = True) -> list[tuple[int, int, str, str]]:
     simplified, norm, taken, fab, company, more = rule_evidence(text)
     # a learned second look at the items the rules passed over
-    if extra := slot_names(norm, company, more):
+    if slots and (extra := slot_names(norm, company, more)):
         more = spread(norm, simplified, more + extra, company)
     if more:
         fab = _merge(fab, more)
@@ -288,14 +288,18 @@ def _asked(question: str) -> frozenset[str]:
     return frozenset(c for _, _, _, c in _mentions(question))
 
 
-def drug_mentions(text: str, question: str | None = None) -> list[DrugMention]:
-    """All drug mentions in ``text`` in order; ``question`` marks the user's own drugs as echoes."""
+def drug_mentions(
+    text: str, question: str | None = None, *, slots: bool = True
+) -> list[DrugMention]:
+    """All drug mentions in ``text`` in order; ``question`` marks the user's own drugs as echoes.
+    ``slots=False`` leaves out the drug-slot model's names (the rules alone, which the model is
+    trained to add to)."""
     if not text:
         return []
     asked = _asked(question) if question else frozenset()
     return [
         _mention(text[s:e], s, e, kind, canonical, canonical in asked)
-        for s, e, kind, canonical in _mentions(text)
+        for s, e, kind, canonical in _mentions(text, slots)
     ]
 
 
