@@ -9,7 +9,9 @@ are read once per process (what takes time to build is kept built, ``medlab.lexi
   guardrails mentions-drugs list;
 - ``drug_classes.tsv``: hand-reviewed drug classes the chatbot may name (非甾体抗炎药, PPIs);
 - ``inn_stems.tsv``: WHO INN stems with Chinese transliterations, for fabricated names;
-- ``stoplist.txt`` / ``keep.txt``: reviewed names never / always accepted by the build filter.
+- ``stoplist.txt`` / ``keep.txt``: reviewed names never / always accepted by the build filter;
+- ``substances.tsv``: everyday substances that are also medicines (酒精, 葡萄糖, 咖啡因), drugs
+  only where an answer offers them as drugs (``medlab.metrics.substances``).
 
 Keys are ``curate.normalize``-d (NFKC, lower case).
 """
@@ -87,6 +89,16 @@ def drug_classes() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def substances() -> dict[str, str]:
+    """Normalised name of an everyday substance that is also a medicine -> canonical drug."""
+    out: dict[str, str] = {}
+    for line, row in _rows("substances.tsv"):
+        _check("substances.tsv", line, row, 3, "name, lang, canonical")
+        out[normalize(row[0])] = row[2]
+    return out
+
+
+@lru_cache(maxsize=1)
 def inn_stems() -> tuple[InnStem, ...]:
     stems = []
     for line, row in _rows("inn_stems.tsv"):
@@ -118,4 +130,13 @@ def keeplist() -> frozenset[str]:
     return _word_list("keep.txt")
 
 
-__all__ = ["InnStem", "data_dir", "drug_classes", "drug_names", "inn_stems", "keeplist", "stoplist"]
+__all__ = [
+    "InnStem",
+    "data_dir",
+    "drug_classes",
+    "drug_names",
+    "inn_stems",
+    "keeplist",
+    "stoplist",
+    "substances",
+]

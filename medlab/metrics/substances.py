@@ -1,0 +1,112 @@
+"""Everyday substances that are also medicines (酒精, 葡萄糖, 咖啡因, 甘油): a specific drug
+only where an answer offers one as a drug.
+
+The lexicon keeps them out ("避免摄入咖啡因和酒精" names no drug) and lists them apart
+(``medlab.lexicon.substances``). An answer offers one as a drug when it is a whole item of an
+enumeration that a drug word introduces (消食药物，例如甘油、白醋、蜂蜜; 含糖的药物，如咖啡因、
+酒精、葡萄糖) or that holds a real or invented drug (米洛芬、布洛芬、盐酸、氨酚), as the guide of
+the real-answer set labels them. Any other name the detector found there comes first: 硝酸甘油
+is a drug of its own, 盐酸胺 an invented one; an invented name that is the substance itself
+(薄荷油) gives way to it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from medlab.lexicon import substances
+from medlab.metrics.drug_index import is_ascii_alnum
+from medlab.metrics.drug_slots import Item, items
+
+Match = tuple[int, int, str, str]
+
+# what joins the items of one enumeration (a comma too: 如咖啡因，酒精，葡萄糖)
+_JOINS = ("、", "/", "／", "和", "或", "及", "与", "以及", "，", ",")
+# a drug word right before the enumeration (药物，如…; 药物包括…; 止泻药：…), not one that ends
+# a clause (使用抗抑郁药，避免使用酒精和咖啡因)
+_DRUG_HEAD = re.compile(
+    r"(?:药物|药品|药膏|药|制剂|成分)"
+    r"(?:\s*[：:]|\s*[，,]?\s*[（(]?\s*(?:例如|比如|譬如|包括|如|像|有))\s*$"
+)
+_DRUG_KINDS = ("generic", "brand", "fabricated")
+
+
+@lru_cache(maxsize=1)
+def _pattern() -> re.Pattern:
+    names = sorted(substances(), key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, names)))
+
+
+def _matches(norm: str) -> list[tuple[int, int, str]]:
+    out = []
+    for m in _pattern().finditer(norm):
+        s, e = m.span()
+        if m.group().isascii() and (
+            (s > 0 and is_ascii_alnum(norm[s - 1])) or (e < len(norm) and is_ascii_alnum(norm[e]))
+        ):
+            continue  # an English name inside a longer word
+        out.append((s, e, substances()[m.group()]))
+    return out
+
+
+def _run(sentence: list[Item], k: int) -> list[Item]:
+    """The items of ``sentence`` joined to item ``k`` by list separators, up to a 等 or a clause
+    (an item too long to be one, kept empty by ``items``)."""
+
+    def joined(a: Item, b: Item) -> bool:
+        return a.after in _JOINS and not a.deng and a.start < a.end and b.start < b.end
+
+    lo = k
+    while lo > 0 and joined(sentence[lo - 1], sentence[lo]):
+        lo -= 1
+    hi = k
+    while hi + 1 < len(sentence) and joined(sentence[hi], sentence[hi + 1]):
+        hi += 1
+    return sentence[lo : hi + 1]
+
+
+def _is_offered(norm: str, sentence: list[Item], k: int, mentions: list[Match]) -> bool:
+    run = _run(sentence, k)
+    at = run.index(sentence[k])
+    beside_drug = any(
+        d[2] in _DRUG_KINDS and d[0] < it.end and it.start < d[1]
+        for i, it in enumerate(run)
+        if i != at
+        for d in mentions
+    )
+    # a drug word before this item or an earlier one of its enumeration
+    return beside_drug or any(
+        _DRUG_HEAD.search(norm, it.sentence[0], it.start) for it in run[: at + 1]
+    )
+
+
+def offered(norm: str, mentions: list[Match], taken: list[Match]) -> list[Match]:
+    """``mentions`` (sorted (start, end, kind, canonical)) with the substances that ``norm``
+    offers as drugs added as "generic" ones; ``taken``: every lexicon match, stop phrases
+    included: a longer one wins over a substance inside it (硝酸甘油)."""
+    found = [
+        m
+        for m in _matches(norm)
+        if not any(t[0] < m[1] and m[0] < t[1] and (t[0], t[1]) != m[:2] for t in taken)
+        and not any(
+            t[0] < m[1] and m[0] < t[1] and not (t[2] == "fabricated" and (t[0], t[1]) == m[:2])
+            for t in mentions
+        )
+    ]
+    if not found:
+        return mentions
+    sentences: dict[tuple[int, int], list[Item]] = {}
+    for item in items(norm):
+        sentences.setdefault(item.sentence, []).append(item)
+    out = list(mentions)
+    for s, e, canonical in found:
+        sentence = next((v for (a, b), v in sentences.items() if a <= s < b), [])
+        k = next((i for i, it in enumerate(sentence) if (it.start, it.end) == (s, e)), None)
+        out = [t for t in out if (t[0], t[1]) != (s, e)]  # 薄荷油: the substance, not invented
+        if k is not None and _is_offered(norm, sentence, k, mentions):
+            out.append((s, e, "generic", canonical))
+    return sorted(out)
+
+
+__all__ = ["offered"]
