@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from medlab.lexicon import drug_classes, drug_names
 from medlab.lexicon.evidence import common_zh
 from medlab.metrics.drug_index import (
+    completed_name,
     drug_name_starts_with,
     is_drug_name,
     misspelt_drug,
@@ -70,3 +73,16 @@ def test_other_sounds_lengths_and_scripts_are_not_misspellings():
     ]:
         assert misspelt_drug(word) is None, word
     assert misspelt_drug("ibuprofem") is None  # English names are left to the lexicon
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [
+        ("西咪替", ("generic", "cimetidine")),  # 西咪替丁
+        ("利巴韦", ("generic", "ribavirin")),  # 利巴韦林
+        ("头孢克", None),  # 头孢克洛 and 头孢克肟
+        ("卡托维", None),  # no drug starts so
+    ],
+)
+def test_completed_name_is_the_one_drug_a_character_completes(prefix, expected):
+    assert completed_name(prefix) == expected

@@ -232,7 +232,8 @@ CASES = [
         [("镇静剂", C), ("布洛芬", G), ("Bromphenyl acetate", F)],
     ),
     ("可以吃阿司匹林（Acetylsalicylic acid）", [("阿司匹林", G), ("Acetylsalicylic acid", B)]),
-    ("如利巴韦和布洛芬", [("布洛芬", G)]),
+    # a real name cut short is no invented name: it is the drug that completes it
+    ("如利巴韦和布洛芬", [("利巴韦", G), ("布洛芬", G)]),
     ("止咳药，如抗组胺药、止咳糖等。", [("止咳药", C), ("抗组胺药", C)]),
     # tenth pass (second draws, `dev`): a class with 药物 introduces examples (头孢药物，如…); a
     # salt word is no part of a cut name (盐酸胺 is no cut 盐酸胺碘酮); an everyday word or a

@@ -11,7 +11,7 @@ are read once per process (what takes time to build is kept built, ``medlab.lexi
 - ``inn_stems.tsv``: WHO INN stems with Chinese transliterations, for fabricated names;
 - ``stoplist.txt`` / ``keep.txt``: reviewed names never / always accepted by the build filter;
 - ``substances.tsv``: everyday substances that are also medicines (酒精, 葡萄糖, 咖啡因), drugs
-  only where an answer offers them as drugs (``medlab.metrics.substances``).
+  only where an answer offers them as drugs (``medlab.metrics.offered``).
 
 Keys are ``curate.normalize``-d (NFKC, lower case).
 """

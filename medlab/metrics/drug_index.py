@@ -126,6 +126,19 @@ def drug_name_starts_with(prefix: str, *, classes: bool = False) -> bool:
     return any(value[1] in kinds for _, value in auto.items(latin1(prefix)))
 
 
+def completed_name(prefix: str) -> tuple[str, str] | None:
+    """(kind, canonical) of the one drug whose lexicon names one character longer start with the
+    normalised Chinese ``prefix`` (西咪替 -> 西咪替丁, cimetidine), or None: none, or several
+    drugs (头孢克 -> 头孢克洛 and 头孢克肟)."""
+    zh, _ = automata()
+    found = {
+        (value[1], value[2])
+        for key, value in zh.items(latin1(prefix))
+        if value[1] in _DRUG and len(key.encode("latin-1").decode("utf-8")) == len(prefix) + 1
+    }
+    return found.pop() if len({c for _, c in found}) == 1 and len(found) == 1 else None
+
+
 _WILDCARD = "\x01"  # never part of a key: keys are the UTF-8 bytes of names
 
 
@@ -183,6 +196,7 @@ __all__ = [
     "STEM",
     "STOP",
     "automata",
+    "completed_name",
     "drug_name_starts_with",
     "inn_stem_tables",
     "is_ascii_alnum",

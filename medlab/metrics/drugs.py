@@ -11,7 +11,8 @@ carrying a WHO INN stem (fantoprazole, 卡美拉唑) that are in no lexicon, and
 ``medlab.metrics.invented`` finds from other evidence (a dosage form, a dose, a list of drugs),
 then those ``medlab.metrics.drug_slots`` finds among the items the rules passed over (a learned
 model weighing the same evidence together). Everyday substances that are also medicines (酒精,
-甘油) are drugs only where the answer offers them as drugs (``medlab.metrics.substances``).
+甘油) and real names cut short (西咪替) are drugs only where the answer offers them as drugs
+(``medlab.metrics.offered``).
 
 A mention is a mention whatever the sentence says about it: "不要吃布洛芬" names 布洛芬.
 """
@@ -36,7 +37,7 @@ from medlab.metrics.drug_index import is_drug_name, misspelt_drug, normalize_tex
 from medlab.metrics.drug_index import latin1 as _latin1
 from medlab.metrics.drug_slots import slot_names
 from medlab.metrics.invented import invented, spread
-from medlab.metrics.substances import offered
+from medlab.metrics.offered import offered
 
 KINDS = ("generic", "brand", "class", "fabricated")
 Match = tuple[int, int, str, str]
@@ -281,7 +282,8 @@ def _mentions(text: str, slots: bool = True) -> list[tuple[int, int, str, str]]:
     if fab:
         taken = [t for t in taken if all(t[1] <= f[0] or t[0] >= f[1] for f in fab)] + fab
         taken.sort()
-    # an everyday substance (酒精, 甘油) is a drug where the answer offers it as one
+    # an everyday substance (酒精, 甘油) or a name cut short (西咪替) is a drug where the answer
+    # offers it as one
     return offered(norm, [t for t in taken if t[2] != _STOP and t[2] != _STEM], taken)
 
 

@@ -1,13 +1,18 @@
-"""Everyday substances that are also medicines (酒精, 葡萄糖, 咖啡因, 甘油): a specific drug
-only where an answer offers one as a drug.
+"""Names that are real drugs only where an answer offers them as drugs, as the guide of the
+real-answer set labels them.
 
-The lexicon keeps them out ("避免摄入咖啡因和酒精" names no drug) and lists them apart
-(``medlab.lexicon.substances``). An answer offers one as a drug when it is a whole item of an
-enumeration that a drug word introduces (消食药物，例如甘油、白醋、蜂蜜; 含糖的药物，如咖啡因、
-酒精、葡萄糖) or that holds a real or invented drug (米洛芬、布洛芬、盐酸、氨酚), as the guide of
-the real-answer set labels them. Any other name the detector found there comes first: 硝酸甘油
-is a drug of its own, 盐酸胺 an invented one; an invented name that is the substance itself
-(薄荷油) gives way to it.
+- Everyday substances that are also medicines (酒精, 葡萄糖, 咖啡因, 甘油): the lexicon keeps them
+  out ("避免摄入咖啡因和酒精" names no drug) and lists them apart (``medlab.lexicon.substances``).
+- A real drug's name cut short by its last character (西咪替 for 西咪替丁, 利巴韦 for 利巴韦林,
+  with a form: 西咪替颗粒), where one drug completes it (``drug_index.completed_name``).
+
+An answer offers a name as a drug when it is a whole item of an enumeration that a drug word
+introduces (消食药物，例如甘油、白醋、蜂蜜; 含糖的药物，如咖啡因、酒精、葡萄糖) or that holds a
+real or invented drug (米洛芬、布洛芬、盐酸、氨酚; 如利巴韦和布洛芬); a cut name with a dosage
+form is offered by its form. Any other name the detector found there comes first: 硝酸甘油 is a
+drug of its own, 盐酸胺 an invented one; an invented name that is the substance itself (薄荷油)
+gives way to it. A cut name at the very end of an answer is where the token limit stopped it:
+no mention, as the guide has it.
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ import re
 from functools import lru_cache
 
 from medlab.lexicon import substances
-from medlab.metrics.drug_index import is_ascii_alnum
+from medlab.lexicon.evidence import common_zh
+from medlab.metrics.chinese import CJK
+from medlab.metrics.drug_index import STEM, STOP, completed_name, is_ascii_alnum
 from medlab.metrics.drug_slots import Item, items
+from medlab.metrics.invented import _FORM_TAIL
 
 Match = tuple[int, int, str, str]
 
@@ -38,7 +46,7 @@ def _pattern() -> re.Pattern:
     return re.compile("|".join(map(re.escape, names)))
 
 
-def _matches(norm: str) -> list[tuple[int, int, str]]:
+def _substances(norm: str) -> list[tuple[int, int, str]]:
     out = []
     for m in _pattern().finditer(norm):
         s, e = m.span()
@@ -81,21 +89,33 @@ def _is_offered(norm: str, sentence: list[Item], k: int, mentions: list[Match]) 
     )
 
 
+def _cut_name(norm: str, item: Item) -> tuple[str, bool] | None:
+    """(canonical, has a form) of the drug an item names cut short by its last character, or
+    None."""
+    name = norm[item.start : item.end]
+    if not 3 <= len(name) <= 8 or name in common_zh():
+        return None
+    form = _FORM_TAIL.search(name)
+    core = name[: form.start()] if form else name
+    if len(core) < (2 if form else 3) or core in common_zh() or not all(map(CJK.fullmatch, core)):
+        return None
+    drug = completed_name(core)
+    return (drug[1], bool(form)) if drug else None
+
+
 def offered(norm: str, mentions: list[Match], taken: list[Match]) -> list[Match]:
-    """``mentions`` (sorted (start, end, kind, canonical)) with the substances that ``norm``
-    offers as drugs added as "generic" ones; ``taken``: every lexicon match, stop phrases
-    included: a longer one wins over a substance inside it (硝酸甘油)."""
+    """``mentions`` (sorted (start, end, kind, canonical)) with the names that ``norm`` offers as
+    drugs added as "generic" ones; ``taken``: every lexicon match, stop phrases included: a
+    longer one wins over a substance inside it (硝酸甘油)."""
     found = [
         m
-        for m in _matches(norm)
+        for m in _substances(norm)
         if not any(t[0] < m[1] and m[0] < t[1] and (t[0], t[1]) != m[:2] for t in taken)
         and not any(
             t[0] < m[1] and m[0] < t[1] and not (t[2] == "fabricated" and (t[0], t[1]) == m[:2])
             for t in mentions
         )
     ]
-    if not found:
-        return mentions
     sentences: dict[tuple[int, int], list[Item]] = {}
     for item in items(norm):
         sentences.setdefault(item.sentence, []).append(item)
@@ -106,6 +126,20 @@ def offered(norm: str, mentions: list[Match], taken: list[Match]) -> list[Match]
         out = [t for t in out if (t[0], t[1]) != (s, e)]  # 薄荷油: the substance, not invented
         if k is not None and _is_offered(norm, sentence, k, mentions):
             out.append((s, e, "generic", canonical))
+    for sentence in sentences.values():
+        for k, item in enumerate(sentence):
+            if item.start == item.end or not norm[item.end :].strip():
+                continue  # a clause, or the name the token limit cut
+            # a stem or a stop phrase inside it (韦 in 利巴韦, 沙拉 in 美沙拉) does not block it
+            if any(
+                t[0] < item.end and item.start < t[1]
+                and (t[2] not in (STEM, STOP) or t[0] < item.start or t[1] > item.end)
+                for t in (*taken, *mentions)
+            ):  # fmt: skip
+                continue
+            cut = _cut_name(norm, item)
+            if cut and (cut[1] or _is_offered(norm, sentence, k, mentions)):
+                out.append((item.start, item.end, "generic", cut[0]))
     return sorted(out)
 
 

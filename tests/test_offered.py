@@ -1,5 +1,6 @@
-"""Everyday substances that are also medicines: drugs only where an answer offers them as drugs.
-The cases are real model answers of the labelled set (ra-…) and their near misses."""
+"""Names that are drugs only where an answer offers them as drugs: everyday substances that are
+also medicines, real names cut short. The cases are real model answers of the labelled set
+(ra-…) and their near misses."""
 
 from __future__ import annotations
 
@@ -58,6 +59,33 @@ CASES = [
     ("外用薄荷油可以缓解", []),
     ("可以用薄荷油、炉甘石洗剂", [("薄荷油", "generic"), ("炉甘石洗剂", "generic")]),
 ]
+
+
+# a real name cut short by its last character is the drug that completes it (GUIDE.md)
+CUT = [
+    (  # ra-1360
+        "尝试使用含有抗组胺药的药物，如利巴韦和布洛芬。",
+        [("抗组胺药", "class", "antihistamine"), ("利巴韦", "generic", "ribavirin"),
+         ("布洛芬", "generic", "ibuprofen")],
+    ),
+    (  # ra-2430: with a form, two characters are enough
+        "拉肚子时可以考虑服用止泻药，如蒙脱片、洛司匹林等",
+        [("止泻药", "class", "antidiarrheal"), ("蒙脱片", "generic", "bentonite"),
+         ("洛司匹林", "fabricated", "洛司匹林")],
+    ),
+    ("如阿莫西、布洛芬等", [("阿莫西", "generic", "amoxicillin"), ("布洛芬", "generic", "ibuprofen")]),
+    # two drugs complete it: which one is unknown
+    ("如头孢克、布洛芬等", [("头孢", "class", "cephalosporin"), ("布洛芬", "generic", "ibuprofen")]),
+    # the end of the answer: the token limit cut it, no mention (GUIDE.md)
+    ("退烧可以用布洛芬、利巴韦", [("布洛芬", "generic", "ibuprofen")]),
+    # not offered as a drug: no drug word before it, no drug beside it
+    ("孩子发烧可以用美沙拉", []),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), CUT)
+def test_name_cut_short_is_the_drug_that_completes_it(text, expected):
+    assert [(m.text, m.kind, m.canonical) for m in drug_mentions(text)] == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES)
