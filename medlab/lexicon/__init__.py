@@ -78,24 +78,25 @@ def _read_drug_names() -> dict[str, tuple[str, str]]:
     return out
 
 
+def _canonical_names(name: str) -> dict[str, str]:
+    """Normalised name -> canonical of a ``name, lang, canonical`` TSV data file."""
+    out: dict[str, str] = {}
+    for line, row in _rows(name):
+        _check(name, line, row, 3, "name, lang, canonical")
+        out[normalize(row[0])] = row[2]
+    return out
+
+
 @lru_cache(maxsize=1)
 def drug_classes() -> dict[str, str]:
     """Normalised class name (Chinese or English) -> canonical class key."""
-    out: dict[str, str] = {}
-    for line, row in _rows("drug_classes.tsv"):
-        _check("drug_classes.tsv", line, row, 3, "name, lang, canonical")
-        out[normalize(row[0])] = row[2]
-    return out
+    return _canonical_names("drug_classes.tsv")
 
 
 @lru_cache(maxsize=1)
 def substances() -> dict[str, str]:
     """Normalised name of an everyday substance that is also a medicine -> canonical drug."""
-    out: dict[str, str] = {}
-    for line, row in _rows("substances.tsv"):
-        _check("substances.tsv", line, row, 3, "name, lang, canonical")
-        out[normalize(row[0])] = row[2]
-    return out
+    return _canonical_names("substances.tsv")
 
 
 @lru_cache(maxsize=1)
