@@ -74,8 +74,14 @@ class Item:
     sentence: tuple[int, int]
 
 
-def items(norm: str) -> list[Item]:
-    """The items of every sentence of ``norm``, in order."""
+@lru_cache(maxsize=4)
+def items(norm: str) -> tuple[Item, ...]:
+    """The items of every sentence of ``norm``, in order (kept for the last few texts: the
+    drug-slot model and ``medlab.metrics.offered`` look at the same answer's)."""
+    return tuple(_items(norm))
+
+
+def _items(norm: str) -> list[Item]:
     out: list[Item] = []
     s0 = 0
     for sm in _SENTENCE.finditer(norm + "\n"):

@@ -37,6 +37,7 @@ _DRUG_HEAD = re.compile(
     r"(?:药物|药品|药膏|药|制剂|成分)"
     r"(?:\s*[：:]|\s*[，,]?\s*[（(]?\s*(?:例如|比如|譬如|包括|如|像|有))\s*$"
 )
+_ANY_HEAD = re.compile(r"药|剂|成分")
 _DRUG_KINDS = ("generic", "brand", "fabricated")
 
 
@@ -107,6 +108,8 @@ def offered(norm: str, mentions: list[Match], taken: list[Match]) -> list[Match]
     """``mentions`` (sorted (start, end, kind, canonical)) with the names that ``norm`` offers as
     drugs added as "generic" ones; ``taken``: every lexicon match, stop phrases included: a
     longer one wins over a substance inside it (硝酸甘油)."""
+    if not (_ANY_HEAD.search(norm) or any(m[2] in _DRUG_KINDS for m in mentions)):
+        return mentions  # no drug word and no drug: nothing is offered as one
     found = [
         m
         for m in _substances(norm)
@@ -128,8 +131,8 @@ def offered(norm: str, mentions: list[Match], taken: list[Match]) -> list[Match]
             out.append((s, e, "generic", canonical))
     for sentence in sentences.values():
         for k, item in enumerate(sentence):
-            if item.start == item.end or not norm[item.end :].strip():
-                continue  # a clause, or the name the token limit cut
+            if item.end - item.start < 3 or not norm[item.end :].strip():
+                continue  # a clause, too short, or the name the token limit cut
             # a stem or a stop phrase inside it (韦 in 利巴韦, 沙拉 in 美沙拉) does not block it
             if any(
                 t[0] < item.end and item.start < t[1]
