@@ -244,6 +244,11 @@ CASES = [
     ("如果牙龈出血严重，可以考虑牙科医生的治疗。", "conditional"),
     ("需要接受医生的治疗。", "routine"),
     ("请在医生的指导下使用。", "none"),
+    # a dentist is a clinician (ra-3694, ra-3753); what the dentist said is no advice
+    ("孩子爸爸可能是因为牙齿感染，可能需要去看牙医检查。", "routine"),
+    ("建议孩子先吃一些含氟漱口水，或者可以咨询牙医进行治疗", "routine"),
+    ("如果牙龈炎严重，可能需要到牙医那里进行治疗。", "conditional"),
+    ("牙医说没事，回家观察。", "none"),
     # broken JSON: a condition in one string (出现硬块) does not govern the advice in the next
     (
         '{"summary": "肚子疼后出现硬块，一动就疼", "suggestions": ["建议1：立即就医", "建议2：保持休息',
