@@ -25,7 +25,7 @@ from medlab.lexicon.evidence import common_zh
 from medlab.metrics.chinese import CJK
 from medlab.metrics.drug_index import STEM, STOP, completed_name, is_ascii_alnum
 from medlab.metrics.drug_slots import Item, items
-from medlab.metrics.invented import _FORM_TAIL
+from medlab.metrics.invented import _FORM_TAIL, _word_like
 
 Match = tuple[int, int, str, str]
 
@@ -98,7 +98,8 @@ def _cut_name(norm: str, item: Item) -> tuple[str, bool] | None:
         return None
     form = _FORM_TAIL.search(name)
     core = name[: form.start()] if form else name
-    if len(core) < (2 if form else 3) or core in common_zh() or not all(map(CJK.fullmatch, core)):
+    # an everyday word, a disease or an action is no drug cut short (口腔溃疡: 口腔溃疡散)
+    if len(core) < (2 if form else 3) or not all(map(CJK.fullmatch, core)) or _word_like(core):
         return None
     drug = completed_name(core)
     return (drug[1], bool(form)) if drug else None
