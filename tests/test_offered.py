@@ -79,7 +79,10 @@ CUT = [
     # the end of the answer: the token limit cut it, no mention (GUIDE.md)
     ("退烧可以用布洛芬、利巴韦", [("布洛芬", "generic", "ibuprofen")]),
     # a disease or an everyday word that a product's name starts (口腔溃疡散) is no cut name
-    ("副作用包括恶心、呕吐、口腔溃疡等，阿莫西林要慎用", [("阿莫西林", "generic", "amoxicillin")]),
+    (  # ra-3775
+        "阿莫西林对喉咙疼发烧有一定的缓解作用，但其副作用可能包括恶心、呕吐、腹泻、口腔溃疡等。",
+        [("阿莫西林", "generic", "amoxicillin")],
+    ),
     # not offered as a drug: no drug word before it, no drug beside it
     ("孩子发烧可以用美沙拉", []),
 ]  # fmt: skip

@@ -78,8 +78,10 @@ def _run(sentence: list[Item], k: int) -> list[Item]:
 def _is_offered(norm: str, sentence: list[Item], k: int, mentions: list[Match]) -> bool:
     run = _run(sentence, k)
     at = run.index(sentence[k])
+    # another item that ends with a drug, perhaps with a short tail (可选奥拉西坦, 布洛芬缓释),
+    # not a clause that holds one (阿莫西林对喉咙疼有一定的缓解作用，但其副作用包括…)
     beside_drug = any(
-        d[2] in _DRUG_KINDS and d[0] < it.end and it.start < d[1]
+        d[2] in _DRUG_KINDS and it.start <= d[0] and it.end - 2 <= d[1] <= it.end
         for i, it in enumerate(run)
         if i != at
         for d in mentions
