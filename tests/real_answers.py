@@ -41,6 +41,7 @@ MODES = (
     "sampled-14",
     "sampled-15",
     "sampled-16",
+    "sampled-17",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",

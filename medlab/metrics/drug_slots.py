@@ -55,6 +55,16 @@ _GLOSS = re.compile(r"\s*[（(]\s*[A-Za-z]")
 # a dose right after the item (the model's feature; ``invented._DOSE_AFTER`` is the rules' wider one)
 _DOSE = re.compile(r"\s*(?:\d+(?:\.\d+)?\s*(?:mg|毫克|g|克|ml|毫升|片|粒)|[，,]?\s*每[次日天])")
 _MINERALS = set("钙铁锌硒镁钾碘")
+# a person's name of two characters: a common surname and a common given name (王芬, 张伟, 李明)
+_SURNAMES = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
+    "魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵"
+    "万钱严覃武戴莫孔向汤"
+)
+_GIVEN_NAMES = set(
+    "伟芳娜秀敏静丽强磊军洋勇艳杰娟涛明超霞平刚英华玲红燕鹏辉建文玉兰婷宇浩凯健俊帆帅旭宁龙斌"
+    "波琳颖倩雪慧晶莉萍梅琴云峰亮成飞鑫欣佳悦瑶怡雅瑞芬丹莹蕾薇琪璐晨阳凤洁林"
+)
 _LONGEST_ITEM = 24  # characters between two separators, cue and 等 included
 _LIST_SEPS = ("、", "/", "／", "和", "或", "及", "与", "以及")
 _DRUG_KINDS = ("generic", "brand")
@@ -133,6 +143,7 @@ def _name_features(name: str) -> tuple[tuple[str, float], ...]:
         "chemical": any(ch in _CHEMICAL for ch in name),
         "medicine_word": "药" in name or "类" in name,
         "mineral": bool(core) and all(ch in _MINERALS for ch in core),
+        "person": len(name) == 2 and name[0] in _SURNAMES and name[1] in _GIVEN_NAMES,
         "starts_real": drug_name_starts_with(name),
         "starts_class": drug_name_starts_with(name, classes=True),
         f"first={name[0]}": 1.0,
@@ -207,8 +218,14 @@ def probability(feats: dict[str, float], m: dict[str, Any]) -> float:
 
 def accepts(feats: dict[str, float], p: float, threshold: float) -> bool:
     """Whether an item with these features and probability is an invented name: the model
-    says so, it is no everyday word (as every rule asks) and no real name's start."""
-    return p >= threshold and "maybe_drug" in feats and "starts_real" not in feats
+    says so, it is no everyday word (as every rule asks), no real name's start and no
+    person's name (王芬, 张伟: a surname and a given name)."""
+    return (
+        p >= threshold
+        and "maybe_drug" in feats
+        and "starts_real" not in feats
+        and "person" not in feats
+    )
 
 
 def slot_names(norm: str, taken: list[Match], found: list[Match]) -> list[Match]:

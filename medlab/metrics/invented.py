@@ -151,8 +151,8 @@ _DICED = re.compile(
     "[鸡鸭肉鱼虾瓜笋菜豆薯卜果布]丁$|[猪羊牛鸡鸭鹅][肝脑脾肺心肾肚肠蹄血]$|[炖煲炒蒸拌卤烤]"
 )
 # what starts a kind of product, never one product's name (益生菌, 益生酸, 益生糖: probiotics and
-# prebiotics, a class)
-_KIND_HEADS = ("益生",)
+# prebiotics, a class; 抗 "anti-" and its target, 抗心肌钠盐, 抗组胺糖, like 抗过敏原: an action)
+_KIND_HEADS = ("益生", "抗")
 # who a disease or a symptom is of (小儿脑瘫, 产后血瘀): no drug's name starts so
 _PATIENTS = ("小儿", "产后", "新生儿", "孕妇", "老年")
 # what ends a product named by what it does (止咳糖, 止痛膏, 退热贴): a class, not a name
