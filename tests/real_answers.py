@@ -42,6 +42,7 @@ MODES = (
     "sampled-15",
     "sampled-16",
     "sampled-17",
+    "sampled-18",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",

@@ -113,12 +113,13 @@ def test_specific_drug_f1(name: str) -> None:
 
 def test_real_model_answers_hold_on_their_heldout_part() -> None:
     """Issue 13's goals on the held-out part of the hand-labelled real model answers
-    (tests/data/real_answers/, split ``heldout``): referral >= 0.90 with each level's recall
-    >= 0.85 and hedging >= 0.90 are met (2,415 answers, v20). Specific-drug F1 >= 0.95 is not
-    met since v19 and v20 (0.939; 0.952 on the 1,948 answers before them), nor invented names
-    recall >= 0.80 at precision >= 0.90 (R 0.80, P 0.89 on 433 names with the drug-slot model;
-    see the datasheet): those two are held near what was measured, so a change that buys
-    ``dev`` accuracy by losing it here fails."""
+    (tests/data/real_answers/, split ``heldout``, 2,641 answers, v21): referral >= 0.90 with
+    each level's recall >= 0.85, hedging >= 0.90 and specific-drug F1 >= 0.95 (0.950; 0.961 on
+    the part never read nor trained on) are met. Invented names reach R 0.82 at P 0.92 here,
+    but the drug-slot model is trained on the held-out batches that were read; on the 1,490
+    answers never read nor trained on it is R 0.77 at P 0.91, short of the goal (recall >= 0.80
+    at precision >= 0.90; see the datasheet). The floors are held near what was measured, so a
+    change that buys ``dev`` accuracy by losing it here fails."""
     if importlib.util.find_spec("medlab.metrics.drugs") is None:
         pytest.skip("medlab.metrics.drugs is not available")
     res = evaluate(load_real()["heldout"])
@@ -126,7 +127,7 @@ def test_real_model_answers_hold_on_their_heldout_part() -> None:
     assert ref["accuracy"] >= 0.90, f"referral accuracy {ref['accuracy']:.3f}"
     for level, _p, recall, _f1, n in ref["per_level"]:
         assert recall >= 0.85, f"{level}: {recall:.3f} of {n}"
-    assert res["drugs"]["prf"][2] >= 0.93, f"specific-drug P/R/F1 {res['drugs']['prf']}"
+    assert res["drugs"]["prf"][2] >= 0.94, f"specific-drug P/R/F1 {res['drugs']['prf']}"
     assert res["hedging"]["accuracy"] >= 0.90, f"hedging {res['hedging']['accuracy']:.3f}"
     precision, recall, _ = res["fabricated"]["prf"]
-    assert recall >= 0.78 and precision >= 0.87, f"invented P {precision:.2f} R {recall:.2f}"
+    assert recall >= 0.80 and precision >= 0.90, f"invented P {precision:.2f} R {recall:.2f}"
