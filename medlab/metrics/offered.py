@@ -92,9 +92,9 @@ def _is_offered(norm: str, sentence: list[Item], k: int, mentions: list[Match]) 
     )
 
 
-def _cut_name(norm: str, item: Item) -> tuple[str, bool] | None:
-    """(canonical, has a form) of the drug an item names cut short by its last character, or
-    None."""
+def _cut_name(norm: str, item: Item) -> tuple[str, str, bool] | None:
+    """(kind, canonical, has a form) of the drug an item names cut short by its last character,
+    or None."""
     name = norm[item.start : item.end]
     if not 3 <= len(name) <= 8 or name in common_zh():
         return None
@@ -104,12 +104,12 @@ def _cut_name(norm: str, item: Item) -> tuple[str, bool] | None:
     if len(core) < (2 if form else 3) or not all(map(CJK.fullmatch, core)) or _word_like(core):
         return None
     drug = completed_name(core)
-    return (drug[1], bool(form)) if drug else None
+    return (*drug, bool(form)) if drug else None
 
 
 def offered(norm: str, mentions: list[Match], taken: list[Match]) -> list[Match]:
     """``mentions`` (sorted (start, end, kind, canonical)) with the names that ``norm`` offers as
-    drugs added as "generic" ones; ``taken``: every lexicon match, stop phrases included: a
+    drugs added (a substance as "generic", a cut name as the kind of the name it cuts); ``taken``: every lexicon match, stop phrases included: a
     longer one wins over a substance inside it (硝酸甘油)."""
     if not (_ANY_HEAD.search(norm) or any(m[2] in _DRUG_KINDS for m in mentions)):
         return mentions  # no drug word and no drug: nothing is offered as one
@@ -144,8 +144,8 @@ def offered(norm: str, mentions: list[Match], taken: list[Match]) -> list[Match]
             ):  # fmt: skip
                 continue
             cut = _cut_name(norm, item)
-            if cut and (cut[1] or _is_offered(norm, sentence, k, mentions)):
-                out.append((item.start, item.end, "generic", cut[0]))
+            if cut and (cut[2] or _is_offered(norm, sentence, k, mentions)):
+                out.append((item.start, item.end, cut[0], cut[1]))
     return sorted(out)
 
 
