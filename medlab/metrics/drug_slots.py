@@ -35,13 +35,13 @@ from medlab.metrics.invented import (
     _CHEMICAL,
     _FORM_TAIL,
     _SENTENCE,
+    Match,
     _cut_off,
     _maybe_drug,
     _stem_tail,
     _word_like,
 )
 
-Match = tuple[int, int, str, str]
 MODEL_PATH = Path(__file__).resolve().parents[1] / "lexicon" / "data" / "drug_slots.json"
 
 _SPLIT = re.compile(r"[、，,/／：:（）()“”\"\[\]{}]|以及|和|或|及|与")

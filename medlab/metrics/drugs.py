@@ -36,11 +36,10 @@ from medlab.metrics.drug_index import is_ascii_alnum as _is_ascii_alnum
 from medlab.metrics.drug_index import is_drug_name, misspelt_drug, normalize_text
 from medlab.metrics.drug_index import latin1 as _latin1
 from medlab.metrics.drug_slots import slot_names
-from medlab.metrics.invented import invented, spread
+from medlab.metrics.invented import Match, invented, spread
 from medlab.metrics.offered import offered
 
 KINDS = ("generic", "brand", "class", "fabricated")
-Match = tuple[int, int, str, str]
 
 
 @dataclass(frozen=True)

@@ -24,13 +24,12 @@ from medlab.lexicon import substances
 from medlab.lexicon.evidence import common_zh
 from medlab.metrics.chinese import CJK
 from medlab.metrics.drug_index import STEM, STOP, completed_name, is_ascii_alnum
-from medlab.metrics.drug_slots import Item, items
-from medlab.metrics.invented import _FORM_TAIL, _word_like
+from medlab.metrics.drug_slots import _LIST_SEPS, Item, items
+from medlab.metrics.invented import _FORM_TAIL, Match, _word_like
 
-Match = tuple[int, int, str, str]
-
-# what joins the items of one enumeration (a comma too: 如咖啡因，酒精，葡萄糖)
-_JOINS = ("、", "/", "／", "和", "或", "及", "与", "以及", "，", ",")
+# what joins the items of one enumeration: the drug-slot model's list separators, and a comma
+# too (如咖啡因，酒精，葡萄糖)
+_JOINS = (*_LIST_SEPS, "，", ",")
 # a drug word right before the enumeration (药物，如…; 药物包括…; 止泻药：…), not one that ends
 # a clause (使用抗抑郁药，避免使用酒精和咖啡因)
 _DRUG_HEAD = re.compile(
@@ -38,7 +37,8 @@ _DRUG_HEAD = re.compile(
     r"(?:\s*[：:]|\s*[，,]?\s*[（(]?\s*(?:例如|比如|譬如|包括|如|像|有))\s*$"
 )
 _ANY_HEAD = re.compile(r"药|剂|成分")
-_DRUG_KINDS = ("generic", "brand", "fabricated")
+# the kinds of a drug named beside an item: real or invented
+_NAMED_KINDS = ("generic", "brand", "fabricated")
 
 
 @lru_cache(maxsize=1)
@@ -81,7 +81,7 @@ def _is_offered(norm: str, sentence: list[Item], k: int, mentions: list[Match]) 
     # another item that ends with a drug, perhaps with a short tail (可选奥拉西坦, 布洛芬缓释),
     # not a clause that holds one (阿莫西林对喉咙疼有一定的缓解作用，但其副作用包括…)
     beside_drug = any(
-        d[2] in _DRUG_KINDS and it.start <= d[0] and it.end - 2 <= d[1] <= it.end
+        d[2] in _NAMED_KINDS and it.start <= d[0] and it.end - 2 <= d[1] <= it.end
         for i, it in enumerate(run)
         if i != at
         for d in mentions
@@ -111,7 +111,7 @@ def offered(norm: str, mentions: list[Match], taken: list[Match]) -> list[Match]
     """``mentions`` (sorted (start, end, kind, canonical)) with the names that ``norm`` offers as
     drugs added (a substance as "generic", a cut name as the kind of the name it cuts); ``taken``: every lexicon match, stop phrases included: a
     longer one wins over a substance inside it (硝酸甘油)."""
-    if not (_ANY_HEAD.search(norm) or any(m[2] in _DRUG_KINDS for m in mentions)):
+    if not (_ANY_HEAD.search(norm) or any(m[2] in _NAMED_KINDS for m in mentions)):
         return mentions  # no drug word and no drug: nothing is offered as one
     found = [
         m
