@@ -43,6 +43,7 @@ MODES = (
     "sampled-16",
     "sampled-17",
     "sampled-18",
+    "sampled-19",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",

@@ -51,6 +51,16 @@ def test_features_cover_neither_lexicon_names_nor_what_the_rules_found() -> None
     assert f.get("deng") == 1.0 and f.get("prev_invented") == 1.0
 
 
+def test_an_item_that_is_a_whole_line_counts_the_drugs_of_the_lines_around_it() -> None:
+    text = "常用的药包括：\n- 布洛芬\n- 沙德司\n- 阿司匹林\n\n注意：沙德司、休息都有帮助。"
+    ev = rule_evidence(text)
+    feats = {(s, ev.norm[s:e]): f for s, e, f in features(ev.norm, ev.company, ev.found)}
+    line = feats[(text.index("沙德司"), "沙德司")]
+    assert line["line_item"] == 1.0 and line["drugs_in_lines"] == 2.0  # 布洛芬, 阿司匹林
+    inline = feats[(text.rindex("沙德司"), "沙德司")]
+    assert "line_item" not in inline and "drugs_in_lines" not in inline
+
+
 def test_the_shipped_model_is_well_formed() -> None:
     m = model()
     assert 0.0 < m["threshold"] < 1.0
@@ -77,6 +87,7 @@ FOUND = [
     ("止咳药物包括：右美沙芬、布洛芬、沙德司等。", "沙德司"),
     ("可以使用胃黏膜保护剂，如硫糖铝、替加霉素等。", "替加霉素"),
     ("睡眠障碍药物：诺西林（诺西林）", "诺西林"),
+    ("常用的药包括：\n- 布洛芬\n- 沙德司\n- 阿司匹林", "沙德司"),  # a list one item per line
 ]
 
 
@@ -96,6 +107,7 @@ KEPT = [
     "如北京、上海、广州等城市的医院都可以买到布洛芬。",
     "止痛药有布洛芬、阿司匹林、热敷、按摩等方法。",
     "抗焦虑药，如西咪替或布洛芬。",
+    "可以这样做：\n- 多喝水\n- 布洛芬\n- 休息\n- 散步",
 ]
 
 

@@ -423,6 +423,78 @@ CASES = [
         "可以用布洛芬、阿司匹林、对乙酰氨基酚、休息、散步等",
         [("布洛芬", G), ("阿司匹林", G), ("对乙酰氨基酚", G)],
     ),
+    # a real drug run on into syllables of a name, also past six characters (阿司匹林克拉维),
+    # not into words (布洛芬更安全, 对乙酰氨基酚哪个好) nor an acid (氢化可的松果酸)
+    (
+        "非甾体抗炎药：如布洛芬、阿司匹林、阿司匹林克拉维等",
+        [("非甾体抗炎药", C), ("布洛芬", G), ("阿司匹林", G), ("阿司匹林克拉维", F)],
+    ),
+    (
+        "退烧药包括布洛芬、阿司匹林、布洛芬克拉米等。",
+        [("退烧药", C), ("布洛芬", G), ("阿司匹林", G), ("布洛芬克拉米", F)],
+    ),
+    ("可以用阿司匹林、布洛芬更安全", [("阿司匹林", G), ("布洛芬", G)]),
+    ("可以用布洛芬、对乙酰氨基酚哪个好", [("布洛芬", G), ("对乙酰氨基酚", G)]),
+    ("消炎药，如布洛芬、氢化可的松果酸等。", [("消炎药", C), ("布洛芬", G), ("氢化可的松", G)]),
+    # 头孢 and a word (头孢可卡因), or a form after 头孢X (头孢菌胺胶囊), is a name, not the class
+    (
+        "抗生素包括头孢克唑、头孢可卡因、头孢坦普等",
+        [("抗生素", C), ("头孢克唑", F), ("头孢可卡因", F), ("头孢坦普", F)],
+    ),
+    (
+        "比如：头孢菌胺胶囊、美沙利特片、氯米芬片",
+        [("头孢菌胺胶囊", F), ("美沙利特片", F), ("氯米芬", G)],
+    ),
+    ("可以服用头孢胶囊。", [("头孢", C)]),
+    # a class given a chemical word wherever it stands (苯二氮卓酸（…）, …如安眠药、苯二氮卓酮)
+    (
+        "3. 使用抗焦虑药，如安眠药、苯二氮卓酮等；",
+        [("抗焦虑药", C), ("安眠药", C), ("苯二氮卓酮", F)],
+    ),
+    (
+        "苯二氮卓酸（IBuprofen），这是一种常用的抗抑郁药。",
+        [("苯二氮卓酸", F), ("IBuprofen", G), ("抗抑郁药", C)],
+    ),
+    ("可以使用苯二氮卓类药物。", [("苯二氮卓类", C)]),
+    # a class introducing examples after an adverb (降压药通常包括…); chemicals that are no
+    # medicine (山梨酸, 氟利昂, 二甲苯胺) offered as drugs, not where they are what they are
+    (
+        "降压药通常包括山梨酸、维生素C和维生素D等。",
+        [("降压药", C), ("山梨酸", F), ("维生素C", C), ("维生素D", C)],
+    ),
+    ("降压药通常包括氨氯地平、缬沙坦等。", [("降压药", C), ("氨氯地平", G), ("缬沙坦", G)]),
+    (
+        "建议给他使用儿童止咳药，如布洛芬或氟利昂。",
+        [("止咳药", C), ("布洛芬", G), ("氟利昂", F)],
+    ),
+    ("空调里的氟利昂会破坏臭氧层。", []),
+    ("镇静药物有多种，包括苯二甲胺、二甲苯胺等。", [("苯二甲胺", F), ("二甲苯胺", F)]),
+    # a name taken ends before a form, not inside it (颗粒, 口服液); a real name cut short and
+    # given a form is that drug, for the rules and the drug-slot model alike
+    (
+        "使用西咪替颗粒、阿司匹林、氟西林等药物来缓解头痛。",
+        [("西咪替颗粒", G), ("阿司匹林", G), ("氟西林", F)],
+    ),
+    ("可以服用痛舒宁颗粒缓解。", [("痛舒宁颗粒", F)]),
+    # a real drug after a character with which it starts another drug's name: two names run
+    # together (对乙酰胺: 对乙酰 of 对乙酰氨基酚, 乙酰胺 acetamide), not where that character is
+    # a word's (对氨苄西林过敏)
+    (
+        "降压药的种类包括西药、阿司匹林、对乙酰胺等。",
+        [("降压药", C), ("阿司匹林", G), ("对乙酰胺", F)],
+    ),
+    ("对氨苄西林过敏的人不要用。", [("氨苄西林", G)]),
+    # a word and a size given a form is a kind of product (big granules for colds)
+    ("感冒的常见药包括布洛芬、感冒大颗粒等。", [("布洛芬", G)]),
+    # a clause after a list is no item of it
+    (
+        "胃药，如克隆霉素、阿司匹林、乙酰氨基酚等，可以用来消食积食。",
+        [("胃药", C), ("克隆霉素", F), ("阿司匹林", G), ("乙酰氨基酚", G)],
+    ),
+    (
+        "使用含有非甾体抗炎药的药膏，如“维甲酸片”或“地塞米片”。",
+        [("非甾体抗炎药", C), ("维甲酸", G), ("地塞米片", G)],
+    ),
 ]
 
 

@@ -7,7 +7,8 @@ between separators: 、，/：brackets quotes 和 或 及 与, with a leading cu
 over what the rules look at one at a time -- the name model's score, whether the item reads as an
 everyday word, a dosage form, a stem, a chemical word, a dose or an English gloss after it, the
 real or invented drugs beside it and in its sentence, a class before it, the separators around it,
-the list cue and 等, a JSON string that holds it alone -- and the characters at its edges and
+the list cue and 等, a JSON string that holds it alone, the drugs of the lines around an item
+that is a whole line (a list written one item per line) -- and the characters at its edges and
 around it. An item whose probability reaches the model's threshold is an invented name, unless
 it reads as an everyday word (``invented._maybe_drug``, as every rule asks), it is a real name
 cut short (``invented._cut_off``) or a real drug's name starts with it (西咪替 for 西咪替丁).
@@ -55,6 +56,9 @@ _GLOSS = re.compile(r"\s*[（(]\s*[A-Za-z]")
 # a dose right after the item (the model's feature; ``invented._DOSE_AFTER`` is the rules' wider one)
 _DOSE = re.compile(r"\s*(?:\d+(?:\.\d+)?\s*(?:mg|毫克|g|克|ml|毫升|片|粒)|[，,]?\s*每[次日天])")
 _MINERALS = set("钙铁锌硒镁钾碘")
+# what may stand around an item that is a whole line: a bullet or a number, quotes, a comma
+_LINE_HEAD = re.compile(r"[\s\-*•#\"“]*(?:\d+[.、．)）]\s*)?[\"“*]*")
+_LINE_REST = re.compile(r"[\s\"”*，,]*")
 # a person's name of two characters: a common surname and a common given name (王芬, 张伟, 李明)
 _SURNAMES = set(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
@@ -124,6 +128,30 @@ def _count(s: int, e: int, spans: list[Match], cap: int) -> int:
     return min(cap, sum(1 for t in spans if s <= t[0] and t[1] <= e))
 
 
+def _whole_line(norm: str, s: int, e: int) -> bool:
+    """Whether [s, e) is its line but for a bullet or a number, quotes and a comma."""
+    end = norm.find("\n", e)
+    return bool(
+        _LINE_HEAD.fullmatch(norm, norm.rfind("\n", 0, s) + 1, s)
+        and _LINE_REST.fullmatch(norm, e, len(norm) if end == -1 else end)
+    )
+
+
+def _lines_around(norm: str, s: int, e: int, n: int = 2) -> tuple[int, int]:
+    """The span of the line(s) holding [s, e) and of ``n`` lines before and after them."""
+    a = norm.rfind("\n", 0, s) + 1
+    for _ in range(n):
+        if a == 0:
+            break
+        a = norm.rfind("\n", 0, a - 1) + 1
+    b = norm.find("\n", e)
+    for _ in range(n):
+        if b == -1:
+            break
+        b = norm.find("\n", b + 1)
+    return a, len(norm) if b == -1 else b
+
+
 @lru_cache(maxsize=65536)
 def _name_features(name: str) -> tuple[tuple[str, float], ...]:
     """The features of the item's own characters (cached: names repeat across answers)."""
@@ -179,6 +207,10 @@ def features(
         ss, se = it.sentence
 
         f = dict(_name_features(norm[s:e]))
+        if "\n" in norm and _whole_line(norm, s, e):  # a list written one item per line
+            a, b = _lines_around(norm, s, e)
+            f["line_item"] = 1.0  # its lines keep it company
+            f["drugs_in_lines"] = _count(a, ss, named, 3) + _count(se, b, named, 3)
         f.update({
             "prev_drug": _beside(prev, drugs), "next_drug": _beside(nxt, drugs),
             "prev_invented": _beside(prev, invented), "next_invented": _beside(nxt, invented),
@@ -236,9 +268,11 @@ def slot_names(norm: str, taken: list[Match], found: list[Match]) -> list[Match]
     for s, e, feats in features(norm, taken, found):
         if not accepts(feats, probability(feats, m), m["threshold"]):
             continue
-        match = (s, e, "fabricated", norm[s:e])
-        if not _cut_off(norm, match):
-            out.append(match)
+        name = norm[s:e]
+        form = _FORM_TAIL.search(name)
+        # a real name cut short, also given a form (地塞米片: 地塞米松 cut), is no invented one
+        if not _cut_off(norm, (s, e, "fabricated", name[: form.start()] if form else name)):
+            out.append((s, e, "fabricated", name))
     return out
 
 

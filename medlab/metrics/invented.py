@@ -107,7 +107,8 @@ _LIST_CUE = re.compile(r"等药|等药物|等药品|药物包括|药物如|药�
 # the items that follow are in a drug's company, as next to a real drug.
 _CLASS_CUE = re.compile(
     r"(?P<tail>类?(?:药物|药品|药)|膏|乳膏|软膏|片|胶囊|颗粒|喷雾剂|滴剂|口服液|糖浆)?"  # 头孢药物，如…
-    r"[\s*]*(?:[：:]|[，,]?\s*[（(]?\s*(?P<word>如|例如|比如|包括))"  # **抗精神病药**：如…
+    # **抗精神病药**：如…, 降压药通常包括…
+    r"[\s*]*(?:[：:]|[，,]?\s*[（(]?\s*(?:通常|一般|主要|常用的?)?(?P<word>如|例如|比如|包括))"
 )
 # A word ending in 药 or 药物 that the lexicon does not know as a class (止眠药, 消眠药), right
 # before its examples (止眠药，如西地尔胺、…): the examples are presented as drugs all the same;
@@ -118,7 +119,8 @@ _CLASS_LIKE = re.compile(
 # Chemicals that are no medicine anywhere (caustics, solvents, preservatives): an everyday word,
 # but offered in a drug list (抗酸药，如碳酸氢钠、氢氧化钠) it is an invented drug (GUIDE.md)
 _NOT_MEDICINES = frozenset(
-    "氢氧化钠 氢氧化钾 甲醛 甲醇 苯胺 甲苯 二甲苯 硫酸 硝酸 氨水 汽油 洗洁精 漂白粉 山梨酸".split()  # noqa: SIM905
+    "氢氧化钠 氢氧化钾 甲醛 甲醇 苯胺 甲苯 二甲苯 二甲苯胺 二甲基胺 硫酸 硝酸 氨水 汽油 洗洁精 漂白粉 "  # noqa: SIM905
+    "山梨酸 氟利昂".split()
 )
 # characters of chemical names (甲基苯胺, 苯二醇): what a compound must hold to be taken as a name
 _CHEMICAL = frozenset("胺酸醇苯酯钠钾铵酮醛烷烯酚肼")
@@ -309,6 +311,8 @@ def _word_like(name: str, *, compounds: bool = True) -> bool:
         return True  # a body site, given a form or not (左鼻, 鼻喷雾, 左鼻喷雾, 眼膏)
     if form and form.start() >= 2 and _word_like(name[: form.start()]):
         return True  # an everyday word or a symptom given a form (胃酸痛胶囊): a kind of product
+    if len(name) >= 3 and name[-1] in "大小" and _word_like(name[:-1]):
+        return True  # a word and a size before a form (感冒大颗粒: big granules for colds)
     if name.endswith(_NOT_DRUG_ENDINGS) or _DICED.search(name):
         return True
     if name.startswith(_SPECIMENS + _VERB_HEADS + _PATIENTS + _KIND_HEADS) or any(
@@ -371,7 +375,9 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
         strong = m.group() in _STRONG_FORMS
         dose = bool(_DOSE_AFTER.match(norm, e))
         need = SCORE_STRONG_FORM if strong or dose else SCORE_WEAK_FORM
-        if (strong or len(name) >= 3 or dose) and _maybe_drug(name) and _free(begin, e, taken):
+        # 头孢菌胺胶囊: the class heading the name does not block it
+        blocking = [t for t in taken if t[0] != begin or norm[t[0] : t[1]] not in _CLASS_HEADS]
+        if (strong or len(name) >= 3 or dose) and _maybe_drug(name) and _free(begin, e, blocking):
             score = name_likelihood(name)
             if score >= need or _not_medicine(name):  # 山梨酸片: a preservative given a form
                 out.append((begin, e, "fabricated", name))
@@ -434,6 +440,9 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
         end = begin
         while end < len(norm) and _is_cjk(norm[end]) and norm[end] not in _TAKEN_STOP:
             end += 1
+        # a stop character inside a form (颗粒: 粒) ends no name: the name ends before the form
+        if (form := _FORM_RE.search(norm, begin, end + 3)) and form.start() < end < form.end():
+            end = form.start()
         name = norm[begin:end]
         if (
             2 <= len(name) <= 6
@@ -444,6 +453,10 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
             )
         ):
             out.append((begin, end, "fabricated", name))
+    # 3e. a chemical class given a chemical word (苯二氮卓酮, 苯二氮卓酸): a compound no class has
+    out += _class_compounds(norm, taken)
+    # 3f. a real drug with one character before it that starts another drug's name (对乙酰胺)
+    out += _garbled(norm, taken)
     # 4. items of an enumeration in a sentence that names a real drug, a drug list or a class
     #    with its examples
     anchors = _class_anchors(norm, taken)
@@ -459,6 +472,46 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
     # 5. heads of a list written one item per line
     if "\n" in norm:
         out += _line_items(norm, taken, real)
+    return out
+
+
+def _class_compounds(norm: str, taken: list[Match]) -> list[Match]:
+    """A class name and one chemical word after it that ends the word (苯二氮卓酮、, 苯二氮卓酸（):
+    a compound made of the class, which names no drug nor class (苯二氮卓类 stays the class)."""
+    out = []
+    for t in taken:
+        e = t[1] + 1
+        if (
+            t[2] == "class"
+            and e <= len(norm)
+            and norm[t[1]] in _CHEMICAL_WORDS
+            and (e == len(norm) or not _is_cjk(norm[e]) or norm[e] in _FOLLOW_OK)
+            and not _word_like(name := norm[t[0] : e])
+            and _free(t[1], e, taken)
+        ):
+            out.append((t[0], e, "fabricated", name))
+    return out
+
+
+def _garbled(norm: str, taken: list[Match]) -> list[Match]:
+    """A real drug after one character with which it starts another real drug's name, as a
+    word of its own (对乙酰胺: 对乙酰 starts 对乙酰氨基酚, and 乙酰胺 is acetamide): two names run
+    together, no drug the lexicon knows, an invented name (GUIDE.md)."""
+    out = []
+    for t in taken:
+        b = t[0] - 1
+        if (
+            t[2] in ("generic", "brand")
+            and b >= 0
+            and t[1] - t[0] >= 2
+            and _is_cjk(norm[b])
+            and (b == 0 or not _is_cjk(norm[b - 1]) or norm[b - 1] in _STOP)
+            and drug_name_starts_with(norm[b : t[0] + 2])
+            and not drug_name_starts_with(name := norm[b : t[1]])
+            and not norm.startswith(("类", "药"), t[1])  # 对乙酰胺类抗生素: a class's name
+            and _free(b, b + 1, taken)
+        ):
+            out.append((b, t[1], "fabricated", name))
     return out
 
 
@@ -530,12 +583,32 @@ def _blend_tail(norm: str, begin: int, end: int, real: list[Match]) -> Match | N
         or any(form.startswith(tail[:2]) for form in _FORMS)
         or any(tail.startswith(w) for w in ("剂", "类", "药", "成分"))
         or tail in common_zh()
-        or tail[:2] in common_zh()
+        # 布洛芬效果强, 布洛芬更安全: words in the tail; 阿司匹林克拉维: a name's syllables (克拉)
+        or (
+            any(tail[i : i + 2] in common_zh() for i in range(len(tail) - 1))
+            and name_likelihood(tail) < 0
+        )
         or _word_like(name)
         or name_likelihood(name) < SCORE_LIST
     ):
         return None
     return (begin, end, "fabricated", name)
+
+
+def _long_blend(norm: str, begin: int, end: int, real: list[Match]) -> Match | None:
+    """``_blend_tail`` for an item too long for ``_name_before`` (阿司匹林克拉维): the tail is
+    at most three characters, no other drug, and reads as part of a drug's name by itself
+    (not 哪个好, 效果强)."""
+    head = next((t for t in real if t[0] == begin and t[1] < end), None)
+    if (
+        head is None
+        or end - head[1] > 3
+        or any(head[1] <= t[0] < end for t in real)
+        or name_likelihood(norm[head[1] : end]) < 0
+        or norm[end - 1] in _CHEMICAL_WORDS  # 氢化可的松果酸: the drug and an acid
+    ):
+        return None
+    return _blend_tail(norm, begin, end, real)
 
 
 def _list_items(
@@ -602,8 +675,16 @@ def _list_items(
             for t in real + classes
         )
         cand, strong = None, False
-        begin = _name_before(norm, run_end) if run_end - j >= 2 else None
-        if begin is not None and (blend := _blend(norm, begin, run_end, real + classes)):
+        # a clause after the list (…等，可以用来消食积食) holds no item
+        clause = norm.startswith(("可以", "用来", "用于"), j)
+        begin = _name_before(norm, run_end) if run_end - j >= 2 and not clause else None
+        if begin is not None:
+            blend = _blend(norm, begin, run_end, real + classes)
+        elif run_end - j > 6:  # a drug too long for a name, and its tail (阿司匹林克拉维)
+            blend = _long_blend(norm, j, run_end, real + classes)
+        else:
+            blend = None
+        if blend:
             is_drug, cand, strong = False, blend, True
         elif begin is not None:
             name = norm[begin:run_end]
@@ -623,8 +704,9 @@ def _list_items(
                     t for t in blocking if t[2] != "class" or not begin < t[0] < t[1] == run_end
                 ]
             if (
-                _maybe_drug(name, compounds=not chemical)
-                and (score >= SCORE_RHYME or stem)
+                # 头孢可卡因: a class head and a word make a drug-like name
+                _maybe_drug(name, compounds=not chemical and not name.startswith(_CLASS_HEADS))
+                and (score >= SCORE_RHYME or stem or _not_medicine(name))
                 and _free(begin, run_end, blocking)
             ):
                 cand = (begin, run_end, "fabricated", name)
