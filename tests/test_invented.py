@@ -486,6 +486,17 @@ CASES = [
     ("对氨苄西林过敏的人不要用。", [("氨苄西林", G)]),
     # a word and a size given a form is a kind of product (big granules for colds)
     ("感冒的常见药包括布洛芬、感冒大颗粒等。", [("布洛芬", G)]),
+    # real drugs the sources lack (hydrocodone; clindamycin's alternative name), a conjunction
+    # before a class (那么他汀) and the adverb's 地 (更好地退烧) make no name
+    (
+        "感冒药：如布洛芬、氢可酮、氯林霉素、赛洛芬等。",
+        [("感冒药", C), ("布洛芬", G), ("氢可酮", G), ("氯林霉素", G), ("赛洛芬", F)],
+    ),
+    ("如果患者有血脂高，那么他汀可能会影响血脂水平。", [("他汀", C)]),
+    (
+        "退热药物：退热药可以促进血液循环，帮助你更好地退烧，缓解症状。",
+        [("退热药物", C), ("退热药", C)],
+    ),
     # a clause after a list is no item of it
     (
         "胃药，如克隆霉素、阿司匹林、乙酰氨基酚等，可以用来消食积食。",

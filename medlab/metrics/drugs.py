@@ -150,6 +150,9 @@ _ZH_MODIFIERS = (
     "外用",
     "静脉",
     "注射",
+    "那么",  # 如果患者有血脂高，那么他汀可能会…: a conjunction before the class
+    "所以",
+    "因此",
 )
 # A stem may be followed by punctuation, a function character or a dosage form.
 _ZH_FOLLOW_OK = _ZH_STOP_CHARS | set("不吗呢吧啊能会有治属片胶缓颗注软肠口分滴混乳凝贴喷气栓糖")
