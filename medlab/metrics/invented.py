@@ -165,9 +165,9 @@ _NAME_HEADS = (*ZH_SALT_PREFIXES, "碳酸", "复方")
 # its name
 _DEVICE_WORDS = ("喷雾器", "喷鼻", "雾化", "喉糖")
 # what a drug may be called before its name (新布洛芬, 强效布洛芬): no part of the name
+_ADJECTIVES = tuple("新 老 大 小 纯 真 假 含 强效 高效 速效 长效 特效 进口 国产".split())  # noqa: SIM905
 # characters that end an adverb before 地 (更好地, 迅速地, 有效地, 安全地)
 _ADVERB_ENDS = set("好快速效全细轻慢稳真")
-_ADJECTIVES = tuple("新 老 大 小 纯 真 假 含 强效 高效 速效 长效 特效 进口 国产".split())  # noqa: SIM905
 _SPECIMENS = ("尿", "血清", "血浆", "血液", "痰", "脑脊液")
 # endings in 素 of what is no drug's name: classes, pigments, the body's hormones and substances
 # (营养素, 维生素, 色素, 促甲状腺素, 白细胞介素; an invented 利尿素 or 胆素 may be one)
