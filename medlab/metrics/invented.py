@@ -23,9 +23,12 @@ other evidence a text gives (issue: 编造不存在的药品名):
   score, as for a name given as a drug's (a caustic taken, 使用氢氧化钠, needs none);
 - 或 or 和 joining it to a real drug (布洛芬或痛舒宁), as an enumeration's separator does;
 - a list item made of one or two characters and a real drug (蒙脱布洛芬, 奥美西林), or of a real
-  drug and characters after it that are no salt, chemical word or form (阿司匹林克, 布洛芬群;
-  布洛芬钠 and 布洛芬甲 stay the drug), or of a class and a chemical word (苯二氮卓酮): a name
-  invented from a real one, not the real drug;
+  drug and characters after it that are no salt, chemical word, form or everyday word
+  (阿司匹林克, 布洛芬群, and past six characters 阿司匹林克拉维; 布洛芬钠, 布洛芬甲 and 布洛芬更安全
+  stay the drug), or of 头孢 and a word (头孢可卡因): a name invented from a real one, not the
+  real drug; so is a class given a chemical word wherever it stands (苯二氮卓酮, 苯二氮卓酸), and a
+  real drug after a character with which it starts another drug's name (对乙酰胺: two names run
+  together);
 - the examples of a drug's ingredients (其他成分，如聚乙胺、…), as those of a drug class;
 - the head of a list written one item per line (Markdown bullets or numbers, JSON strings:
   ``- 西沙芬：用于调节心率``), beside a real drug's item, given a dose or a drug's use, or in a
@@ -37,8 +40,9 @@ brackets after it (美托司林（Atrospine）) is invented too, as is a gloss a
 names no drug and is no acronym or one-letter misspelling of the drug's name (布洛芬（Bolonef）);
 a Chinese name in brackets after a drug's name, real or invented, is its other name
 (氟西泮（氟西林）, 卡托普兰（卡洛普兰）): invented when it reads as a drug's name.
-Caustics, solvents and preservatives (氢氧化钠, 山梨酸) are everyday words, but offered in a drug
-list or given a form (山梨酸片) they are invented drugs.
+Caustics, solvents, preservatives and other chemicals that are no medicine (氢氧化钠, 山梨酸,
+氟利昂) are everyday words, but offered in a drug list or given a form (山梨酸片) they are
+invented drugs.
 
 A one-character misspelling of a real drug of a like sound (奥米拉唑) is turned back into that
 drug by ``medlab.metrics.drugs`` (``drug_index.misspelt_drug``).
