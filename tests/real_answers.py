@@ -44,6 +44,7 @@ MODES = (
     "sampled-17",
     "sampled-18",
     "sampled-19",
+    "sampled-20",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",
