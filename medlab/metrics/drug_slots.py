@@ -34,12 +34,12 @@ from medlab.lexicon.name_model import name_likelihood
 from medlab.metrics.drug_index import STEM, drug_name_starts_with
 from medlab.metrics.invented import (
     _CHEMICAL,
-    _FORM_TAIL,
     _SENTENCE,
     Match,
     _cut_off,
     _maybe_drug,
     _stem_tail,
+    _without_form,
     _word_like,
 )
 
@@ -156,8 +156,7 @@ def _lines_around(norm: str, s: int, e: int, n: int = 2) -> tuple[int, int]:
 def _name_features(name: str) -> tuple[tuple[str, float], ...]:
     """The features of the item's own characters (cached: names repeat across answers)."""
     score = name_likelihood(name)
-    form = _FORM_TAIL.search(name)
-    core = name[: form.start()] if form else name
+    core = _without_form(name)
     pairs = {
         "llr": max(-4.0, min(8.0, score)),
         "llr_pos": max(0.0, min(8.0, score)),
@@ -166,7 +165,7 @@ def _name_features(name: str) -> tuple[tuple[str, float], ...]:
         "len5+": len(name) >= 5,
         "word_like": _word_like(name),
         "maybe_drug": _maybe_drug(name),
-        "form": form is not None,
+        "form": core != name,
         "stem": _stem_tail(name),
         "chemical": any(ch in _CHEMICAL for ch in name),
         "medicine_word": "药" in name or "类" in name,
@@ -268,11 +267,9 @@ def slot_names(norm: str, taken: list[Match], found: list[Match]) -> list[Match]
     for s, e, feats in features(norm, taken, found):
         if not accepts(feats, probability(feats, m), m["threshold"]):
             continue
-        name = norm[s:e]
-        form = _FORM_TAIL.search(name)
         # a real name cut short, also given a form (地塞米片: 地塞米松 cut), is no invented one
-        if not _cut_off(norm, (s, e, "fabricated", name[: form.start()] if form else name)):
-            out.append((s, e, "fabricated", name))
+        if not _cut_off(norm, (s, e, "fabricated", _without_form(norm[s:e]))):
+            out.append((s, e, "fabricated", norm[s:e]))
     return out
 
 

@@ -332,10 +332,15 @@ def _word_like(name: str, *, compounds: bool = True) -> bool:
     )
 
 
+def _without_form(name: str) -> str:
+    """The name without the dosage form it ends with (山梨酸片 -> 山梨酸), or the name itself."""
+    form = _FORM_TAIL.search(name)
+    return name[: form.start()] if form else name
+
+
 def _not_medicine(name: str) -> bool:
     """A chemical that is no medicine (氢氧化钠), perhaps given a form (山梨酸片)."""
-    form = _FORM_TAIL.search(name)
-    return (name[: form.start()] if form else name) in _NOT_MEDICINES
+    return _without_form(name) in _NOT_MEDICINES
 
 
 def _maybe_drug(name: str, *, compounds: bool = True) -> bool:

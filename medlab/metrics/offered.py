@@ -25,7 +25,7 @@ from medlab.lexicon.evidence import common_zh
 from medlab.metrics.chinese import CJK
 from medlab.metrics.drug_index import STEM, STOP, completed_name, is_ascii_alnum
 from medlab.metrics.drug_slots import _LIST_SEPS, Item, items
-from medlab.metrics.invented import _FORM_TAIL, Match, _word_like
+from medlab.metrics.invented import Match, _without_form, _word_like
 
 # what joins the items of one enumeration: the drug-slot model's list separators, and a comma
 # too (如咖啡因，酒精，葡萄糖)
@@ -98,13 +98,13 @@ def _cut_name(norm: str, item: Item) -> tuple[str, str, bool] | None:
     name = norm[item.start : item.end]
     if not 3 <= len(name) <= 8 or name in common_zh():
         return None
-    form = _FORM_TAIL.search(name)
-    core = name[: form.start()] if form else name
+    core = _without_form(name)
+    form = core != name
     # an everyday word, a disease or an action is no drug cut short (口腔溃疡: 口腔溃疡散)
     if len(core) < (2 if form else 3) or not all(map(CJK.fullmatch, core)) or _word_like(core):
         return None
     drug = completed_name(core)
-    return (*drug, bool(form)) if drug else None
+    return (*drug, form) if drug else None
 
 
 def offered(norm: str, mentions: list[Match], taken: list[Match]) -> list[Match]:
