@@ -360,6 +360,18 @@ def _stem_tail(name: str) -> bool:
 _CLASS_HEADS = ("头孢",)
 
 
+def _past_head(norm: str, taken: list[Match], begin: int) -> list[Match]:
+    """``taken`` without the class of ``_CLASS_HEADS`` that starts at ``begin``: heading an
+    unknown name (头孢 in 头孢菌胺, 头孢菌胺胶囊), it does not block the name."""
+    if not norm.startswith(_CLASS_HEADS, begin):
+        return taken
+    return [
+        t
+        for t in taken
+        if t[0] != begin or t[2] != "class" or norm[t[0] : t[1]] not in _CLASS_HEADS
+    ]
+
+
 def _ends_item(norm: str, t: Match, end: int) -> bool:
     """The drug ``t`` ends a list item that ends at ``end``, maybe with a salt word or a form
     after it (布洛芬, 布洛芬钠, 布洛芬片): the item is that drug."""
@@ -388,9 +400,11 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
         strong = m.group() in _STRONG_FORMS
         dose = bool(_DOSE_AFTER.match(norm, e))
         need = SCORE_STRONG_FORM if strong or dose else SCORE_WEAK_FORM
-        # 头孢菌胺胶囊: the class heading the name does not block it
-        blocking = [t for t in taken if t[0] != begin or norm[t[0] : t[1]] not in _CLASS_HEADS]
-        if (strong or len(name) >= 3 or dose) and _maybe_drug(name) and _free(begin, e, blocking):
+        if (
+            (strong or len(name) >= 3 or dose)
+            and _maybe_drug(name)
+            and _free(begin, e, _past_head(norm, taken, begin))
+        ):
             score = name_likelihood(name)
             if score >= need or _not_medicine(name):  # 山梨酸片: a preservative given a form
                 out.append((begin, e, "fabricated", name))
@@ -711,7 +725,7 @@ def _list_items(
             stem = _stem_tail(name) or (chemical and sum(ch in _CHEMICAL for ch in name) >= 2)
             blocking = taken
             if any(h[0] == begin and run_end - h[1] >= 2 for h in heads):
-                blocking = [t for t in taken if t[0] != begin or t not in heads]
+                blocking = _past_head(norm, taken, begin)
             if stem:  # nor does a class that is the stem ending it (他汀 in 依他汀)
                 blocking = [
                     t for t in blocking if t[2] != "class" or not begin < t[0] < t[1] == run_end
