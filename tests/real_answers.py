@@ -45,6 +45,7 @@ MODES = (
     "sampled-18",
     "sampled-19",
     "sampled-20",
+    "sampled-21",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",

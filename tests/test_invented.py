@@ -506,6 +506,32 @@ CASES = [
         "使用含有非甾体抗炎药的药膏，如“维甲酸片”或“地塞米片”。",
         [("非甾体抗炎药", C), ("维甲酸", G), ("地塞米片", G)],
     ),
+    # a clause after a list's first item holds no item, though the list's opening words may
+    # stand before its first (常见的感冒药物包括麻黄酮, above); bacteria (头孢杆菌) and minerals
+    # together (镁锌, 钙铁锌片) are no invented drugs, an invented anion on a mineral is one
+    (
+        "我建议换硝苯地平和氨氯地平，因为它们在降压药中的效果更佳，同时不会伤胃。",
+        [("硝苯地平", G), ("氨氯地平", G), ("降压药", C)],
+    ),
+    (
+        "可以吃一些药，如头孢杆菌、阿司匹林、红霉素等。",
+        [("头孢", C), ("阿司匹林", G), ("红霉素", G)],
+    ),
+    ("建议你吃一些降压药，如阿司匹林、镁锌等。", [("降压药", C), ("阿司匹林", G)]),
+    ("可以补充阿司匹林、蔬酸镁、钙铁锌片等。", [("阿司匹林", G), ("蔬酸镁", F)]),
+    # a mineral's salt with a real acid is that salt, with an invented acid an invented name
+    ("可以服用碳酸氢钙胶囊、阿司匹林等。", [("碳酸氢钙胶囊", G), ("阿司匹林", G)]),
+    ("如布洛芬、盐酸钠、酸酸钙等。", [("布洛芬", G), ("盐酸钠", G), ("酸酸钙", F)]),
+    # carbachol's other Chinese name; propylene glycol a drug where it is offered as one
+    ("可以用西林、氨甲酰胆碱等药物", [("氨甲酰胆碱", G)]),
+    (
+        "如阿司匹林、苯二醇、丙二醇、维普兰等",
+        [("阿司匹林", G), ("苯二醇", F), ("丙二醇", G), ("维普兰", F)],
+    ),
+    ("丙二醇是一种常见的溶剂", []),
+    # a dosage form given its feel is no name (硬胶囊), a name with the form is (西沙芬软胶囊)
+    ("可以考虑以下药物：1. 硬胶囊：用于缓解腹胀和肌肉酸痛", []),
+    ("可以考虑以下药物：1. 西沙芬软胶囊：用于缓解腹胀", [("西沙芬软胶囊", F)]),
 ]
 
 

@@ -35,6 +35,7 @@ from medlab.metrics.drug_index import STEM, drug_name_starts_with
 from medlab.metrics.invented import (
     _CHEMICAL,
     _SENTENCE,
+    MINERALS,
     Match,
     _cut_off,
     _maybe_drug,
@@ -55,7 +56,6 @@ _NAME = re.compile(r"[\u4e00-\u9fff]{2,8}")
 _GLOSS = re.compile(r"\s*[（(]\s*[A-Za-z]")
 # a dose right after the item (the model's feature; ``invented._DOSE_AFTER`` is the rules' wider one)
 _DOSE = re.compile(r"\s*(?:\d+(?:\.\d+)?\s*(?:mg|毫克|g|克|ml|毫升|片|粒)|[，,]?\s*每[次日天])")
-_MINERALS = set("钙铁锌硒镁钾碘")
 # what may stand around an item that is a whole line: a bullet or a number, quotes, a comma
 _LINE_HEAD = re.compile(r"[\s\-*•#\"“]*(?:\d+[.、．)）]\s*)?[\"“*]*")
 _LINE_REST = re.compile(r"[\s\"”*，,]*")
@@ -169,7 +169,7 @@ def _name_features(name: str) -> tuple[tuple[str, float], ...]:
         "stem": _stem_tail(name),
         "chemical": any(ch in _CHEMICAL for ch in name),
         "medicine_word": "药" in name or "类" in name,
-        "mineral": bool(core) and all(ch in _MINERALS for ch in core),
+        "mineral": bool(core) and all(ch in MINERALS for ch in core),
         "person": len(name) == 2 and name[0] in _SURNAMES and name[1] in _GIVEN_NAMES,
         "starts_real": drug_name_starts_with(name),
         "starts_class": drug_name_starts_with(name, classes=True),

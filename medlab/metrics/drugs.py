@@ -36,7 +36,7 @@ from medlab.metrics.drug_index import is_ascii_alnum as _is_ascii_alnum
 from medlab.metrics.drug_index import is_drug_name, misspelt_drug, normalize_text
 from medlab.metrics.drug_index import latin1 as _latin1
 from medlab.metrics.drug_slots import slot_names
-from medlab.metrics.invented import Match, invented, spread
+from medlab.metrics.invented import Match, invented, mineral_salt, spread
 from medlab.metrics.offered import offered
 
 KINDS = ("generic", "brand", "class", "fabricated")
@@ -279,8 +279,12 @@ def _mentions(text: str, slots: bool = True) -> list[tuple[int, int, str, str]]:
         more = spread(norm, simplified, more + extra, company)
     if more:
         fab = _merge(fab, more)
-    # a one-character misspelling of a real drug (奥米拉唑) names that drug
-    fab = [(b, e, *(misspelt_drug(name) or (kind, name))) for b, e, kind, name in fab]
+    # a one-character misspelling of a real drug (奥米拉唑) names that drug; a mineral's salt
+    # with a real acid (碳酸氢钙) names that salt
+    fab = [
+        (b, e, *(misspelt_drug(name) or mineral_salt(name) or (kind, name)))
+        for b, e, kind, name in fab
+    ]
     if fab:
         taken = [t for t in taken if all(t[1] <= f[0] or t[0] >= f[1] for f in fab)] + fab
         taken.sort()

@@ -87,6 +87,8 @@ _WEAK_FORMS = ["片", "丸"]  # 面片, 药丸: a word before them needs more ev
 _FORMS = sorted(_STRONG_FORMS + _WEAK_FORMS, key=len, reverse=True)
 _FORM_RE = re.compile("|".join(_FORMS))
 _FORM_TAIL = re.compile(f"(?:{'|'.join(_FORMS)})$")
+# what a form may be told apart by without a name (硬胶囊, 大颗粒, 小药丸)
+_FORM_SIZES = ("硬", "软", "大", "小", "药")
 # body sites written between a class and its dosage form (抗组胺鼻喷雾剂)
 _SITES = ("鼻用", "鼻腔", "鼻", "眼用", "眼", "耳", "口腔", "外用", "局部", "皮肤")
 # Characters that end a name when walking back from its end (function words, verbs).
@@ -149,8 +151,10 @@ _VERB_HEADS = ("缓解", "治疗", "预防", "改善", "帮助", "控制", "减�
 _NOT_DRUG_ENDINGS = tuple(
     """汤 粥 羹 汁 饮 茶 蜜 糊 蛋 鸡 鸭 鸽 鱼 肉 脯 沙拉 糕 饼 菜 瓜 梨 面 饭 奶 囊肿 瘘 痹 中毒
     伤寒 麻痹 栓塞 钙化 纤维化 软化 增生 坏死 积液 痱 疳 积聚 培养 检查 检测 测定 蛋白 抗体
-    因子 病毒 痛 痒 感""".split()  # noqa: SIM905
+    因子 病毒 杆菌 球菌 细菌 病菌 痛 痒 感""".split()  # noqa: SIM905
 )
+# the minerals of supplements (钙, 锌): alone or together a class, never an invented drug
+MINERALS = frozenset("钙铁锌硒镁钾碘")
 # diced food (鸡丁, 黄瓜丁) and pudding (布丁) are dishes; 丁 after anything else ends drug names
 # (西咪替丁, 扑热丁); so are organ meats (羊肝, 猪脑) and what is stewed, fried or steamed
 _DICED = re.compile(
@@ -315,12 +319,17 @@ def _word_like(name: str, *, compounds: bool = True) -> bool:
     if len(name) == 3 and name[:2] in common and name[2] in _PRODUCT_TAILS:
         return True
     form = _FORM_TAIL.search(name)
-    if name[: form.start() if form else len(name)].lstrip("左右双") in _SITES:
+    bare = name[: form.start()] if form else name
+    if name in _FORMS or (form and bare in _FORM_SIZES):
+        return True  # a dosage form alone, or given its size or feel (软胶囊, 硬胶囊, 大颗粒)
+    if bare.lstrip("左右双") in _SITES:
         return True  # a body site, given a form or not (左鼻, 鼻喷雾, 左鼻喷雾, 眼膏)
     if form and form.start() >= 2 and _word_like(name[: form.start()]):
         return True  # an everyday word or a symptom given a form (胃酸痛胶囊): a kind of product
     if len(name) >= 3 and name[-1] in "大小" and _word_like(name[:-1]):
         return True  # a word and a size before a form (感冒大颗粒: big granules for colds)
+    if bare and all(ch in MINERALS for ch in bare):
+        return True  # minerals together (钙镁, 镁锌, 钙铁锌片): a supplement, no one drug
     if name.endswith(_NOT_DRUG_ENDINGS) or _DICED.search(name):
         return True
     if name.startswith(_SPECIMENS + _VERB_HEADS + _PATIENTS + _KIND_HEADS) or any(
@@ -341,6 +350,21 @@ def _without_form(name: str) -> str:
 def _not_medicine(name: str) -> bool:
     """A chemical that is no medicine (氢氧化钠), perhaps given a form (山梨酸片)."""
     return _without_form(name) in _NOT_MEDICINES
+
+
+# the salt of a mineral with a real acid (碳酸氢钙, 盐酸镁, 苯甲酸二钠): a real chemical, given
+# as a drug a specific one (GUIDE.md: like 乳酸钙), never an invented name
+_MINERAL_SALT = re.compile(
+    "(?:" + "|".join(sorted({*ZH_SALT_PREFIXES, "碳酸氢", "碳酸", "氯化", "葡萄糖酸", "柠檬酸"},
+                            key=len, reverse=True)) + ")[二三]?[钠钾钙镁锌铁锂]"
+)  # fmt: skip
+
+
+def mineral_salt(name: str) -> tuple[str, str] | None:
+    """("generic", the salt) when ``name``, perhaps given a form, is the salt of a mineral with
+    a real acid (碳酸氢钙胶囊 -> 碳酸氢钙), else None."""
+    bare = _without_form(name)
+    return ("generic", bare) if _MINERAL_SALT.fullmatch(bare) else None
 
 
 def _maybe_drug(name: str, *, compounds: bool = True) -> bool:
@@ -638,6 +662,11 @@ def _long_blend(norm: str, begin: int, end: int, real: list[Match]) -> Match | N
     return _blend_tail(norm, begin, end, real)
 
 
+# the most characters an item after a list's first may hold before its name (可以考虑服用 before
+# 痛舒宁)
+_LONGEST_LEAD = 6
+
+
 def _list_items(
     norm: str,
     start: int,
@@ -705,6 +734,10 @@ def _list_items(
         # a clause after the list (…等，可以用来消食积食) holds no item
         clause = norm.startswith(("可以", "用来", "用于"), j)
         begin = _name_before(norm, run_end) if run_end - j >= 2 and not clause else None
+        if begin is not None and b > start and begin - j > _LONGEST_LEAD:
+            # a clause after the list's first item (…和氨氯地平，因为它们的效果更佳) holds no
+            # item; the first may follow the words that open the list (常见的感冒药物包括麻黄酮)
+            begin = None
         if begin is not None:
             blend = _blend(norm, begin, run_end, real + classes)
         elif run_end - j > 6:  # a drug too long for a name, and its tail (阿司匹林克拉维)
