@@ -529,6 +529,17 @@ CASES = [
         [("阿司匹林", G), ("苯二醇", F), ("丙二醇", G), ("维普兰", F)],
     ),
     ("丙二醇是一种常见的溶剂", []),
+    # a chemical that is no medicine defined as a member of a drug class is an invented drug
+    (
+        "氟利昂是一种广谱抗生素，用于治疗多种感染。",
+        [("氟利昂", F), ("抗生素", C)],
+    ),
+    ("氢氧化钠是一种强碱，不能口服。", []),
+    # something warmed or cooled is no drug (热糖, 温醋, 热凝胶), nor a TCM action given a form
+    (
+        "可以用一些药，如布洛芬、温水、热糖或温醋，以及药膏，如热软膏、热凝胶、凉血片等。",
+        [("布洛芬", G)],
+    ),
     # a dosage form given its feel is no name (硬胶囊), a name with the form is (西沙芬软胶囊)
     ("可以考虑以下药物：1. 硬胶囊：用于缓解腹胀和肌肉酸痛", []),
     ("可以考虑以下药物：1. 西沙芬软胶囊：用于缓解腹胀", [("西沙芬软胶囊", F)]),

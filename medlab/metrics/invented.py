@@ -89,6 +89,8 @@ _FORM_RE = re.compile("|".join(_FORMS))
 _FORM_TAIL = re.compile(f"(?:{'|'.join(_FORMS)})$")
 # what a form may be told apart by without a name (硬胶囊, 大颗粒, 小药丸)
 _FORM_SIZES = ("硬", "软", "大", "小", "药")
+# how warm a thing is: before a form, a food or one character it names no drug (热凝胶, 温醋)
+_TEMPERATURES = "热温冷凉冰"
 # body sites written between a class and its dosage form (抗组胺鼻喷雾剂)
 _SITES = ("鼻用", "鼻腔", "鼻", "眼用", "眼", "耳", "口腔", "外用", "局部", "皮肤")
 # Characters that end a name when walking back from its end (function words, verbs).
@@ -322,6 +324,8 @@ def _word_like(name: str, *, compounds: bool = True) -> bool:
     bare = name[: form.start()] if form else name
     if name in _FORMS or (form and bare in _FORM_SIZES):
         return True  # a dosage form alone, or given its size or feel (软胶囊, 硬胶囊, 大颗粒)
+    if name[0] in _TEMPERATURES and (len(name) == 2 or name[1:] in _FORMS or _word_like(name[1:])):
+        return True  # something warmed or cooled (热糖, 温醋, 热软膏, 冷毛巾): no drug's name
     if bare.lstrip("左右双") in _SITES:
         return True  # a body site, given a form or not (左鼻, 鼻喷雾, 左鼻喷雾, 眼膏)
     if form and form.start() >= 2 and _word_like(name[: form.start()]):
@@ -460,10 +464,11 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
         if begin is None:
             continue
         name = norm[begin:end]
-        if (
-            not _word_like(name, compounds=compounds)
-            and name_likelihood(name) >= SCORE_DEFINED
-            and _free(begin, end, taken)
+        if _free(begin, end, taken) and (
+            _not_medicine(name)  # 氟利昂是一种广谱抗生素: a chemical made a drug
+            or (
+                not _word_like(name, compounds=compounds) and name_likelihood(name) >= SCORE_DEFINED
+            )
         ):
             out.append((begin, end, "fabricated", name))
     # 3b. a list item giving a name a drug's use: 1. 三联苯二甲胺：用于治疗失眠
