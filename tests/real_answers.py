@@ -46,6 +46,7 @@ MODES = (
     "sampled-19",
     "sampled-20",
     "sampled-21",
+    "sampled-22",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",

@@ -41,8 +41,9 @@ names no drug and is no acronym or one-letter misspelling of the drug's name (�
 a Chinese name in brackets after a drug's name, real or invented, is its other name
 (氟西泮（氟西林）, 卡托普兰（卡洛普兰）): invented when it reads as a drug's name.
 Caustics, solvents, preservatives and other chemicals that are no medicine (氢氧化钠, 山梨酸,
-氟利昂) are everyday words, but offered in a drug list or given a form (山梨酸片) they are
-invented drugs.
+氟利昂) are everyday words, but offered in a drug list, given a form (山梨酸片) or defined as a
+drug (氟利昂是一种广谱抗生素) they are invented drugs. The salt of a mineral with a real acid
+(碳酸氢钙, 盐酸镁) is a real chemical: ``mineral_salt`` makes it a specific drug.
 
 A one-character misspelling of a real drug of a like sound (奥米拉唑) is turned back into that
 drug by ``medlab.metrics.drugs`` (``drug_index.misspelt_drug``).
@@ -53,11 +54,13 @@ character-bigram ratio of drug names to everyday words) passes a threshold (weak
 needs a higher score; each threshold lets through the share of everyday words the older
 per-character score's did, ``benchmarks/name_model.py``), that are no everyday word (jieba), no
 two everyday words side by side, no drug class, stop phrase, disease, symptom, sensation, dish,
-drink, test or body site, no product named by what it does (止咳糖), start with no verb of
-treatment (缓解…) or patient group (小儿…), touch no real drug name and be no real name cut
-short (利巴韦, or 氟喹 for the class 氟喹诺酮类). A systematic chemical name (甲基苯胺) among a
-class's examples needs no score: the model, built on drug names, does not weigh chemistry. English names need a capital or a
-form/dose, five letters or more, and must not be a common word.
+drink, test, body site or bacterium, no dosage form given its feel (硬胶囊), nothing warmed or
+cooled (热糖, 热凝胶), no minerals together (镁锌), no product named by what it does (止咳糖),
+start with no verb of treatment (缓解…) or patient group (小儿…), touch no real drug name and be
+no real name cut short (利巴韦, or 氟喹 for the class 氟喹诺酮类). A systematic chemical name
+(甲基苯胺) among a class's examples needs no score: the model, built on drug names, does not
+weigh chemistry. English names need a capital or a form/dose, five letters or more, and must not
+be a common word.
 
 ``medlab.metrics.drug_slots`` takes a second, learned look at the list items these rules pass
 over; ``spread`` gives its names the same reach (other occurrences, glosses).
@@ -1061,4 +1064,4 @@ def spread(norm: str, text: str, found: list[Match], taken: list[Match]) -> list
     return out
 
 
-__all__ = ["invented", "spread"]
+__all__ = ["MINERALS", "invented", "mineral_salt", "spread"]
