@@ -54,9 +54,9 @@ character-bigram ratio of drug names to everyday words) passes a threshold (weak
 needs a higher score; each threshold lets through the share of everyday words the older
 per-character score's did, ``benchmarks/name_model.py``), that are no everyday word (jieba), no
 two everyday words side by side, no drug class, stop phrase, disease, symptom, sensation, dish,
-drink, test, body site or bacterium, no dosage form given its feel (硬胶囊), nothing warmed or
-cooled (热糖, 热凝胶), no minerals together (镁锌), no product named by what it does (止咳糖),
-start with no verb of treatment (缓解…) or patient group (小儿…), touch no real drug name and be
+drink, test, body site, bacterium or kinase, no dosage form given its feel (硬胶囊), nothing
+warmed or cooled (热糖, 热凝胶), no minerals together (镁锌), no product named by what it does
+(止咳糖), start with no verb of treatment (缓解…) or patient group (小儿…), touch no real drug name and be
 no real name cut short (利巴韦, or 氟喹 for the class 氟喹诺酮类). A systematic chemical name
 (甲基苯胺) among a class's examples needs no score: the model, built on drug names, does not
 weigh chemistry. English names need a capital or a form/dose, five letters or more, and must not
@@ -156,7 +156,7 @@ _VERB_HEADS = ("缓解", "治疗", "预防", "改善", "帮助", "控制", "减�
 _NOT_DRUG_ENDINGS = tuple(
     """汤 粥 羹 汁 饮 茶 蜜 糊 蛋 鸡 鸭 鸽 鱼 肉 脯 沙拉 糕 饼 菜 瓜 梨 面 饭 奶 囊肿 瘘 痹 中毒
     伤寒 麻痹 栓塞 钙化 纤维化 软化 增生 坏死 积液 痱 疳 积聚 培养 检查 检测 测定 蛋白 抗体
-    因子 病毒 杆菌 球菌 细菌 病菌 痛 痒 感""".split()  # noqa: SIM905
+    因子 病毒 杆菌 球菌 细菌 病菌 激酶 痛 痒 感""".split()  # noqa: SIM905
 )
 # the minerals of supplements (钙, 锌): alone or together a class, never an invented drug
 MINERALS = frozenset("钙铁锌硒镁钾碘")
