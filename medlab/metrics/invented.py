@@ -59,8 +59,8 @@ warmed or cooled (热糖, 热凝胶), no minerals together (镁锌), no product 
 does (止咳糖), start with no verb of treatment (缓解…) or patient group (小儿…), touch no real
 drug name and be no real name cut short (利巴韦, or 氟喹 for the class 氟喹诺酮类). A
 systematic chemical name (甲基苯胺) among a class's examples needs no score: the model, built
-on drug names, does not weigh chemistry. English names need a capital or a form/dose, five letters or more, and must not
-be a common word.
+on drug names, does not weigh chemistry. English names need a capital or a form/dose, five
+letters or more, and must not be a common word.
 
 ``medlab.metrics.drug_slots`` takes a second, learned look at the list items these rules pass
 over; ``spread`` gives its names the same reach (other occurrences, glosses).
@@ -327,11 +327,11 @@ def _word_like(name: str, *, compounds: bool = True) -> bool:
     bare = name[: form.start()] if form else name
     if name in _FORMS or (form and bare in _FORM_SIZES):
         return True  # a dosage form alone, or given its size or feel (软胶囊, 硬胶囊, 大颗粒)
-    if name[0] in _TEMPERATURES and (len(name) == 2 or name[1:] in _FORMS or _word_like(name[1:])):
+    if name[0] in _TEMPERATURES and (len(name) == 2 or _word_like(name[1:])):
         return True  # something warmed or cooled (热糖, 温醋, 热软膏, 冷毛巾): no drug's name
     if bare.lstrip("左右双") in _SITES:
         return True  # a body site, given a form or not (左鼻, 鼻喷雾, 左鼻喷雾, 眼膏)
-    if form and form.start() >= 2 and _word_like(name[: form.start()]):
+    if form and len(bare) >= 2 and _word_like(bare):
         return True  # an everyday word or a symptom given a form (胃酸痛胶囊): a kind of product
     if len(name) >= 3 and name[-1] in "大小" and _word_like(name[:-1]):
         return True  # a word and a size before a form (感冒大颗粒: big granules for colds)
