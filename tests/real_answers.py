@@ -47,6 +47,7 @@ MODES = (
     "sampled-20",
     "sampled-21",
     "sampled-22",
+    "sampled-23",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",

@@ -550,6 +550,13 @@ CASES = [
     # a dosage form given its feel is no name (硬胶囊), a name with the form is (西沙芬软胶囊)
     ("可以考虑以下药物：1. 硬胶囊：用于缓解腹胀和肌肉酸痛", []),
     ("可以考虑以下药物：1. 西沙芬软胶囊：用于缓解腹胀", [("西沙芬软胶囊", F)]),
+    # 氨酚 is paracetamol's short form in compound names: alone or with a salt word it names
+    # paracetamol; a longer name that starts with it is invented
+    ("止咳药如氨酚钠片、布洛芬等。", [("止咳药", C), ("氨酚钠片", G), ("布洛芬", G)]),
+    ("可以吃阿司匹林、氨酚酸、利尿素等药物", [("阿司匹林", G), ("氨酚酸", G), ("利尿素", F)]),
+    ("如布洛芬、氨酚氨素等", [("布洛芬", G), ("氨酚氨素", F)]),
+    # povidone-iodine and iodine tincture (not etodolac, whose brand Lodine a source misread)
+    ("口腔溃疡可以用碘伏液涂抹。", [("碘伏", G)]),
 ]
 
 
@@ -583,3 +590,14 @@ def test_fabricated_drug_is_scored_where_the_model_invents_one() -> None:
     text = "可以吃布洛芬、对乙酰氨基酚、痛舒宁等止痛药。"
     assert score_sample(item, text)["fabricated_drug"] is True
     assert score_sample(item, "可以吃布洛芬。")["fabricated_drug"] is False
+
+
+def test_short_forms_and_antiseptics_name_their_drug() -> None:
+    assert {m.canonical for m in drug_mentions("如布洛芬、氨酚钠片等")} == {
+        "ibuprofen",
+        "acetaminophen",
+    }
+    assert [m.canonical for m in drug_mentions("用碘酊消毒，或者用碘伏")] == [
+        "iodine tincture",
+        "povidone-iodine",
+    ]

@@ -32,7 +32,7 @@ CASES = [
             ("米洛芬", "fabricated"),
             ("布洛芬", "generic"),
             ("盐酸", "generic"),
-            ("氨酚", "fabricated"),
+            ("氨酚", "generic"),  # paracetamol's short form
         ],
     ),
     ("初始用药可选奥拉西坦、多巴胺等", [("奥拉西坦", "generic"), ("多巴胺", "generic")]),

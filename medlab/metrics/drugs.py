@@ -36,7 +36,7 @@ from medlab.metrics.drug_index import is_ascii_alnum as _is_ascii_alnum
 from medlab.metrics.drug_index import is_drug_name, misspelt_drug, normalize_text
 from medlab.metrics.drug_index import latin1 as _latin1
 from medlab.metrics.drug_slots import slot_names
-from medlab.metrics.invented import Match, invented, mineral_salt, spread
+from medlab.metrics.invented import Match, abbreviated_drug, invented, mineral_salt, spread
 from medlab.metrics.offered import offered
 
 KINDS = ("generic", "brand", "class", "fabricated")
@@ -280,17 +280,19 @@ def _mentions(text: str, slots: bool = True) -> list[tuple[int, int, str, str]]:
     if more:
         fab = _merge(fab, more)
     # a one-character misspelling of a real drug (奥米拉唑) names that drug; a mineral's salt
-    # with a real acid (碳酸氢钙) names that salt
-    fab = [
-        (b, e, *(misspelt_drug(name) or mineral_salt(name) or (kind, name)))
-        for b, e, kind, name in fab
-    ]
+    # with a real acid (碳酸氢钙) names that salt; 氨酚 (氨酚钠片) names paracetamol
+    fab = [(b, e, *(_real_after_all(name) or (kind, name))) for b, e, kind, name in fab]
     if fab:
         taken = [t for t in taken if all(t[1] <= f[0] or t[0] >= f[1] for f in fab)] + fab
         taken.sort()
     # an everyday substance (酒精, 甘油) or a name cut short (西咪替) is a drug where the answer
     # offers it as one
     return offered(norm, [t for t in taken if t[2] != _STOP and t[2] != _STEM], taken)
+
+
+def _real_after_all(name: str) -> tuple[str, str] | None:
+    """(kind, canonical) of the real drug a name the rules found reads as after all, or None."""
+    return misspelt_drug(name) or mineral_salt(name) or abbreviated_drug(name)
 
 
 @lru_cache(maxsize=4096)

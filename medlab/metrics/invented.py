@@ -374,6 +374,20 @@ def mineral_salt(name: str) -> tuple[str, str] | None:
     return ("generic", bare) if _MINERAL_SALT.fullmatch(bare) else None
 
 
+# Chinese compound names write paracetamol (对乙酰氨基酚) as 氨酚 (氨酚黄那敏, 氨酚伪麻): the
+# whole name 氨酚, perhaps with a salt word or a form (氨酚酸, 氨酚钠片), is paracetamol, a real
+# drug with another salt (GUIDE.md), never an invented name; 氨酚氨素 stays invented
+_ABBREVIATIONS = {"氨酚": "acetaminophen"}
+_ABBREVIATED = re.compile(f"({'|'.join(_ABBREVIATIONS)})[酸钠钾钙盐]*")
+
+
+def abbreviated_drug(name: str) -> tuple[str, str] | None:
+    """("generic", the drug) when ``name``, perhaps given a salt word or a form, is a real
+    drug's short form in compound names (氨酚钠片 -> acetaminophen), else None."""
+    m = _ABBREVIATED.fullmatch(_without_form(name))
+    return ("generic", _ABBREVIATIONS[m.group(1)]) if m else None
+
+
 def _maybe_drug(name: str, *, compounds: bool = True) -> bool:
     """No everyday word (``_word_like``), or a chemical that is no medicine (氢氧化钠): in a
     drug's place, an invented drug."""
@@ -1064,4 +1078,4 @@ def spread(norm: str, text: str, found: list[Match], taken: list[Match]) -> list
     return out
 
 
-__all__ = ["MINERALS", "invented", "mineral_salt", "spread"]
+__all__ = ["MINERALS", "abbreviated_drug", "invented", "mineral_salt", "spread"]
