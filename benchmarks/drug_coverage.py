@@ -11,8 +11,9 @@ not lexicon sources of medlab. Each name is put into a plain sentence and scored
   the share reported as invented in the contexts where the text itself suggests a drug: two
   of them in a list after a real drug (可以用布洛芬、<word>、<word>等。), one between two real
   drugs (可以用布洛芬、<word>、阿司匹林等。: no rule takes a low score there, this shows why),
-  as the examples a drug class introduces (止痛药，如<word>、<word>等。) or a drug's
-  ingredients (这种药还含有其他成分，如<word>、<word>等。), given as a drug's name
+  as the examples a drug class introduces (止痛药，如<word>、<word>等。) or closes
+  (可以用<word>、<word>等止痛药。), as a drug's ingredients
+  (这种药还含有其他成分，如<word>、<word>等。), given as a drug's name
   (这种药的名称是<word>。), as the drug (推荐的药物是<word>。) or as a real drug's other name
   (可以用布洛芬（<word>）。), joined to a real drug by 或 (可以用布洛芬或<word>。), taken
   (可以服用<word>缓解。), as the heads of a list written one item per line beside a real drug
@@ -91,6 +92,7 @@ def main() -> None:
                 ("in a list after a real drug", "可以用布洛芬、{}、{}等。"),
                 ("between two real drugs in a list", "可以用布洛芬、{}、阿司匹林等。"),
                 ("as a drug class's examples", "止痛药，如{}、{}等。"),
+                ("before the class that closes a list", "可以用{}、{}等止痛药。"),
                 ("as a drug's ingredients", "这种药还含有其他成分，如{}、{}等。"),
                 ("given as a drug's name", "这种药的名称是{}。"),
                 ("given as the drug", "推荐的药物是{}。"),

@@ -555,6 +555,21 @@ CASES = [
     ("止咳药如氨酚钠片、布洛芬等。", [("止咳药", C), ("氨酚钠片", G), ("布洛芬", G)]),
     ("可以吃阿司匹林、氨酚酸、利尿素等药物", [("阿司匹林", G), ("氨酚酸", G), ("利尿素", F)]),
     ("如布洛芬、氨酚氨素等", [("布洛芬", G), ("氨酚氨素", F)]),
+    # a class after the 等 that closes a list has the items for examples, as one before them
+    (
+        "西药如卡托芬、普罗卡诺等降压药可以有效降低血压。",
+        [("卡托芬", F), ("普罗卡诺", F), ("降压药", C)],
+    ),
+    (
+        "可以用布洛芬、对乙酰氨基酚等解热镇痛药。",
+        [("布洛芬", G), ("对乙酰氨基酚", G), ("解热镇痛药", C)],
+    ),
+    ("可以多喝水、多休息等方法缓解。", []),
+    # treatments that are no drugs, in a drug list all the same
+    ("建议使用安眠药如地西泮、茶碱、艾灸等", [("安眠药", C), ("地西泮", G), ("茶碱", G)]),
+    # 消炎镇痛 is an action, 消炎镇痛药 a class and 消炎镇痛膏 a product
+    ("这种药具有消炎镇痛作用，可以贴消炎镇痛膏。", [("消炎镇痛膏", G)]),
+    ("轻度的炎症可以使用消炎镇痛药。", [("消炎镇痛药", C)]),
     # povidone-iodine and iodine tincture (not etodolac, whose brand Lodine a source misread)
     ("口腔溃疡可以用碘伏液涂抹。", [("碘伏", G)]),
 ]

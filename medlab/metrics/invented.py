@@ -533,14 +533,15 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
     # 4. items of an enumeration in a sentence that names a real drug, a drug list or a class
     #    with its examples
     anchors = _class_anchors(norm, taken)
-    if real or anchors or _LIST_CUE.search(norm):
+    closers = _closing_classes(norm, taken)
+    if real or anchors or closers or _LIST_CUE.search(norm):
         start = 0
         for sent in [*_SENTENCE.finditer(norm), None]:
             stop = sent.start() if sent else len(norm)
-            if any(start <= t[0] < stop for t in real + anchors) or _LIST_CUE.search(
+            if any(start <= t[0] < stop for t in real + anchors + closers) or _LIST_CUE.search(
                 norm, start, stop
             ):
-                out += _list_items(norm, start, stop, taken, real, anchors)
+                out += _list_items(norm, start, stop, taken, real, anchors, closers)
             start = sent.end() if sent else stop
     # 5. heads of a list written one item per line
     if "\n" in norm:
@@ -600,6 +601,12 @@ def _class_anchors(norm: str, taken: list[Match]) -> list[Match]:
         if begin is not None and all(m.end() <= t[0] or begin >= t[1] for t in taken):
             out.append((begin, m.end(), "class", norm[begin : m.end()]))
     return sorted(out)
+
+
+def _closing_classes(norm: str, taken: list[Match]) -> list[Match]:
+    """Class mentions right after the 等 that closes an enumeration (卡托芬、普罗卡诺等降压药):
+    the items before are the class's examples, as after 降压药，如…"""
+    return [t for t in taken if t[2] == "class" and norm.endswith("等", 0, t[0])]
 
 
 def _joins(norm: str, i: int) -> bool:
@@ -696,6 +703,7 @@ def _list_items(
     taken: list[Match],
     real: list[Match],
     anchors: list[Match],
+    closers: list[Match] = (),
 ) -> list[Match]:
     """Unknown drug-like items of an enumeration, next to a real drug, to a class introducing
     examples (``anchors``, from ``_class_anchors``) or to another such item (布洛芬、对乙酰氨基酚、
@@ -704,6 +712,7 @@ def _list_items(
     examples (…的喉糖，如阿司匹林). An item under the list score needs to end with the character
     of the drug beside it (阿司匹林、西曲林)."""
     anchors = [t for t in anchors if start <= t[0] < stop]
+    closers = [t for t in closers if start <= t[0] < stop]
     cues = {t[1]: _CLASS_CUE.match(norm, t[1]) for t in anchors}  # where each cue starts
     seps = {
         i
@@ -724,6 +733,7 @@ def _list_items(
     heads = [t for t in taken if t[2] == "class" and norm[t[0] : t[1]] in _CLASS_HEADS]
     # (is a real drug, candidate or None, candidate is strong, item text, text after the item)
     pieces = []
+    closed = []  # the piece is one of the examples of a class after the list's 等
     examples = False  # the piece is one of the examples a class introduced, before 等 or a ）
     prev = -1  # where the piece before began
     for b, e in zip([start, *[i + 1 for i in seps]], [*seps, stop]):
@@ -743,6 +753,7 @@ def _list_items(
         # a class given as one (阿司匹林、苯二氮卓、…, 抗过敏药包括氯丙胺、磺胺) keeps the
         # others company too
         examples = examples or any(prev < t[1] <= b for t in anchors)
+        example_of_closer = any(run_end <= t[0] for t in closers)
         classes = [t for t in taken if t[2] == "class" and t[0] == j]
         is_drug = any(
             j <= t[0] < k
@@ -793,7 +804,8 @@ def _list_items(
             ):
                 cand = (begin, run_end, "fabricated", name)
                 # an example of a class the sentence introduced before it (降压药，如普罗卡特胺)
-                need = SCORE_EXAMPLE if examples else SCORE_LIST
+                # or names after the list (普罗卡特胺等降压药)
+                need = SCORE_EXAMPLE if examples or example_of_closer else SCORE_LIST
                 strong = (
                     score >= need
                     or stem
@@ -801,6 +813,7 @@ def _list_items(
                     or _not_medicine(name)  # a caustic offered in a drug list
                 )
         pieces.append((is_drug, cand, strong, norm[j:run_end], norm[run_end:e]))
+        closed.append(example_of_closer)
         prev = b
         if cut != -1 or any(ch in "）)" for ch in norm[j:e]):
             examples = False
@@ -827,7 +840,7 @@ def _list_items(
         for i, (_is_drug, cand, strong, _item, _rest) in enumerate(pieces):
             if introduces(i):
                 continue
-            near = (i > 0 and ok[i - 1]) or (i + 1 < len(pieces) and ok[i + 1])
+            near = (i > 0 and ok[i - 1]) or (i + 1 < len(pieces) and ok[i + 1]) or closed[i]
             if cand and near and not ok[i] and (strong or rhymes(i, i - 1) or rhymes(i, i + 1)):
                 ok[i] = True
                 out.append(cand)
