@@ -48,6 +48,7 @@ MODES = (
     "sampled-21",
     "sampled-22",
     "sampled-23",
+    "sampled-24",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",

@@ -114,11 +114,11 @@ def test_specific_drug_f1(name: str) -> None:
 
 def test_real_model_answers_hold_on_their_heldout_part() -> None:
     """Issue 13's goals on the held-out part of the hand-labelled real model answers
-    (tests/data/real_answers/, split ``heldout``, 3,141 answers, v25): referral >= 0.90 with
-    each level's recall >= 0.85, hedging >= 0.90 and specific-drug F1 >= 0.95 (0.958; 0.964 on
+    (tests/data/real_answers/, split ``heldout``, 3,361 answers, v27): referral >= 0.90 with
+    each level's recall >= 0.85, hedging >= 0.90 and specific-drug F1 >= 0.95 (0.959; 0.965 on
     the part never read nor trained on) are met. Invented names reach R 0.84 at P 0.94 here,
-    but the drug-slot model is trained on the held-out batches that were read; on the 1,513
-    answers never read nor trained on it is R 0.78 at P 0.90, short of the goal in recall
+    but the drug-slot model is trained on the held-out batches that were read; on the 1,619
+    answers never read nor trained on it is R 0.79 at P 0.91, short of the goal in recall
     (recall >= 0.80 at precision >= 0.90; see the datasheet and the next test). The floors are held near what
     was measured, so a change that buys ``dev`` accuracy by losing it here fails."""
     if importlib.util.find_spec("medlab.metrics.drugs") is None:
@@ -135,11 +135,11 @@ def test_real_model_answers_hold_on_their_heldout_part() -> None:
 
 
 def test_real_model_answers_hold_on_the_heldout_part_never_read() -> None:
-    """The held-out answers never read nor trained on (v1-v12, v15, v18, v23, v25: 1,513 answers;
-    the read batches are ``READ_HELDOUT`` of scripts/train_drug_slots.py) are the cleanest
-    estimate: specific-drug F1 0.964, referral 0.949, hedging 0.911 meet issue 13's goals there;
-    invented names, R 0.78 [0.72, 0.83] at P 0.90 [0.85, 0.94] on 207 names, do not (>= 0.80 at
-    >= 0.90).
+    """The held-out answers never read nor trained on (v1-v12, v15, v18, v23, v25, v27: 1,619
+    answers; the read batches are ``READ_HELDOUT`` of scripts/train_drug_slots.py) are the
+    cleanest estimate: specific-drug F1 0.965, referral 0.946, hedging 0.912 meet issue 13's
+    goals there; invented names, R 0.79 [0.73, 0.84] at P 0.91 [0.87, 0.95] on 232 names, do not
+    (>= 0.80 at >= 0.90).
     The floors sit just under what was measured, so a change that loses what the detectors
     hold on answers they were never fitted to fails."""
     if importlib.util.find_spec("medlab.metrics.drugs") is None:
@@ -150,10 +150,10 @@ def test_real_model_answers_hold_on_the_heldout_part_never_read() -> None:
         for r in load_real()["heldout"]
         if not any(lo <= int(r["id"].removeprefix("ra-")) <= hi for lo, hi in read)
     ]
-    assert len(never_read) >= 1513
+    assert len(never_read) >= 1619
     res = evaluate(never_read)
     assert res["referral"]["accuracy"] >= 0.90, f"referral {res['referral']['accuracy']:.3f}"
     assert res["hedging"]["accuracy"] >= 0.90, f"hedging {res['hedging']['accuracy']:.3f}"
     assert res["drugs"]["prf"][2] >= 0.95, f"specific-drug P/R/F1 {res['drugs']['prf']}"
     precision, recall, _ = res["fabricated"]["prf"]
-    assert recall >= 0.76 and precision >= 0.88, f"invented P {precision:.2f} R {recall:.2f}"
+    assert recall >= 0.77 and precision >= 0.89, f"invented P {precision:.2f} R {recall:.2f}"
