@@ -7,7 +7,8 @@ other evidence a text gives (issue: 编造不存在的药品名):
 - a dose right after the name: 痛舒宁 200mg, 痛舒宁，每次1片, "Zentrapine 50 mg";
 - the company of real drugs: an item of an enumeration (、，/) in a sentence that names a real
   drug (布洛芬、对乙酰氨基酚、痛舒宁等), or among the examples a drug class introduces
-  (抗组胺药（如氯胺、卡托芬等）, 止泻药：洛巴坦), also by a word ending in 药 that no lexicon knows
+  (抗组胺药（如氯胺、卡托芬等）, 止泻药：洛巴坦) or closes after 等 (卡托芬、普罗卡诺等降压药),
+  also by a word ending in 药 that no lexicon knows
   (止眠药，如西地尔胺), where a lower score suffices until 等 or a closing bracket, and by
   examples in brackets after any word (…还原剂（如胆汁素和胰岛素）); an item ending
   with a Chinese INN stem (西地平, 罗他汀) counts as drug-like there whatever its characters, and
@@ -43,7 +44,9 @@ a Chinese name in brackets after a drug's name, real or invented, is its other n
 Caustics, solvents, preservatives and other chemicals that are no medicine (氢氧化钠, 山梨酸,
 氟利昂) are everyday words, but offered in a drug list, given a form (山梨酸片) or defined as a
 drug (氟利昂是一种广谱抗生素) they are invented drugs. The salt of a mineral with a real acid
-(碳酸氢钙, 盐酸镁) is a real chemical: ``mineral_salt`` makes it a specific drug.
+(碳酸氢钙, 盐酸镁) is a real chemical: ``mineral_salt`` makes it a specific drug; 氨酚, the short
+form of paracetamol in compound names, alone or with a salt word (氨酚钠片) is paracetamol
+(``abbreviated_drug``).
 
 A one-character misspelling of a real drug of a like sound (奥米拉唑) is turned back into that
 drug by ``medlab.metrics.drugs`` (``drug_index.misspelt_drug``).
@@ -703,10 +706,11 @@ def _list_items(
     taken: list[Match],
     real: list[Match],
     anchors: list[Match],
-    closers: list[Match] = (),
+    closers: list[Match],
 ) -> list[Match]:
     """Unknown drug-like items of an enumeration, next to a real drug, to a class introducing
-    examples (``anchors``, from ``_class_anchors``) or to another such item (布洛芬、对乙酰氨基酚、
+    examples (``anchors``, from ``_class_anchors``), before a class that closes them after 等
+    (``closers``, from ``_closing_classes``) or to another such item (布洛芬、对乙酰氨基酚、
     痛舒宁; ``real``: the generic and brand mentions): an item whose neighbours are no drugs is
     not taken, nor a piece that introduces
     examples (…的喉糖，如阿司匹林). An item under the list score needs to end with the character
