@@ -49,6 +49,7 @@ MODES = (
     "sampled-22",
     "sampled-23",
     "sampled-24",
+    "sampled-25",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",
