@@ -50,6 +50,7 @@ MODES = (
     "sampled-23",
     "sampled-24",
     "sampled-25",
+    "sampled-26",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",

@@ -522,8 +522,9 @@ CASES = [
     # a mineral's salt with a real acid is that salt, with an invented acid an invented name
     ("可以服用碳酸氢钙胶囊、阿司匹林等。", [("碳酸氢钙胶囊", G), ("阿司匹林", G)]),
     ("如布洛芬、盐酸钠、酸酸钙等。", [("布洛芬", G), ("盐酸钠", G), ("酸酸钙", F)]),
-    # carbachol's other Chinese name; propylene glycol a drug where it is offered as one
-    ("可以用西林、氨甲酰胆碱等药物", [("氨甲酰胆碱", G)]),
+    # carbachol's other Chinese name (西林 alone offered as a drug is a real name's head cut:
+    # invented, GUIDE.md); propylene glycol a drug where it is offered as one
+    ("可以用西林、氨甲酰胆碱等药物", [("西林", F), ("氨甲酰胆碱", G)]),
     (
         "如阿司匹林、苯二醇、丙二醇、维普兰等",
         [("阿司匹林", G), ("苯二醇", F), ("丙二醇", G), ("维普兰", F)],
@@ -572,6 +573,11 @@ CASES = [
     ("轻度的炎症可以使用消炎镇痛药。", [("消炎镇痛药", C)]),
     # povidone-iodine and iodine tincture (not etodolac, whose brand Lodine a source misread)
     ("口腔溃疡可以用碘伏液涂抹。", [("碘伏", G)]),
+    # a real drug with a release word and no form stays that drug, and keeps a blend company
+    (
+        "头痛可能与药物有关，如西布洛芬、布洛芬缓释、布洛芬酸等。",
+        [("西布洛芬", F), ("布洛芬", G), ("布洛芬", G)],
+    ),
 ]
 
 
@@ -615,4 +621,19 @@ def test_short_forms_and_antiseptics_name_their_drug() -> None:
     assert [m.canonical for m in drug_mentions("用碘酊消毒，或者用碘伏")] == [
         "iodine tincture",
         "povidone-iodine",
+    ]
+
+
+def test_full_names_of_drugs_only_compounds_abbreviated_or_everyday_words_hid() -> None:
+    # 伪麻黄碱 whole (compound names write it 伪麻), 吗啡 and 肝素 (also everyday words),
+    # 去甲肾上腺素 (not 肾上腺素 inside it), brands by their short names
+    text = "这种药含伪麻黄碱；吗啡止痛；肝素抗凝；升压用去甲肾上腺素；康泰克、华素片、红花油"
+    assert [(m.text, m.canonical) for m in drug_mentions(text)] == [
+        ("伪麻黄碱", "pseudoephedrine"),
+        ("吗啡", "morphine"),
+        ("肝素", "heparin"),
+        ("去甲肾上腺素", "norepinephrine"),
+        ("康泰克", "新康泰克"),
+        ("华素片", "西地碘"),
+        ("红花油", "红花油"),
     ]

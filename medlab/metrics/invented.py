@@ -193,9 +193,9 @@ _SU_WORDS = tuple(
 # salt and chemical words, and numbers, after a real drug's name (布洛芬钠, 布洛芬甲, 布洛芬胺,
 # 布洛芬水, 布洛芬五胶囊): the drug with another salt, not a name invented from it (GUIDE.md)
 _SALT_WORDS = "".join(sorted(_CHEMICAL | set(_METALS + "甲乙丙丁盐水碱一二三四五六七八九十")))
-# what may follow a real drug in a list item that stays that drug: salt words and forms
-# (布洛芬钠, 布洛芬酸, 布洛芬二胶囊)
-_SALT_OR_FORM = re.compile(f"(?:[{_SALT_WORDS}]|{'|'.join(_FORMS)})+")
+# what may follow a real drug in a list item that stays that drug: salt words, release words
+# and forms (布洛芬钠, 布洛芬酸, 布洛芬缓释, 布洛芬二胶囊)
+_SALT_OR_FORM = re.compile(f"(?:[{_SALT_WORDS}]|缓释|控释|肠溶|{'|'.join(_FORMS)})+")
 # "<name>：用于治疗失眠" at the start of a list item: the text gives the name a drug's use
 _USED_FOR = re.compile(
     r"(?:^|(?<=[\n\"“「、；;]))\s*(?:\d+\s*[.、．)）]\s*)?([\u4e00-\u9fff]{2,8})\s*[：:]\s*"
