@@ -51,6 +51,7 @@ MODES = (
     "sampled-24",
     "sampled-25",
     "sampled-26",
+    "sampled-27",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",
