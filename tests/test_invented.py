@@ -573,6 +573,18 @@ CASES = [
     ("轻度的炎症可以使用消炎镇痛药。", [("消炎镇痛药", C)]),
     # povidone-iodine and iodine tincture (not etodolac, whose brand Lodine a source misread)
     ("口腔溃疡可以用碘伏液涂抹。", [("碘伏", G)]),
+    # a target with a liquid or an injection is a kind of product (GUIDE.md: 退烧液), and a name
+    # that ends inside a word (鼻塞舒 in 鼻塞舒缓剂: 舒缓, soothing) is none
+    (
+        "通常会使用多种降压药，如降压药、降压液、降压胶囊、降压针等。",
+        [("降压药", C), ("降压药", C)],
+    ),
+    ("使用鼻塞舒缓剂可以缓解鼻塞。", []),
+    ("可以服用痛舒缓解疼痛。", [("痛舒", F)]),
+    (
+        "抗焦虑药的名称是西地地平钠。在使用西地地平钠之前，请咨询医生。",
+        [("抗焦虑药", C), ("西地地平钠", F), ("西地地平钠", F)],
+    ),
     # a real drug with a release word and no form stays that drug, and keeps a blend company
     (
         "头痛可能与药物有关，如西布洛芬、布洛芬缓释、布洛芬酸等。",

@@ -173,8 +173,8 @@ _DICED = re.compile(
 _KIND_HEADS = ("益生", "抗")
 # who a disease or a symptom is of (小儿脑瘫, 产后血瘀): no drug's name starts so
 _PATIENTS = ("小儿", "产后", "新生儿", "孕妇", "老年")
-# what ends a product named by what it does (止咳糖, 止痛膏, 退热贴): a class, not a name
-_PRODUCT_TAILS = "糖水露膏贴"
+# what ends a product named by what it does (止咳糖, 止痛膏, 退热贴, 退烧液, 降压针): a class, not a name
+_PRODUCT_TAILS = "糖水露膏贴液针"
 # what opens a drug's name before its core: the lexicon's salt words (盐酸二甲双胍), 碳酸, 复方
 _NAME_HEADS = (*ZH_SALT_PREFIXES, "碳酸", "复方")
 # a spray's device or its use (鼻炎喷雾器, 喷鼻), a throat sweet (喉糖): what a product is, not
@@ -1067,13 +1067,27 @@ def _cut_off(norm: str, m: Match) -> bool:
     return drug_name_starts_with(m[3], classes=True)
 
 
+def _splits_word(norm: str, m: Match) -> bool:
+    """A Chinese name that ends inside a word: its last character and the next make an everyday
+    word, and no word starts at the next (鼻塞舒 in 鼻塞舒缓剂: 舒缓, soothing; not 痛舒 in
+    痛舒缓解, nor 西地平 in 西地平等)."""
+    e = m[1]
+    return (
+        _is_cjk(norm[e - 1])
+        and e < len(norm)
+        and norm[e] not in _STOP
+        and norm[e - 1 : e + 1] in common_zh()
+        and norm[e : e + 2] not in common_zh()
+    )
+
+
 def invented(norm: str, text: str, taken: list[Match]) -> list[Match]:
     """Invented drug names in ``norm`` (the normalised ``text``, same length) that no lexicon
     match in ``taken`` covers, as (start, end, "fabricated", name); longest first wins."""
     found = _en(norm, text, taken) if re.search(r"[a-z]", norm) else []
     if CJK.search(norm):
         found += _zh(norm, taken)
-    found = [m for m in found if not _cut_off(norm, m)]
+    found = [m for m in found if not _cut_off(norm, m) and not _splits_word(norm, m)]
     return spread(norm, text, found, taken)
 
 
