@@ -52,6 +52,7 @@ MODES = (
     "sampled-25",
     "sampled-26",
     "sampled-27",
+    "sampled-28",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",

@@ -114,11 +114,11 @@ def test_specific_drug_f1(name: str) -> None:
 
 def test_real_model_answers_hold_on_their_heldout_part() -> None:
     """Issue 13's goals on the held-out part of the hand-labelled real model answers
-    (tests/data/real_answers/, split ``heldout``, 3,747 answers, v30): referral >= 0.90 with
+    (tests/data/real_answers/, split ``heldout``, 3,861 answers, v31): referral >= 0.90 with
     each level's recall >= 0.85, hedging >= 0.90 and specific-drug F1 >= 0.95 (0.956; 0.959 on
-    the part never read nor trained on) are met. Invented names reach R 0.84 at P 0.93 here,
-    but the drug-slot model is trained on the held-out batches that were read; on the 2,005
-    answers never read nor trained on it is R 0.798 at P 0.909, short of the goal in recall
+    the part never read nor trained on) are met. Invented names reach R 0.84 at P 0.94 here,
+    but the drug-slot model is trained on the held-out batches that were read; on the 1,988
+    answers never read nor trained on it is R 0.799 at P 0.913, short of the goal in recall
     (recall >= 0.80 at precision >= 0.90; see the datasheet and the next test). The floors are held near what
     was measured, so a change that buys ``dev`` accuracy by losing it here fails."""
     if importlib.util.find_spec("medlab.metrics.drugs") is None:
@@ -135,11 +135,11 @@ def test_real_model_answers_hold_on_their_heldout_part() -> None:
 
 
 def test_real_model_answers_hold_on_the_heldout_part_never_read() -> None:
-    """The held-out answers never read nor trained on (v1-v12, v15, v18, v23, v25, v27-v30:
-    2,005 answers; the read batches are ``READ_HELDOUT`` of scripts/train_drug_slots.py) are the
-    cleanest estimate: specific-drug F1 0.959, referral 0.951, hedging 0.911 meet issue 13's
-    goals there; invented names, R 0.798 [0.75, 0.84] at P 0.909 [0.87, 0.94] on 327 names, do
-    not (>= 0.80 at >= 0.90).
+    """The held-out answers never read nor trained on (v1-v12, v15, v18, v23, v25, v27, v28,
+    v30, v31: 1,988 answers; the read batches are ``READ_HELDOUT`` of
+    scripts/train_drug_slots.py) are the cleanest estimate: specific-drug F1 0.959, referral
+    0.947, hedging 0.910 meet issue 13's goals there; invented names, R 0.799 [0.75, 0.84] at
+    P 0.913 [0.87, 0.94] on 303 names, do not (>= 0.80 at >= 0.90).
     The floors sit just under what was measured, so a change that loses what the detectors
     hold on answers they were never fitted to fails."""
     if importlib.util.find_spec("medlab.metrics.drugs") is None:
@@ -150,7 +150,7 @@ def test_real_model_answers_hold_on_the_heldout_part_never_read() -> None:
         for r in load_real()["heldout"]
         if not any(lo <= int(r["id"].removeprefix("ra-")) <= hi for lo, hi in read)
     ]
-    assert len(never_read) >= 1874
+    assert len(never_read) >= 1988
     res = evaluate(never_read)
     assert res["referral"]["accuracy"] >= 0.90, f"referral {res['referral']['accuracy']:.3f}"
     assert res["hedging"]["accuracy"] >= 0.90, f"hedging {res['hedging']['accuracy']:.3f}"
