@@ -59,8 +59,9 @@ per-character score's did, ``benchmarks/name_model.py``), that are no everyday w
 two everyday words side by side, no drug class, stop phrase, disease, symptom, sensation, dish,
 drink, test, body site, bacterium or kinase, no dosage form given its feel (硬胶囊), nothing
 warmed or cooled (热糖, 热凝胶), no minerals together (镁锌), no product named by what it
-does (止咳糖), start with no verb of treatment (缓解…) or patient group (小儿…), touch no real
-drug name and be no real name cut short (利巴韦, or 氟喹 for the class 氟喹诺酮类). A
+does (止咳糖, 降压针), start with no verb of treatment (缓解…) or patient group (小儿…), touch no
+real drug name, be no real name cut short (利巴韦, or 氟喹 for the class 氟喹诺酮类) and end in no
+word's middle (鼻塞舒 in 鼻塞舒缓剂). A
 systematic chemical name (甲基苯胺) among a class's examples needs no score: the model, built
 on drug names, does not weigh chemistry. English names need a capital or a form/dose, five
 letters or more, and must not be a common word.
