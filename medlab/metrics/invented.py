@@ -736,9 +736,9 @@ def _list_items(
     real = real + anchors
     # a class heading an unknown name (头孢 in 头孢菌胺) does not block it
     heads = [t for t in taken if t[2] == "class" and norm[t[0] : t[1]] in _CLASS_HEADS]
-    # (is a real drug, candidate or None, candidate is strong, item text, text after the item)
+    # (is a real drug, candidate or None, candidate is strong, item text, text after the item,
+    # is one of the examples of a class after the list's 等)
     pieces = []
-    closed = []  # the piece is one of the examples of a class after the list's 等
     examples = False  # the piece is one of the examples a class introduced, before 等 or a ）
     prev = -1  # where the piece before began
     for b, e in zip([start, *[i + 1 for i in seps]], [*seps, stop]):
@@ -817,8 +817,7 @@ def _list_items(
                     or name.startswith(_CLASS_HEADS)
                     or _not_medicine(name)  # a caustic offered in a drug list
                 )
-        pieces.append((is_drug, cand, strong, norm[j:run_end], norm[run_end:e]))
-        closed.append(example_of_closer)
+        pieces.append((is_drug, cand, strong, norm[j:run_end], norm[run_end:e], example_of_closer))
         prev = b
         if cut != -1 or any(ch in "）)" for ch in norm[j:e]):
             examples = False
@@ -842,10 +841,10 @@ def _list_items(
         )
 
     for _ in range(2):  # chains: a candidate next to an accepted one
-        for i, (_is_drug, cand, strong, _item, _rest) in enumerate(pieces):
+        for i, (_is_drug, cand, strong, _item, _rest, closed) in enumerate(pieces):
             if introduces(i):
                 continue
-            near = (i > 0 and ok[i - 1]) or (i + 1 < len(pieces) and ok[i + 1]) or closed[i]
+            near = (i > 0 and ok[i - 1]) or (i + 1 < len(pieces) and ok[i + 1]) or closed
             if cand and near and not ok[i] and (strong or rhymes(i, i - 1) or rhymes(i, i + 1)):
                 ok[i] = True
                 out.append(cand)
