@@ -12,13 +12,18 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# Release modifiers: how a product releases its drug (布洛芬缓释胶囊), no part of the drug's name.
+ZH_RELEASE = ("肠溶", "缓释", "控释")
 # Dosage forms and release modifiers, stripped repeatedly from the end of a Chinese product name.
 ZH_FORMS = sorted(
-    """
+    [
+        *"""
     注射液 注射剂 粉针剂 冻干粉 乳胶剂 口服溶液 口服液 口服乳 干混悬剂 混悬液 混悬剂 混悬滴剂 滴眼液 滴耳液 滴鼻液 滴鼻剂 滴剂 眼用凝胶 眼膏 软膏 乳膏 凝胶 贴剂 贴膏 贴片
     喷雾剂 气雾剂 吸入剂 粉雾剂 鼻喷剂 栓剂 栓 软胶囊 胶囊 胶丸 颗粒 冲剂 糖浆 合剂 酊剂 酊 搽剂 洗剂 溶液 乳剂 散剂 泡腾片 咀嚼片 分散片 含片 口含片 片 口服
-    肠溶 缓释 控释 分散 咀嚼 泡腾 口腔崩解 包衣 薄膜衣 糖衣 微丸 滴丸 水丸 蜜丸 丸 散 粉 液 剂 膜 锭 露 膏
+    分散 咀嚼 泡腾 口腔崩解 包衣 薄膜衣 糖衣 微丸 滴丸 水丸 蜜丸 丸 散 粉 液 剂 膜 锭 露 膏
     """.split(),  # noqa: SIM905
+        *ZH_RELEASE,
+    ],
     key=len,
     reverse=True,
 )

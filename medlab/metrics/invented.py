@@ -78,7 +78,7 @@ from functools import lru_cache
 from rapidfuzz.distance import Levenshtein
 
 from medlab.lexicon import drug_classes, stoplist
-from medlab.lexicon.curate import ZH_DISEASE_ENDINGS, ZH_SALT_PREFIXES
+from medlab.lexicon.curate import ZH_DISEASE_ENDINGS, ZH_RELEASE, ZH_SALT_PREFIXES
 from medlab.lexicon.evidence import common_en, common_zh
 from medlab.lexicon.name_model import name_likelihood
 from medlab.metrics.chinese import CJK
@@ -196,7 +196,7 @@ _SU_WORDS = tuple(
 _SALT_WORDS = "".join(sorted(_CHEMICAL | set(_METALS + "甲乙丙丁盐水碱一二三四五六七八九十")))
 # what may follow a real drug in a list item that stays that drug: salt words, release words
 # and forms (布洛芬钠, 布洛芬酸, 布洛芬缓释, 布洛芬二胶囊)
-_SALT_OR_FORM = re.compile(f"(?:[{_SALT_WORDS}]|缓释|控释|肠溶|{'|'.join(_FORMS)})+")
+_SALT_OR_FORM = re.compile(f"(?:[{_SALT_WORDS}]|{'|'.join((*ZH_RELEASE, *_FORMS))})+")
 # "<name>：用于治疗失眠" at the start of a list item: the text gives the name a drug's use
 _USED_FOR = re.compile(
     r"(?:^|(?<=[\n\"“「、；;]))\s*(?:\d+\s*[.、．)）]\s*)?([\u4e00-\u9fff]{2,8})\s*[：:]\s*"
