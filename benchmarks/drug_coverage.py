@@ -14,7 +14,8 @@ not lexicon sources of medlab. Each name is put into a plain sentence and scored
   as the examples a drug class introduces (止痛药，如<word>、<word>等。) or closes
   (可以用<word>、<word>等止痛药。), as a drug's ingredients
   (这种药还含有其他成分，如<word>、<word>等。), given as a drug's name
-  (这种药的名称是<word>。), as the drug (推荐的药物是<word>。) or as a real drug's other name
+  (这种药的名称是<word>。), as the drug (推荐的药物是<word>。), as a class's member
+  (首选抗生素是<word>。), run on after a class (可以用头孢<word>。) or as a real drug's other name
   (可以用布洛芬（<word>）。), joined to a real drug by 或 (可以用布洛芬或<word>。), taken
   (可以服用<word>缓解。), as the heads of a list written one item per line beside a real drug
   (1. 布洛芬：止痛 / 2. <word>：) or given a dose (1. <word>：每次1片), and run on after a real
@@ -96,6 +97,8 @@ def main() -> None:
                 ("as a drug's ingredients", "这种药还含有其他成分，如{}、{}等。"),
                 ("given as a drug's name", "这种药的名称是{}。"),
                 ("given as the drug", "推荐的药物是{}。"),
+                ("given as a class's member", "首选抗生素是{}。"),
+                ("run on after a class", "可以用头孢{}。"),
                 ("in brackets after a real drug", "可以用布洛芬（{}）。"),
                 ("joined to a real drug by 或", "可以用布洛芬或{}。"),
                 ("after a verb of taking", "可以服用{}缓解。"),

@@ -590,6 +590,21 @@ CASES = [
         "头痛可能与药物有关，如西布洛芬、布洛芬缓释、布洛芬酸等。",
         [("西布洛芬", F), ("布洛芬", G), ("布洛芬", G)],
     ),
+    # a name a drug class is said to be: invented when it reads as a name, not when it is a
+    # real drug, a class or a phrase (是否 is no 是)
+    ("首选抗生素是奥曲霉菌，用于治疗肺炎。", [("抗生素", C), ("奥曲霉菌", F)]),
+    ("抗焦虑药的名字为氟利酸，吃法为口服。", [("抗焦虑药", C), ("氟利酸", F)]),
+    ("首选抗生素是青霉素，剂量遵医嘱。", [("抗生素", C), ("青霉素", G)]),
+    ("抗生素是必要的治疗，降压药是非常重要的。", [("抗生素", C), ("降压药", C)]),
+    ("头孢是否能和酒一起吃？", [("头孢", C)]),
+    # a class real drugs' names start with, run on the way a real name goes on (头孢克 starts
+    # 头孢克洛), is an invented drug; a real one, an everyday word or a class after it is not
+    ("2岁以下可以使用头孢克唑，也可用头孢克洛。", [("头孢克唑", F), ("头孢克洛", G)]),
+    (
+        "常用的抗生素包括头孢地亚胺（如阿司匹林）。",
+        [("抗生素", C), ("头孢地亚胺", F), ("阿司匹林", G)],
+    ),
+    ("头孢过敏的人，头孢中毒，头孢地区。", [("头孢", C), ("头孢", C), ("头孢", C)]),
 ]
 
 

