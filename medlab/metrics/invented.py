@@ -515,25 +515,18 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
             and _free(begin, m.end(1), taken)
         ):
             out.append((begin, m.end(1), "fabricated", name))
-    # 3c. a name the text gives as a drug's name: 抗焦虑药的名称是苯二氮胆碱, 推荐的药物是舒利特
-    for m in _NAMED.finditer(norm):
+    # 3c. a name the text gives as a drug's name (抗焦虑药的名称是苯二氮胆碱, 推荐的药物是舒利特)
+    #     or as a member of the drug class just before (首选抗生素是奥曲霉菌)
+    named = [(m, SCORE_NAMED) for m in _NAMED.finditer(norm)]
+    named += [
+        (m, SCORE_CLASS_MEMBER)
+        for t in taken
+        if t[2] == "class" and (m := _CLASS_IS.match(norm, t[1]))
+    ]
+    for m, need in named:
         begin, name = m.start(1), m.group(1)
-        if (
-            not _word_like(name)
-            and name_likelihood(name) >= SCORE_NAMED
-            and _free(begin, m.end(1), taken)
-        ):
+        if not _word_like(name) and name_likelihood(name) >= need and _free(begin, m.end(1), taken):
             out.append((begin, m.end(1), "fabricated", name))
-    # 3c'. a name the text gives a drug class: 首选抗生素是奥曲霉菌, 抗焦虑药的名字为氟利酸
-    for t in taken:
-        if t[2] == "class" and (m := _CLASS_IS.match(norm, t[1])):
-            begin, name = m.start(1), m.group(1)
-            if (
-                not _word_like(name)
-                and name_likelihood(name) >= SCORE_CLASS_MEMBER
-                and _free(begin, m.end(1), taken)
-            ):
-                out.append((begin, m.end(1), "fabricated", name))
     # 3d. a name taken (可以服用痛舒宁缓解, 建议使用西地尔胺): any word may stand there too
     for m in _TAKEN.finditer(norm):
         begin = m.end()
