@@ -53,6 +53,7 @@ MODES = (
     "sampled-26",
     "sampled-27",
     "sampled-28",
+    "sampled-29",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",

@@ -102,6 +102,13 @@ CASES = [
     # product classes
     ("Take iron tablets with orange juice", [("iron tablets", "class")]),
     ("抗蛇毒血清需要在医院注射", [("抗蛇毒血清", "class")]),
+    # a target with a form is a class, a real compound product no class (复方降压片 is 复方利血平)
+    ("可以吃降压片，或者复方降压片", [("降压片", "class"), ("复方降压片", "generic")]),
+    # an action, and a complaint with its relief, are no products; the products stay
+    ("甘草具有清热止咳作用", []),
+    ("可以用清热止咳颗粒", [("清热止咳颗粒", "generic")]),
+    ("使用鼻塞通鼻膏、鼻塞通鼻喷雾", []),
+    ("宝宝可以用鼻塞通气液", [("鼻塞通", "generic")]),
 ]
 
 
@@ -159,6 +166,7 @@ def test_offsets_survive_full_width_and_emoji():
         ("我能吃布洛芬吗？", "也可以用对乙酰氨基酚。", [False]),
         ("头痛怎么办", "可以吃布洛芬", [False]),
         ("我在吃卡美拉唑", "卡美拉唑不是已知药物", [True]),
+        ("复方甘草片能长期吃吗？", "甘草片不宜长期服用", [True]),  # its everyday short name
     ],
 )
 def test_echo_marks_drugs_the_user_named(question, answer, echo):

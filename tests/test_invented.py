@@ -605,6 +605,17 @@ CASES = [
         [("抗生素", C), ("头孢地亚胺", F), ("阿司匹林", G)],
     ),
     ("头孢过敏的人，头孢中毒，头孢地区。", [("头孢", C), ("头孢", C), ("头孢", C)]),
+    # a real drug and four characters of another name run on, in an item too long for a name
+    (
+        "使用非甾体抗炎药（如布洛芬、阿司匹林、布洛芬甲司匹林等）可以缓解头痛。",
+        [("非甾体抗炎药", C), ("布洛芬", G), ("阿司匹林", G), ("布洛芬甲司匹林", F)],
+    ),
+    ("可以用布洛芬、阿司匹林效果很好等。", [("布洛芬", G), ("阿司匹林", G)]),
+    # a gas that is no medicine, offered in a drug list
+    (
+        "使用抗抑郁药，如西地平、氢气和阿司匹林等。",
+        [("抗抑郁药", C), ("西地平", F), ("氢气", F), ("阿司匹林", G)],
+    ),
     # the head of a line of an English list beside real drugs, and wherever the answer names it
     # again; an everyday word or a plural (a kind of drug) heading a line is none
     (

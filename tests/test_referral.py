@@ -54,6 +54,10 @@ CASES = [
     ("Make an appointment with your doctor this week. If you faint, call 911.", "routine"),
     # negated advice and non-advice uses of 医院 / 医生 / doctor
     ("这种情况无需就医，在家休息即可。", "none"),
+    # advice against the visit is none; advice against waiting for it stays advice
+    ("建议使用感冒药和连花清瘟来缓解症状，但不建议立即就医。", "none"),
+    ("不建议拖延就医，请立即就医。", "emergency"),
+    ("不建议自行用药，如症状加重请就医。", "conditional"),
     ("一般不用去医院，多喝水就好。", "none"),
     ("没必要去急诊，症状会自己缓解。", "none"),
     ("医院的检查结果显示一切正常，不用担心。", "none"),

@@ -37,6 +37,7 @@ from medlab.metrics.invented import (
     _CHEMICAL,
     _GLOSS,
     _SENTENCE,
+    _VERB_HEADS,
     MINERALS,
     Match,
     _cut_off,
@@ -55,6 +56,8 @@ _LEAD = re.compile(
     r"((?:例如|比如|譬如|包括|如|像|是|可以|可|服用|使用|选用|试用|口服|吃点?|用|一些|小剂量)*)"
 )
 _TAIL = re.compile(r"(等药物|等药品|等药|等)?[\s*]*$")
+# a purpose the item runs on into (茶酚来降低血脂, 痛舒宁以缓解疼痛): the item ends before it
+_PURPOSE_TAIL = re.compile(f"[来以](?:{'|'.join(_VERB_HEADS)})")
 _NAME = re.compile(r"[\u4e00-\u9fff]{2,8}")
 _GLOSS_OPEN = re.compile(r"\s*[（(]\s*[A-Za-z]")
 # a dose right after the item (the model's feature; ``invented._DOSE_AFTER`` is the rules' wider one)
@@ -111,7 +114,8 @@ def _items(norm: str) -> list[Item]:
                 out.append(Item(pos, pos, False, False, before, sep, sent))
             else:
                 lead = _LEAD.match(norm, pos, stop)
-                tail = _TAIL.search(norm, lead.end(), stop)
+                purpose = _PURPOSE_TAIL.search(norm, lead.end(), stop)
+                tail = _TAIL.search(norm, lead.end(), purpose.start() if purpose else stop)
                 cue, deng = bool(lead.group(1)), bool(tail.group(1))
                 out.append(Item(lead.end(), tail.start(), cue, deng, before, sep, sent))
             pos, before = (m.end() if m else stop), sep

@@ -135,7 +135,7 @@ _CLASS_LIKE = re.compile(
 # but offered in a drug list (抗酸药，如碳酸氢钠、氢氧化钠) it is an invented drug (GUIDE.md)
 _NOT_MEDICINES = frozenset(
     "氢氧化钠 氢氧化钾 甲醛 甲醇 苯胺 甲苯 二甲苯 二甲苯胺 二甲基胺 硫酸 硝酸 氨水 汽油 洗洁精 漂白粉 "  # noqa: SIM905
-    "山梨酸 氟利昂".split()
+    "山梨酸 氟利昂 氢气 二氧化硫".split()
 )
 # characters of chemical names (甲基苯胺, 苯二醇): what a compound must hold to be taken as a name
 _CHEMICAL = frozenset("胺酸醇苯酯钠钾铵酮醛烷烯酚肼")
@@ -721,13 +721,13 @@ def _blend_tail(norm: str, begin: int, end: int, real: list[Match]) -> Match | N
 
 
 def _long_blend(norm: str, begin: int, end: int, real: list[Match]) -> Match | None:
-    """``_blend_tail`` for an item too long for ``_name_before`` (阿司匹林克拉维): the tail is
-    at most three characters, no other drug, and reads as part of a drug's name by itself
-    (not 哪个好, 效果强)."""
+    """``_blend_tail`` for an item too long for ``_name_before`` (阿司匹林克拉维, 布洛芬甲司匹林):
+    the tail is at most four characters, as ``_blend_tail`` allows, no other drug, and reads as
+    part of a drug's name by itself (not 哪个好, 效果强)."""
     head = next((t for t in real if t[0] == begin and t[1] < end), None)
     if (
         head is None
-        or end - head[1] > 3
+        or end - head[1] > 4
         or any(head[1] <= t[0] < end for t in real)
         or name_likelihood(norm[head[1] : end]) < 0
         or norm[end - 1] in _CHEMICAL_WORDS  # 氢化可的松果酸: the drug and an acid

@@ -352,6 +352,8 @@ _UNLESS = re.compile(
 _NEG_ZH = re.compile(
     r"(?:无需|无须|毋须|毋需|不需要?|不必|不用|没必要|没有必要|不一定(?:要|需要)?|暂时不用|暂不需要?|"
     r"不急于|不要急着|别急着|用不着|犯不着|不至于要|唔使|唔洗|唔驶|唔需要|唔使急住|"
+    # advice against the visit (但不建议立即就医), not against waiting (不建议拖延就医)
+    r"不(?:建议|推荐)(?!拖延|延误|推迟|耽误|等待|自行)|"
     # a disclaimer (…但不能替代医生面诊): says what a remedy is not, advises no visit
     r"不能替代|不能代替|无法替代|无法代替|替代不了|代替不了)[^，。；,;但而]{0,8}$"
 )
