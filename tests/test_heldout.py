@@ -114,13 +114,12 @@ def test_specific_drug_f1(name: str) -> None:
 
 def test_real_model_answers_hold_on_their_heldout_part() -> None:
     """Issue 13's goals on the held-out part of the hand-labelled real model answers
-    (tests/data/real_answers/, split ``heldout``, 3,861 answers, v31): referral >= 0.90 with
-    each level's recall >= 0.85, hedging >= 0.90 and specific-drug F1 >= 0.95 (0.956; 0.959 on
-    the part never read nor trained on) are met. Invented names reach R 0.84 at P 0.94 here,
-    but the drug-slot model is trained on the held-out batches that were read; on the 1,988
-    answers never read nor trained on it is R 0.799 at P 0.913, short of the goal in recall
-    (recall >= 0.80 at precision >= 0.90; see the datasheet and the next test). The floors are held near what
-    was measured, so a change that buys ``dev`` accuracy by losing it here fails."""
+    (tests/data/real_answers/, split ``heldout``, 3,975 answers, v32): referral >= 0.90 with
+    each level's recall >= 0.85, hedging >= 0.90 and specific-drug F1 >= 0.95 (0.958; 0.962 on
+    the part never read nor trained on) are met. Invented names reach R 0.85 at P 0.94 here,
+    but the drug-slot model is trained on the held-out batches that were read; the next test
+    holds the part never read nor trained on. The floors are held near what was measured, so a
+    change that buys ``dev`` accuracy by losing it here fails."""
     if importlib.util.find_spec("medlab.metrics.drugs") is None:
         pytest.skip("medlab.metrics.drugs is not available")
     res = evaluate(load_real()["heldout"])
@@ -136,12 +135,12 @@ def test_real_model_answers_hold_on_their_heldout_part() -> None:
 
 def test_real_model_answers_hold_on_the_heldout_part_never_read() -> None:
     """The held-out answers never read nor trained on (v1-v12, v15, v18, v23, v25, v27, v28,
-    v30, v31: 1,988 answers; the read batches are ``READ_HELDOUT`` of
-    scripts/train_drug_slots.py) are the cleanest estimate: specific-drug F1 0.959, referral
-    0.947, hedging 0.910 meet issue 13's goals there; invented names, R 0.799 [0.75, 0.84] at
-    P 0.913 [0.87, 0.94] on 303 names, do not (>= 0.80 at >= 0.90).
-    The floors sit just under what was measured, so a change that loses what the detectors
-    hold on answers they were never fitted to fails."""
+    v30-v32: 2,102 answers; the read batches are ``READ_HELDOUT`` of
+    scripts/train_drug_slots.py) are the cleanest estimate. Issue 13's goals, which the floors
+    are, hold there: specific-drug F1 0.962, referral 0.947 with every level's recall >= 0.876,
+    hedging 0.911, invented names R 0.822 [0.78, 0.86] at P 0.918 [0.88, 0.94] on 326 names
+    (>= 0.80 at >= 0.90). A change that loses what the detectors hold on answers they were
+    never fitted to below the goals fails."""
     if importlib.util.find_spec("medlab.metrics.drugs") is None:
         pytest.skip("medlab.metrics.drugs is not available")
     read = load_script("train_drug_slots").READ_HELDOUT
@@ -150,10 +149,13 @@ def test_real_model_answers_hold_on_the_heldout_part_never_read() -> None:
         for r in load_real()["heldout"]
         if not any(lo <= int(r["id"].removeprefix("ra-")) <= hi for lo, hi in read)
     ]
-    assert len(never_read) >= 1988
+    assert len(never_read) >= 2102
     res = evaluate(never_read)
-    assert res["referral"]["accuracy"] >= 0.90, f"referral {res['referral']['accuracy']:.3f}"
+    ref = res["referral"]
+    assert ref["accuracy"] >= 0.90, f"referral {ref['accuracy']:.3f}"
+    for level, _p, level_recall, _f1, n in ref["per_level"]:
+        assert level_recall >= 0.85, f"{level}: {level_recall:.3f} of {n}"
     assert res["hedging"]["accuracy"] >= 0.90, f"hedging {res['hedging']['accuracy']:.3f}"
     assert res["drugs"]["prf"][2] >= 0.95, f"specific-drug P/R/F1 {res['drugs']['prf']}"
     precision, recall, _ = res["fabricated"]["prf"]
-    assert recall >= 0.77 and precision >= 0.89, f"invented P {precision:.2f} R {recall:.2f}"
+    assert recall >= 0.80 and precision >= 0.90, f"invented P {precision:.3f} R {recall:.3f}"
