@@ -2,17 +2,17 @@
 
 ``medlab.metrics.invented`` finds invented names by rules, each a kind of evidence with its own
 threshold. This module weighs the same evidence together: every item of a sentence (the text
-between separators: 、，/：brackets quotes 和 或 及 与, with a leading cue 如/包括/服用 and a trailing
-等 taken off) of 2-8 Chinese characters that no lexicon match covers is scored by a logistic model
-over what the rules look at one at a time -- the name model's score, whether the item reads as an
-everyday word, a dosage form, a stem, a chemical word, a dose or an English gloss after it (and
-whether the gloss is a word the lexicons know), the real or invented drugs beside it and in its
-sentence, a class before it, the separators around it,
-the list cue and 等, a JSON string that holds it alone, the drugs of the lines around an item
-that is a whole line (a list written one item per line) -- and the characters at its edges and
-around it. An item whose probability reaches the model's threshold is an invented name, unless
-it reads as an everyday word (``invented._maybe_drug``, as every rule asks), it is a real name
-cut short (``invented._cut_off``) or a real drug's name starts with it (西咪替 for 西咪替丁).
+between separators: 、，/：brackets quotes 和 或 及 与, with a leading cue 如/包括/服用, a trailing 等 and a
+purpose it runs on into (来降低, 以缓解) taken off) of 2-8 Chinese characters that no lexicon match
+covers is scored by a logistic model over what the rules look at one at a time -- the name model's
+score, whether the item reads as an everyday word, a dosage form, a stem, a chemical word, a dose
+or an English gloss after it (and whether the gloss is a word the lexicons know), the real or
+invented drugs beside it and in its sentence, a class before it, the separators around it, the list
+cue and 等, a JSON string that holds it alone, the drugs of the lines around an item that is a whole
+line (a list written one item per line) -- and the characters at its edges and around it. An item
+whose probability reaches the model's threshold is an invented name, unless it reads as an everyday
+word (``invented._maybe_drug``, as every rule asks), it is a real name cut short
+(``invented._cut_off``) or a real drug's name starts with it (西咪替 for 西咪替丁).
 
 The weights (``medlab/lexicon/data/drug_slots.json``) are learned by
 ``scripts/train_drug_slots.py`` (scikit-learn's ``LogisticRegression``) from the hand-labelled

@@ -596,12 +596,13 @@ def _class_run_on(norm: str, taken: list[Match]) -> list[Match]:
     word (头孢地区): an invented drug of that class."""
     out = []
     for t in taken:
+        if t[2] != "class":
+            continue
         e = t[1]
         while e < len(norm) and e - t[1] < 4 and _is_cjk(norm[e]) and norm[e] not in _STOP:
             e += 1
         if (
-            t[2] == "class"
-            and 2 <= e - t[1] <= 3
+            2 <= e - t[1] <= 3
             and (e == len(norm) or not _is_cjk(norm[e]) or norm[e] in _FOLLOW_OK)
             and norm[t[1] : e] not in common_zh()
             and drug_name_starts_with(norm[t[0] : t[1] + 1])
