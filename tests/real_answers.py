@@ -54,6 +54,7 @@ MODES = (
     "sampled-27",
     "sampled-28",
     "sampled-29",
+    "sampled-30",
 )
 LANGUAGES = ("zh", "en")
 FIELDS = ("id", "split", "model", "prompt", "mode", "language", "item_id", "question", "text",

@@ -206,7 +206,7 @@ def test_the_label_script_reads_greedy_and_sampled_runs(tmp_path: Path) -> None:
         "sampled": ({**greedy, "temperature": 0.7}, False),
         "sampled-2": ({**greedy, "temperature": 0.7, "seed": 1}, False),
         "sampled-3": ({**greedy, "temperature": 0.7, "seed": 2}, False),
-        "sampled-30": ({**greedy, "temperature": 0.7, "seed": 29}, False),  # no mode of the set
+        "sampled-31": ({**greedy, "temperature": 0.7, "seed": 30}, False),  # no mode of the set
         "sampled-json": ({**greedy, "temperature": 0.7}, True),  # not a setting of the set
         "short": ({**greedy, "max_new_tokens": 96}, False),  # nor this
     }
