@@ -107,6 +107,8 @@ _STOP = set(
 )
 # What may follow a name: punctuation, function characters, doses, treatment verbs.
 _FOLLOW_OK = _STOP | set("不吗呢吧啊能会治属缓颗注软肠口分滴混乳凝贴喷气栓糖来后前时")
+# the most characters a name invented from a real one may add after it (布洛芬甲司匹林)
+_LONGEST_BLEND_TAIL = 4
 _SEPARATORS = "、，,/／：:"
 _JOINERS = "或和"  # 布洛芬或痛舒宁: joins two items where it is no part of a word
 _SENTENCE = re.compile(r"[。！？；;!?\n]")
@@ -440,6 +442,12 @@ def _ends_item(norm: str, t: Match, end: int) -> bool:
     return t[1] == end or _SALT_OR_FORM.fullmatch(norm, t[1], end) is not None
 
 
+def _name_ends(norm: str, e: int) -> bool:
+    """Nothing at ``e`` carries a name on: the text ends, or what follows is no Chinese character
+    or one that may follow a name (a function word, a dose, a form's first character)."""
+    return e == len(norm) or not _is_cjk(norm[e]) or norm[e] in _FOLLOW_OK
+
+
 def _free(s: int, e: int, taken: list[Match]) -> bool:
     """No lexicon name or stop phrase overlaps [s, e) (INN stems may: they are evidence)."""
     return all(e <= t[0] or s >= t[1] or t[2] == "stem" for t in taken)
@@ -453,7 +461,7 @@ def _zh(norm: str, taken: list[Match]) -> list[Match]:
     weak: dict[str, list[tuple[int, int, str]]] = {}
     for m in _FORM_RE.finditer(norm):
         s, e = m.span()
-        if e < len(norm) and _is_cjk(norm[e]) and norm[e] not in _FOLLOW_OK:
+        if not _name_ends(norm, e):
             continue
         begin = _name_before(norm, s)
         if begin is None:
@@ -581,7 +589,7 @@ def _class_compounds(norm: str, taken: list[Match]) -> list[Match]:
             t[2] == "class"
             and e <= len(norm)
             and norm[t[1]] in _CHEMICAL_WORDS
-            and (e == len(norm) or not _is_cjk(norm[e]) or norm[e] in _FOLLOW_OK)
+            and _name_ends(norm, e)
             and not _word_like(name := norm[t[0] : e])
             and _free(t[1], e, taken)
         ):
@@ -603,7 +611,7 @@ def _class_run_on(norm: str, taken: list[Match]) -> list[Match]:
             e += 1
         if (
             2 <= e - t[1] <= 3
-            and (e == len(norm) or not _is_cjk(norm[e]) or norm[e] in _FOLLOW_OK)
+            and _name_ends(norm, e)
             and norm[t[1] : e] not in common_zh()
             and drug_name_starts_with(norm[t[0] : t[1] + 1])
             and not _word_like(name := norm[t[0] : e])
@@ -701,7 +709,7 @@ def _blend_tail(norm: str, begin: int, end: int, real: list[Match]) -> Match | N
     if inside[0][2] == "class" and not all(ch in _CHEMICAL_WORDS for ch in tail):
         return None  # 苯二氮卓片, 头孢菌素钠, 胰岛素泵: the class, its salt, a device
     if (
-        len(tail) > 4
+        len(tail) > _LONGEST_BLEND_TAIL
         # 布洛芬钠, 布洛芬甲, 布洛芬二胶囊: the drug (a class's chemical word makes a name)
         or (inside[0][2] != "class" and _SALT_OR_FORM.fullmatch(tail))
         or tail[0] in _FOLLOW_OK
@@ -728,7 +736,7 @@ def _long_blend(norm: str, begin: int, end: int, real: list[Match]) -> Match | N
     head = next((t for t in real if t[0] == begin and t[1] < end), None)
     if (
         head is None
-        or end - head[1] > 4
+        or end - head[1] > _LONGEST_BLEND_TAIL
         or any(head[1] <= t[0] < end for t in real)
         or name_likelihood(norm[head[1] : end]) < 0
         or norm[end - 1] in _CHEMICAL_WORDS  # 氢化可的松果酸: the drug and an acid
